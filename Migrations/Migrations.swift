@@ -1,0 +1,14 @@
+/// The store's schema migrations, embedded in the binary so tern works wherever it is copied.
+///
+/// Each entry is one numbered file in `Migrations/sql`. Migrations are append-only:
+/// add a file and a line here, never edit a shipped one.
+public enum SchemaMigrations {
+    public struct Migration: Sendable {
+        public let identifier: String
+        public let sql: String
+    }
+
+    public static let all: [Migration] = [
+        Migration(identifier: "0001_initial", sql: String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+}

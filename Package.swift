@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layout and decisions: ../shared/DESIGN.md. Dependencies point down:
+// Shell → Sync → {Store, XMPP}; Store and XMPP know nothing of each other.
+let package = Package(
+    name: "tern",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tern", targets: ["tern"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C edges. libxml2 lives only inside CXMLStream: a Swift module that
+        // imports both libxml2 and Foundation fails to build (ICU clash).
+        .target(
+            name: "CXMLStream",
+            cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])],
+            linkerSettings: [.linkedLibrary("xml2")]
+        ),
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
+        .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+        .target(name: "CDNS", linkerSettings: [.linkedLibrary("resolv")]),
+
+        .target(
+            name: "XMPP",
+            dependencies: ["CXMLStream", "CGnuTLS", "CDNS", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Migrations",
+            path: "Migrations",
+            resources: [.embedInCode("sql")]
+        ),
+        .target(
+            name: "Store",
+            dependencies: ["Migrations", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "Sync",
+            dependencies: ["Store", "XMPP", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Shell",
+            dependencies: [
+                "Sync", "Store", "XMPP", "CReadline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "tern", dependencies: ["Shell"]),
+
+        .testTarget(name: "XMPPTests", dependencies: ["XMPP"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Shell", "Sync", "Store", "XMPP"]),
+    ]
+)

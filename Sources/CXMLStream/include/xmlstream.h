@@ -1,0 +1,84 @@
+/* RFC 6120 §4 / §11: a hardened XMPP XML stream parser behind an opaque API.
+ *
+ * libxml2 is included only by xmlstream.c: a Swift module that imports both
+ * libxml2 and Foundation fails to build (ICU clash), so no libxml2 type may
+ * appear here. The parser accepts the XML subset of RFC 6120 §11.1 only and
+ * enforces its own resource caps (libxml2 2.9 has none for this use). */
+#ifndef XMLSTREAM_H
+#define XMLSTREAM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct xs_parser xs_parser;
+
+/* Error classes; each maps to the RFC 6120 §4.9.3 stream error of that name. */
+typedef enum {
+    XS_OK = 0,
+    XS_NOT_WELL_FORMED = 1,  /* <not-well-formed/> */
+    XS_RESTRICTED_XML = 2,   /* <restricted-xml/>: DTD, comment, PI, entity */
+    XS_POLICY_VIOLATION = 3, /* <policy-violation/>: a cap was exceeded */
+} xs_error_kind;
+
+/* One attribute. `prefix` is NULL when unprefixed ("xml" for xml:lang).
+ * `prefix` and `local` are NUL-terminated and interned: for the lifetime of
+ * the parser, equal strings have equal pointers, so callers may cache by
+ * pointer until xs_free. `value` is decoded UTF-8, NOT NUL-terminated, valid
+ * only during the callback. */
+typedef struct {
+    const char *prefix;
+    const char *local;
+    const char *value;
+    size_t value_len;
+} xs_attr;
+
+/* Callbacks; `ctx` is the pointer given to xs_new. Any member may be NULL.
+ * Text at depth 1 (between stanzas: whitespace keepalives) is not reported. */
+typedef struct {
+    /* The stream header (<stream:stream>, depth 0). */
+    void (*stream_open)(void *ctx, const xs_attr *attrs, size_t nattrs);
+    /* An element at depth >= 1 (1 = a top-level stanza). `local` and `ns`
+     * are interned like xs_attr names; `ns` is "" when no namespace. */
+    void (*start)(void *ctx, const char *local, const char *ns,
+                  const xs_attr *attrs, size_t nattrs, unsigned depth);
+    void (*end)(void *ctx, unsigned depth);
+    /* Character data inside a stanza (CDATA included), entities decoded.
+     * One run of text may arrive in several pieces. */
+    void (*text)(void *ctx, const char *bytes, size_t len);
+    /* </stream:stream>. */
+    void (*stream_close)(void *ctx);
+} xs_callbacks;
+
+/* Caps; a zero field means "use the default". */
+typedef struct {
+    unsigned max_depth;        /* open elements incl. the stream header; default 64 */
+    size_t max_stanza_bytes;   /* bytes of one top-level element (and of the
+                                  stream header), counted as fed, so it also
+                                  bounds what libxml2 buffers; default 1 MiB */
+    unsigned max_attributes;   /* per element; default 64 */
+    size_t max_text_bytes;     /* decoded text within one stanza; default 1 MiB */
+} xs_limits;
+
+/* NULL on allocation failure. `cb` is copied; `limits` may be NULL. */
+xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits);
+
+/* Feeds bytes; callbacks run synchronously. Returns XS_OK or the (sticky)
+ * error kind: after the first error every call fails with the same error. */
+int xs_feed(xs_parser *p, const char *bytes, size_t len);
+
+/* The first error, or XS_OK. */
+int xs_error_kind_of(const xs_parser *p);
+/* A human-readable description of the first error ("" if none). Valid until
+ * xs_free. */
+const char *xs_error_message(const xs_parser *p);
+
+void xs_free(xs_parser *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,411 @@
+/* RFC 6120 §4 / §11.1: libxml2 SAX2 push parser restricted to the XMPP XML subset.
+ *
+ * Why this exists rather than a bare libxml2 context: libxml2 2.9.14 driven by
+ * our own SAX handler accepts comments, PIs and DTDs silently and has no depth
+ * or size limit for this use, so every restriction and cap is enforced here.
+ * The first error is sticky and stops the parser; there is no recovery mode.
+ * Never set XML_PARSE_NOENT, DTDLOAD, HUGE or RECOVER. */
+#include "xmlstream.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/dict.h>
+#include <libxml/xmlerror.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XS_STREAM_NS "http://etherx.jabber.org/streams"
+
+struct xs_parser {
+    xmlParserCtxtPtr ctxt;
+    xs_callbacks cb;
+    void *ctx;
+    xs_limits lim;
+
+    unsigned open;              /* open elements, the stream header included */
+    int error_kind;
+    char error_msg[256];
+
+    unsigned long long fed;      /* bytes handed to libxml2 so far */
+    unsigned long long boundary; /* offset where unfinished input begins: the end of
+                                    the last stanza, header or inter-stanza text */
+    size_t text_bytes;          /* decoded text in the open stanza */
+
+    size_t eq_since_lt;         /* '=' fed since the last '<', see xs_prescan */
+    size_t eq_limit;
+
+    xs_attr *attrs;
+    size_t attrs_cap;
+    char *scratch;              /* decoded attribute values */
+    size_t scratch_cap;
+};
+
+static pthread_once_t xs_init_once = PTHREAD_ONCE_INIT;
+static void xs_init(void) { xmlInitParser(); }
+
+static void xs_fail(xs_parser *p, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void xs_fail(xs_parser *p, int kind, const char *fmt, ...) {
+    if (p->error_kind != XS_OK) return; /* keep the first cause */
+    p->error_kind = kind;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->error_msg, sizeof p->error_msg, fmt, ap);
+    va_end(ap);
+    if (p->ctxt != NULL) xmlStopParser(p->ctxt);
+}
+
+/* Offset just past the construct libxml2 is reporting. */
+static unsigned long long xs_position(xs_parser *p) {
+    long consumed = xmlByteConsumed(p->ctxt);
+    return consumed < 0 ? p->fed : (unsigned long long)consumed;
+}
+
+/* Interned strings let the caller cache conversions by pointer. */
+static const char *xs_intern(xs_parser *p, const xmlChar *s) {
+    if (s == NULL) return NULL;
+    xmlDictPtr dict = p->ctxt->dict;
+    if (dict == NULL || xmlDictOwns(dict, s) == 1) return (const char *)s;
+    const xmlChar *interned = xmlDictLookup(dict, s, -1);
+    return interned != NULL ? (const char *)interned : (const char *)s;
+}
+
+/* Without NOENT, libxml2 hands an attribute's literal '&' to SAX as "&#38;"
+ * (its own SAX2 layer re-decodes it); every other reference arrives decoded. */
+static size_t xs_decode_amp(char *out, const char *in, size_t len) {
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        if (in[i] == '&' && len - i >= 5 && memcmp(in + i, "&#38;", 5) == 0) {
+            out[o++] = '&';
+            i += 5;
+        } else {
+            out[o++] = in[i++];
+        }
+    }
+    return o;
+}
+
+/* Converts libxml2's (localname, prefix, URI, begin, end) attribute tuples. */
+static int xs_collect_attrs(xs_parser *p, int nb, const xmlChar **a) {
+    size_t n = (size_t)nb;
+    if (n > p->attrs_cap) {
+        size_t cap = n < 8 ? 8 : n;
+        xs_attr *grown = realloc(p->attrs, cap * sizeof *grown);
+        if (grown == NULL) return -1;
+        p->attrs = grown;
+        p->attrs_cap = cap;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = (const char *)a[i * 5 + 3];
+        size_t len = (size_t)(a[i * 5 + 4] - a[i * 5 + 3]);
+        if (memchr(v, '&', len) != NULL) need += len;
+    }
+    if (need > p->scratch_cap) {
+        char *grown = realloc(p->scratch, need);
+        if (grown == NULL) return -1;
+        p->scratch = grown;
+        p->scratch_cap = need;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = (const char *)a[i * 5 + 3];
+        size_t len = (size_t)(a[i * 5 + 4] - a[i * 5 + 3]);
+        xs_attr *out = &p->attrs[i];
+        out->local = xs_intern(p, a[i * 5]);
+        out->prefix = xs_intern(p, a[i * 5 + 1]);
+        if (memchr(v, '&', len) != NULL) {
+            char *dst = p->scratch + used;
+            size_t decoded = xs_decode_amp(dst, v, len);
+            used += decoded;
+            out->value = dst;
+            out->value_len = decoded;
+        } else {
+            out->value = v;
+            out->value_len = len;
+        }
+    }
+    return 0;
+}
+
+static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix,
+                     const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
+                     int nb_attributes, int nb_defaulted, const xmlChar **attributes) {
+    (void)prefix; (void)nb_namespaces; (void)namespaces; (void)nb_defaulted;
+    xs_parser *p = user;
+    if (p->error_kind != XS_OK) return;
+    if (p->open + 1 > p->lim.max_depth) {
+        xs_fail(p, XS_POLICY_VIOLATION, "element nesting exceeds %u levels", p->lim.max_depth);
+        return;
+    }
+    if ((unsigned)nb_attributes > p->lim.max_attributes) {
+        xs_fail(p, XS_POLICY_VIOLATION, "element <%s> has %d attributes (limit %u)",
+                (const char *)localname, nb_attributes, p->lim.max_attributes);
+        return;
+    }
+    if (p->open == 0) {
+        if (URI == NULL || strcmp((const char *)localname, "stream") != 0 ||
+            strcmp((const char *)URI, XS_STREAM_NS) != 0) {
+            xs_fail(p, XS_NOT_WELL_FORMED, "stream header is <%s> in namespace '%s', not <stream> in '"
+                    XS_STREAM_NS "'", (const char *)localname, URI ? (const char *)URI : "");
+            return;
+        }
+    }
+    if (xs_collect_attrs(p, nb_attributes, attributes) != 0) {
+        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing attributes");
+        return;
+    }
+    p->open++;
+    if (p->open == 1) {
+        p->boundary = xs_position(p);
+        if (p->cb.stream_open) p->cb.stream_open(p->ctx, p->attrs, (size_t)nb_attributes);
+        return;
+    }
+    if (p->open == 2) p->text_bytes = 0;
+    const char *ns = URI != NULL ? xs_intern(p, URI) : "";
+    if (p->cb.start)
+        p->cb.start(p->ctx, xs_intern(p, localname), ns, p->attrs, (size_t)nb_attributes, p->open - 1);
+}
+
+static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI) {
+    (void)localname; (void)prefix; (void)URI;
+    xs_parser *p = user;
+    if (p->error_kind != XS_OK || p->open == 0) return;
+    p->open--;
+    if (p->open == 0) {
+        if (p->cb.stream_close) p->cb.stream_close(p->ctx);
+        return;
+    }
+    if (p->open == 1) p->boundary = xs_position(p);
+    if (p->cb.end) p->cb.end(p->ctx, p->open);
+}
+
+static void on_text(void *user, const xmlChar *ch, int len) {
+    xs_parser *p = user;
+    if (p->error_kind != XS_OK || len <= 0) return;
+    if (p->open < 2) {
+        /* Between stanzas: keepalive whitespace. Dropped, and it no longer
+         * counts against the next stanza's byte budget. */
+        if (p->open == 1) p->boundary = xs_position(p);
+        return;
+    }
+    p->text_bytes += (size_t)len;
+    if (p->text_bytes > p->lim.max_text_bytes) {
+        xs_fail(p, XS_POLICY_VIOLATION, "text in one stanza exceeds %zu bytes", p->lim.max_text_bytes);
+        return;
+    }
+    if (p->cb.text) p->cb.text(p->ctx, (const char *)ch, (size_t)len);
+}
+
+/* RFC 6120 §11.1: everything below is outside the XMPP subset. */
+static void on_internal_subset(void *user, const xmlChar *name, const xmlChar *e, const xmlChar *s) {
+    (void)name; (void)e; (void)s;
+    xs_fail(user, XS_RESTRICTED_XML, "document type declaration");
+}
+static void on_external_subset(void *user, const xmlChar *name, const xmlChar *e, const xmlChar *s) {
+    (void)name; (void)e; (void)s;
+    xs_fail(user, XS_RESTRICTED_XML, "external DTD subset");
+}
+static void on_comment(void *user, const xmlChar *value) {
+    (void)value;
+    xs_fail(user, XS_RESTRICTED_XML, "XML comment");
+}
+static void on_pi(void *user, const xmlChar *target, const xmlChar *data) {
+    (void)data;
+    xs_fail(user, XS_RESTRICTED_XML, "processing instruction <?%s?>", (const char *)target);
+}
+static xmlEntityPtr on_get_entity(void *user, const xmlChar *name) {
+    /* The five predefined entities never reach this callback. */
+    xs_fail(user, XS_RESTRICTED_XML, "entity reference &%s;", (const char *)name);
+    return NULL;
+}
+static xmlEntityPtr on_get_parameter_entity(void *user, const xmlChar *name) {
+    xs_fail(user, XS_RESTRICTED_XML, "parameter entity %%%s;", (const char *)name);
+    return NULL;
+}
+static void on_entity_decl(void *user, const xmlChar *name, int type, const xmlChar *publicId,
+                           const xmlChar *systemId, xmlChar *content) {
+    (void)type; (void)publicId; (void)systemId; (void)content;
+    xs_fail(user, XS_RESTRICTED_XML, "entity declaration %s", (const char *)name);
+}
+static void on_reference(void *user, const xmlChar *name) {
+    xs_fail(user, XS_RESTRICTED_XML, "entity reference &%s;", (const char *)name);
+}
+static xmlParserInputPtr on_resolve_entity(void *user, const xmlChar *publicId, const xmlChar *systemId) {
+    (void)publicId;
+    xs_fail(user, XS_RESTRICTED_XML, "external entity %s", systemId ? (const char *)systemId : "");
+    return NULL;
+}
+
+static void on_error(void *user, xmlErrorPtr err) {
+    xs_parser *p = user;
+    if (err == NULL || err->level < XML_ERR_ERROR) return; /* warnings, e.g. relative ns URIs */
+    int kind = XS_NOT_WELL_FORMED;
+    switch (err->code) {
+    case XML_ERR_UNDECLARED_ENTITY:
+    case XML_WAR_UNDECLARED_ENTITY:
+    case XML_ERR_ENTITY_LOOP:
+    case XML_ERR_ENTITY_BOUNDARY:
+    case XML_ERR_EXT_ENTITY_STANDALONE:
+        kind = XS_RESTRICTED_XML;
+        break;
+    default:
+        break;
+    }
+    const char *msg = err->message ? err->message : "parse error";
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
+    xs_fail(p, kind, "line %d column %d: %.*s", err->line, err->int2, (int)n, msg);
+}
+
+xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
+    pthread_once(&xs_init_once, xs_init);
+    xs_parser *p = calloc(1, sizeof *p);
+    if (p == NULL) return NULL;
+    if (cb != NULL) p->cb = *cb;
+    p->ctx = ctx;
+    if (limits != NULL) p->lim = *limits;
+    if (p->lim.max_depth == 0) p->lim.max_depth = 64;
+    if (p->lim.max_stanza_bytes == 0) p->lim.max_stanza_bytes = 1u << 20;
+    if (p->lim.max_attributes == 0) p->lim.max_attributes = 64;
+    if (p->lim.max_text_bytes == 0) p->lim.max_text_bytes = 1u << 20;
+    /* 8192 attributes cost libxml2 ~20 ms; ordinary text never gets close. */
+    p->eq_limit = 8192;
+    if (p->eq_limit < (size_t)p->lim.max_attributes * 2) p->eq_limit = (size_t)p->lim.max_attributes * 2;
+
+    xmlSAXHandler sax;
+    memset(&sax, 0, sizeof sax);
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.startElementNs = on_start;
+    sax.endElementNs = on_end;
+    sax.characters = on_text;
+    sax.ignorableWhitespace = on_text;
+    sax.cdataBlock = on_text;
+    sax.internalSubset = on_internal_subset;
+    sax.externalSubset = on_external_subset;
+    sax.comment = on_comment;
+    sax.processingInstruction = on_pi;
+    sax.getEntity = on_get_entity;
+    sax.getParameterEntity = on_get_parameter_entity;
+    sax.entityDecl = on_entity_decl;
+    sax.reference = on_reference;
+    sax.resolveEntity = on_resolve_entity;
+    sax.serror = on_error;
+
+    p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
+    if (p->ctxt == NULL) {
+        free(p);
+        return NULL;
+    }
+    /* IGNORE_ENC: RFC 6120 §11.6 streams are UTF-8 whatever the declaration says. */
+    int bad = xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+    if (bad != 0) {
+        xmlFreeParserCtxt(p->ctxt);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* libxml2 2.9 checks a start tag for duplicate attributes pairwise, so one
+ * tag with 100k attributes (under 1 MiB) costs seconds of CPU before a SAX
+ * callback could count them. A start tag's attributes all sit between its
+ * '<' and the next '<' (attribute values cannot contain '<'), so capping the
+ * '=' signs between two '<' bounds that work. An exact lexer cost ~1 ns per
+ * byte (a fifth of the parse); this costs a vectorised count, and its only
+ * false positive is a text run holding more than eq_limit '=' signs. */
+static size_t xs_count_eq(const unsigned char *s, size_t n) {
+    size_t c = 0;
+    while (n > 0) {
+        /* Byte-wide partial sums vectorise far better than a size_t counter. */
+        size_t block = n < 255 ? n : 255;
+        unsigned char partial = 0;
+        for (size_t i = 0; i < block; i++) partial += s[i] == '=';
+        c += partial;
+        s += block;
+        n -= block;
+    }
+    return c;
+}
+
+static int xs_prescan(xs_parser *p, const char *bytes, size_t len) {
+    const unsigned char *s = (const unsigned char *)bytes, *end = s + len;
+    size_t total = xs_count_eq(s, len);
+    if (p->eq_since_lt + total <= p->eq_limit) {
+        const unsigned char *lt = end;
+        while (lt > s && lt[-1] != '<') lt--;
+        p->eq_since_lt = lt > s ? xs_count_eq(lt, (size_t)(end - lt)) : p->eq_since_lt + total;
+        return 0;
+    }
+    /* Rare: look at each '<'-delimited segment. */
+    size_t carry = p->eq_since_lt;
+    for (const unsigned char *seg = s;;) {
+        const unsigned char *lt = memchr(seg, '<', (size_t)(end - seg));
+        const unsigned char *stop = lt != NULL ? lt : end;
+        carry += xs_count_eq(seg, (size_t)(stop - seg));
+        if (carry > p->eq_limit) {
+            xs_fail(p, XS_POLICY_VIOLATION, "more than %zu attribute assignments in one tag", p->eq_limit);
+            return -1;
+        }
+        if (lt == NULL) break;
+        carry = 0;
+        seg = lt + 1;
+    }
+    p->eq_since_lt = carry;
+    return 0;
+}
+
+int xs_feed(xs_parser *p, const char *bytes, size_t len) {
+    if (p == NULL) return XS_POLICY_VIOLATION;
+    if (p->error_kind != XS_OK) return p->error_kind;
+    if (len == 0) return XS_OK;
+    if (p->fed == 0) {
+        /* Only UTF-8 (§11.6): refuse what libxml2 would auto-detect as UTF-16,
+         * UCS-4 or EBCDIC, and the BOM. */
+        unsigned char c = (unsigned char)bytes[0];
+        if (c != '<' && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            xs_fail(p, XS_NOT_WELL_FORMED, "stream does not start with '<' (byte 0x%02x): not UTF-8 XML", c);
+            return p->error_kind;
+        }
+    }
+    /* Hand libxml2 at most the stanza budget beyond the last boundary, so a
+     * never-closed tag, text node or comment cannot grow its buffer unbounded. */
+    while (len > 0) {
+        unsigned long long pending = p->fed - p->boundary;
+        if (pending >= p->lim.max_stanza_bytes) {
+            xs_fail(p, XS_POLICY_VIOLATION, "stanza exceeds %zu bytes", p->lim.max_stanza_bytes);
+            return p->error_kind;
+        }
+        size_t allowance = p->lim.max_stanza_bytes - (size_t)pending;
+        size_t n = len < allowance ? len : allowance;
+        if (n > (size_t)INT32_MAX) n = (size_t)INT32_MAX;
+        if (xs_prescan(p, bytes, n) != 0) return p->error_kind;
+        int rc = xmlParseChunk(p->ctxt, bytes, (int)n, 0);
+        p->fed += n;
+        bytes += n;
+        len -= n;
+        if (p->error_kind != XS_OK) return p->error_kind;
+        if (rc != 0) {
+            xs_fail(p, XS_NOT_WELL_FORMED, "libxml2 error %d", rc);
+            return p->error_kind;
+        }
+    }
+    return XS_OK;
+}
+
+int xs_error_kind_of(const xs_parser *p) { return p ? p->error_kind : XS_POLICY_VIOLATION; }
+
+const char *xs_error_message(const xs_parser *p) { return p ? p->error_msg : "no parser"; }
+
+void xs_free(xs_parser *p) {
+    if (p == NULL) return;
+    if (p->ctxt != NULL) xmlFreeParserCtxt(p->ctxt);
+    free(p->attrs);
+    free(p->scratch);
+    free(p);
+}

@@ -1,0 +1,111 @@
+/// The shell's commands as data: `/help`, usage errors and completion all come from this table
+/// (the Profanity cmd_defs pattern).
+struct ShellCommandSpec: Sendable {
+    let name: String
+    let aliases: [String]
+    let arguments: String
+    let summary: String
+    let minArguments: Int
+    /// Runs the command with its words and the raw text after the command word.
+    let action: @Sendable (InteractiveShell, [String], String) async throws -> Void
+
+    var synopsis: String { "/\(name)" + (arguments.isEmpty ? "" : " \(arguments)") }
+}
+
+enum CommandTable {
+    static let commands: [ShellCommandSpec] = [
+        ShellCommandSpec(
+            name: "login", aliases: ["connect"], arguments: "[JID]",
+            summary: "Connect now; with a JID, switch to that stored account and connect.", minArguments: 0
+        ) { shell, args, _ in try await shell.login(args.first) },
+        ShellCommandSpec(
+            name: "logout", aliases: ["disconnect"], arguments: "",
+            summary: "Close the session cleanly and stay offline.", minArguments: 0
+        ) { shell, _, _ in await shell.logout() },
+        ShellCommandSpec(
+            name: "msg", aliases: [], arguments: "JID [TEXT]",
+            summary: "Send TEXT to JID (queued at once, delivered when online) and switch to that conversation.",
+            minArguments: 1
+        ) { shell, args, raw in try await shell.message(args[0], text: CommandTable.afterFirstWord(raw)) },
+        ShellCommandSpec(
+            name: "chat", aliases: ["query"], arguments: "JID",
+            summary: "Switch the current conversation; plain lines go there.", minArguments: 1
+        ) { shell, args, _ in try await shell.switchConversation(args[0]) },
+        ShellCommandSpec(
+            name: "history", aliases: [], arguments: "[JID] [N]",
+            summary: "Show the last N messages (default 20) of a conversation, oldest first.", minArguments: 0
+        ) { shell, args, _ in try await shell.history(args) },
+        ShellCommandSpec(
+            name: "outbox", aliases: [], arguments: "",
+            summary: "List queued and unconfirmed messages with their states.", minArguments: 0
+        ) { shell, _, _ in try await shell.showOutbox() },
+        ShellCommandSpec(
+            name: "sync", aliases: [], arguments: "",
+            summary: "Connect (or retry) now and flush the outbox.", minArguments: 0
+        ) { shell, _, _ in try await shell.syncNow() },
+        ShellCommandSpec(
+            name: "offline", aliases: [], arguments: "",
+            summary: "Disconnect and keep working locally; messages queue until /sync.", minArguments: 0
+        ) { shell, _, _ in await shell.goOffline() },
+        ShellCommandSpec(
+            name: "help", aliases: ["?"], arguments: "[COMMAND]",
+            summary: "List commands, or explain one.", minArguments: 0
+        ) { shell, args, _ in shell.help(args.first) },
+        ShellCommandSpec(
+            name: "quit", aliases: ["exit"], arguments: "",
+            summary: "Leave the shell (queued messages stay queued).", minArguments: 0
+        ) { shell, _, _ in await shell.quit() },
+    ]
+
+    static func find(_ word: String) -> ShellCommandSpec? {
+        commands.first { $0.name == word || $0.aliases.contains(word) }
+    }
+
+    static var completionWords: [String] {
+        commands.flatMap { [$0.name] + $0.aliases }.map { "/" + $0 }
+    }
+
+    static func helpText(for name: String?) -> String {
+        if let name {
+            let word = name.hasPrefix("/") ? String(name.dropFirst()) : name
+            guard let command = find(word) else { return "unknown command /\(word); try /help" }
+            var text = "\(command.synopsis)\n  \(command.summary)"
+            if !command.aliases.isEmpty { text += "\n  aliases: " + command.aliases.map { "/" + $0 }.joined(separator: ", ") }
+            return text
+        }
+        let width = commands.map(\.synopsis.count).max() ?? 0
+        let lines = commands.map { $0.synopsis.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.summary }
+        return (["Commands (any other line is sent to the current conversation):"] + lines.map { "  " + $0 })
+            .joined(separator: "\n")
+    }
+
+    /// The text after the first word, spacing kept (message bodies are not re-joined words).
+    static func afterFirstWord(_ text: String) -> String {
+        let trimmed = text.drop(while: \.isWhitespace)
+        guard let space = trimmed.firstIndex(where: \.isWhitespace) else { return "" }
+        return String(trimmed[trimmed.index(after: space)...])
+    }
+
+    /// Splits a command line into words; double quotes group words.
+    static func words(_ line: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var quoted = false
+        var inWord = false
+        for character in line {
+            if character == "\"" {
+                quoted.toggle()
+                inWord = true
+            } else if character.isWhitespace, !quoted {
+                if inWord { words.append(current) }
+                current = ""
+                inWord = false
+            } else {
+                current.append(character)
+                inWord = true
+            }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+}

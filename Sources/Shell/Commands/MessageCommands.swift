@@ -1,0 +1,236 @@
+import ArgumentParser
+@preconcurrency import Dispatch
+import Foundation
+import Store
+import Sync
+import XMPP
+
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Queue a message durably, then try to deliver it. Prints the outbox id and the state reached.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The recipient's JID.") var jid: String
+    @Argument(help: "The message; `-` reads standard input.") var text: [String] = []
+    @Flag(help: "Only queue it; never touch the network.") var queueOnly = false
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(global)
+            let account = try context.account()
+            let body = try readBody()
+            let item: OutboxItem
+            do {
+                item = try Outbox.enqueueChat(store: context.store, account: account, to: jid, body: body)
+            } catch let error as SyncError {
+                throw UsageFailure(error.description)
+            }
+            var state = item.state
+            if !queueOnly {
+                state = try await deliver(item, account: account, context: context)
+            }
+            if json {
+                print(Renderer.json(["id": item.id, "to": item.recipient, "state": state.rawValue]))
+            } else {
+                print("\(item.id) \(state.rawValue)")
+            }
+        }
+    }
+
+    private func readBody() throws -> String {
+        var body: String
+        if text == ["-"] {
+            var lines: [String] = []
+            while let line = readLine(strippingNewline: false) { lines.append(line) }
+            body = lines.joined()
+            while body.hasSuffix("\n") { body.removeLast() }
+        } else {
+            body = text.joined(separator: " ")
+        }
+        guard !body.isEmpty else { throw UsageFailure("nothing to send: give TEXT, or - to read standard input") }
+        return body
+    }
+
+    /// Owner present: it sends within a poll interval, so wait briefly for the row to move.
+    /// No owner: connect for as long as it takes to flush, then let go.
+    private func deliver(_ item: OutboxItem, account: Account, context: AppContext) async throws -> OutboxItem.State {
+        guard account.state == .active else { return item.state }
+        if let lock = try context.lock(account) {
+            let engine = SyncEngine(store: context.store, account: account)
+            let report = await engine.syncOnce()
+            withExtendedLifetime(lock) {}
+            if let error = report.error, error.isPermanent {
+                Terminal.error("not sent now: \(error)")
+            }
+        } else {
+            let deadline = ContinuousClock.now + .seconds(3)
+            while ContinuousClock.now < deadline {
+                if let row = try context.store.outboxItem(id: item.id), row.state != .queued { return row.state }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        return try context.store.outboxItem(id: item.id)?.state ?? item.state
+    }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Connect, flush the outbox and fetch what arrived, then disconnect (or stay with --watch).")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Stay connected and print every event as it arrives.") var watch = false
+    @Flag(help: "Print events as JSON Lines.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(global)
+            let account = try context.account()
+            guard account.state != .deleted else { throw Failure(SyncError.accountDeleted(account.jid).description) }
+            guard let lock = try context.lock(account) else {
+                if watch {
+                    Terminal.error("\(context.ownerDescription(account)) holds the connection; following the store")
+                    try await follow(context, account)
+                    return
+                }
+                print("\(context.ownerDescription(account)) holds the connection and syncs continuously")
+                return
+            }
+            defer { withExtendedLifetime(lock) {} }
+            let engine = SyncEngine(store: context.store, account: account)
+            if watch {
+                try await watchEvents(engine)
+            } else {
+                let report = await engine.syncOnce()
+                if let error = report.error {
+                    throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
+                }
+                print("synced \(account.jid): sent \(report.sent), received \(report.received)")
+            }
+        }
+    }
+
+    private func watchEvents(_ engine: SyncEngine) async throws {
+        let json = self.json
+        let printer = Task {
+            for await event in engine.events {
+                if let line = EventFormatter.format(event, json: json) { print(line) }
+                Output.flush()
+            }
+        }
+        let stopper = SignalStop { Task { await engine.stop() } }
+        await engine.run()
+        withExtendedLifetime(stopper) {}
+        printer.cancel()
+    }
+
+    /// Without the connection, `--watch` still shows new messages as the owner stores them.
+    private func follow(_ context: AppContext, _ account: Account) async throws {
+        var last = try context.store.lastMessageID(accountID: account.rowID)
+        while true {
+            for message in try context.store.messages(accountID: account.rowID, afterID: last) {
+                last = message.id ?? last
+                if let line = EventFormatter.format(.message(message), json: json) { print(line) }
+            }
+            Output.flush()
+            try await Task.sleep(for: .milliseconds(300))
+        }
+    }
+}
+
+/// Lines for `sync --watch` (JSON Lines with `event`, CLI.md).
+enum EventFormatter {
+    static func format(_ event: SyncEvent, json: Bool) -> String? {
+        switch event {
+        case .message(let message):
+            return json ? Renderer.messageJSON(message, state: message.direction == .outgoing ? .queued : nil, event: "message")
+                : Renderer.line(message)
+        case .connection(let state, let detail):
+            if json {
+                var object: [String: Any] = ["event": "connection", "state": state.rawValue]
+                if let detail { object["detail"] = detail }
+                return Renderer.json(object)
+            }
+            return "-- \(state.rawValue)" + (detail.map { ": " + Sanitizer.inert($0) } ?? "")
+        case .outbox(let id, let state):
+            if json { return Renderer.json(["event": "receipt", "id": id, "state": state.rawValue]) }
+            return "-- \(id) \(state.rawValue)"
+        }
+    }
+}
+
+/// Ends long-running commands cleanly on SIGINT/SIGTERM (so the stream is closed, not cut).
+final class SignalStop: Sendable {
+    // Dispatch sources are thread-safe objects that Dispatch has not annotated as Sendable.
+    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
+
+    init(_ onSignal: @escaping @Sendable () -> Void) {
+        sources = [SIGINT, SIGTERM].map { signo in
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler(handler: onSignal)
+            source.resume()
+            return source
+        }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show a conversation, oldest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The contact's JID.") var jid: String
+    @Option(help: "How many messages.") var limit: Int = 50
+    @Option(help: ArgumentHelp("Only messages before this date (ISO 8601, or YYYY-MM-DD).", valueName: "DATE"))
+    var before: String?
+    @Flag(help: "Print JSON Lines.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(global)
+            let account = try context.account()
+            let conversation: JID
+            do { conversation = try JID(jid).bare } catch { throw UsageFailure("\(error)") }
+            guard limit > 0 else { throw UsageFailure("--limit must be positive") }
+            let cutoff = try before.map(DateArgument.parse)
+            for entry in try context.store.history(
+                accountID: account.rowID, conversation: conversation.description, limit: limit,
+                before: cutoff?.timeIntervalSince1970)
+            {
+                print(json ? Renderer.messageJSON(entry.message, state: entry.state) : Renderer.line(entry.message, state: entry.state))
+            }
+        }
+    }
+}
+
+enum DateArgument {
+    static func parse(_ text: String) throws -> Date {
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        if let date = try? Date.ISO8601FormatStyle().year().month().day().parse(text) { return date }
+        throw UsageFailure("bad date \(text): use ISO 8601, e.g. 2026-11-25 or 2026-11-25T10:00:00Z")
+    }
+}
+
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox", abstract: "List queued and unconfirmed messages with their states.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print JSON Lines.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(global)
+            let account = try context.account()
+            for item in try context.store.outbox(accountID: account.rowID) {
+                print(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+
+/// `tern`: the command surface of CLI.md. With no subcommand, the interactive shell.
+public struct Tern: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tern",
+        abstract: "An offline-first XMPP client for the terminal.",
+        subcommands: [
+            ShellCommand.self, LoginCommand.self, LogoutCommand.self, SendCommand.self, SyncCommand.self,
+            HistoryCommand.self, OutboxCommand.self, TrustCommand.self,
+        ],
+        defaultSubcommand: ShellCommand.self)
+
+    public init() {}
+
+    /// Runs tern with global options accepted before the subcommand too (`tern --home D login …`).
+    public static func run(arguments: [String]) async {
+        await main(globalOptionsMoved(arguments))
+    }
+
+    static let globalOptionsWithValue: Set<String> = ["--home", "--account"]
+
+    /// ArgumentParser only matches a subcommand's options after its name, while CLI.md puts
+    /// global options first; so leading global options move behind the subcommand name.
+    static func globalOptionsMoved(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if globalOptionsWithValue.contains(argument), index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else if globalOptionsWithValue.contains(where: { argument.hasPrefix($0 + "=") }) {
+                leading.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard index < arguments.count, !leading.isEmpty else { return arguments }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+        guard names.contains(arguments[index]) else { return arguments }
+        return [arguments[index]] + leading + Array(arguments[(index + 1)...])
+    }
+}

@@ -1,0 +1,317 @@
+import ArgumentParser
+import Foundation
+import Store
+import Sync
+import XMPP
+
+struct ShellCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell", abstract: "The interactive shell (the default). Reads commands line by line when stdin is not a terminal.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(global)
+            let shell = try InteractiveShell(context: context)
+            await shell.run()
+        }
+    }
+}
+
+/// The shell: reads the Store for display, writes intents to it, and lets the sync engine
+/// do the network. Typing never waits on the network.
+actor InteractiveShell {
+    let context: AppContext
+    let editor: LineEditor
+    private var account: Account?
+    private var lock: AccountLock?
+    private var engine: SyncEngine?
+    private var engineTask: Task<Void, Never>?
+    private var watcher: Task<Void, Never>?
+    private var conversation: String?
+    private var connectionState = "offline"
+    private var unread: [String: Int] = [:]
+    private var quitting = false
+
+    init(context: AppContext) throws {
+        self.context = context
+        do {
+            editor = try LineEditor(historyFile: (context.home as NSString).appendingPathComponent("shell_history"))
+        } catch {
+            throw Failure("cannot start the shell: \(error)")
+        }
+    }
+
+    func run() async {
+        account = try? context.account()
+        editor.completer = { line, _ in
+            line.contains(" ") ? [] : CommandTable.completionWords
+        }
+        if let account {
+            say("tern — \(account.jid). /help lists commands.")
+            conversation = try? context.store.lastConversation(accountID: account.rowID)
+            if account.state == .active { await startSync() } else { say("\(account.jid) is logged out: /login connects it") }
+        } else {
+            say("no account yet: quit and run `tern login JID`, or /login JID for a stored one. /help lists commands.")
+        }
+        updatePrompt()
+
+        let (lines, sink) = AsyncStream<String>.makeStream()
+        let editor = self.editor
+        let thread = Thread {
+            _ = editor.run { sink.yield($0) }
+            sink.finish()
+        }
+        thread.name = "tern-readline"
+        thread.start()
+        for await line in lines {
+            await execute(line)
+            if quitting { break }
+        }
+        editor.stop()
+        await shutdown()
+    }
+
+    // MARK: - Lines
+
+    func execute(_ line: String) async {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return }
+        if trimmed.hasPrefix("/") {
+            let words = CommandTable.words(String(trimmed.dropFirst()))
+            guard let name = words.first, let command = CommandTable.find(name) else {
+                say("unknown command \(trimmed.split(separator: " ").first ?? ""); /help lists commands")
+                return
+            }
+            let arguments = Array(words.dropFirst())
+            guard arguments.count >= command.minArguments else {
+                say("usage: \(command.synopsis)")
+                return
+            }
+            do {
+                try await command.action(self, arguments, String(trimmed.dropFirst()))
+            } catch {
+                say("error: \(error)")
+            }
+        } else {
+            guard let conversation else {
+                say("no current conversation: /msg JID TEXT or /chat JID")
+                return
+            }
+            do { try await message(conversation, text: line) } catch { say("error: \(error)") }
+        }
+    }
+
+    // MARK: - Commands
+
+    func message(_ recipient: String, text: String) async throws {
+        let account = try requireAccount()
+        let jid: JID
+        do { jid = try JID(recipient) } catch { throw Failure("\(error)") }
+        conversation = jid.bare.description
+        unread[jid.bare.description] = nil
+        if !text.isEmpty {
+            let item = try Outbox.enqueueChat(store: context.store, account: account, to: jid.description, body: text)
+            if let row = try context.store.history(accountID: account.rowID, conversation: jid.bare.description, limit: 1).last {
+                say(Renderer.line(row.message, state: item.state))
+            }
+            if let engine { Task { await engine.flush() } }
+        }
+        updatePrompt()
+    }
+
+    func switchConversation(_ recipient: String) async throws {
+        let account = try requireAccount()
+        let jid: JID
+        do { jid = try JID(recipient) } catch { throw Failure("\(error)") }
+        conversation = jid.bare.description
+        unread[jid.bare.description] = nil
+        for entry in try context.store.history(accountID: account.rowID, conversation: jid.bare.description, limit: 10) {
+            say(Renderer.line(entry.message, state: entry.state))
+        }
+        updatePrompt()
+    }
+
+    func history(_ arguments: [String]) async throws {
+        let account = try requireAccount()
+        var target = conversation
+        var limit = 20
+        for argument in arguments {
+            if let number = Int(argument) { limit = max(1, number) } else { target = try JID(argument).bare.description }
+        }
+        guard let target else { throw Failure("which conversation? /history JID") }
+        let entries = try context.store.history(accountID: account.rowID, conversation: target, limit: limit)
+        if entries.isEmpty { say("no messages with \(target)") }
+        for entry in entries { say(Renderer.line(entry.message, state: entry.state)) }
+    }
+
+    func showOutbox() async throws {
+        let account = try requireAccount()
+        let items = try context.store.outbox(accountID: account.rowID)
+        if items.isEmpty { say("the outbox is empty") }
+        for item in items { say(Renderer.outboxLine(item)) }
+    }
+
+    func login(_ jidText: String?) async throws {
+        if let jidText {
+            let jid = try JID(jidText).bare.description
+            guard let chosen = try context.store.account(jid: jid) else {
+                throw Failure("no stored account \(jid): run `tern login \(jid)` in a terminal to add it")
+            }
+            await stopSync()
+            account = chosen
+        }
+        var account = try requireAccount()
+        if account.state != .active {
+            account.state = .active
+            try context.store.updateAccount(account)
+            self.account = account
+        }
+        if engine == nil { await startSync() } else { try await syncNow() }
+    }
+
+    func logout() async {
+        await stopSync()
+        if var account {
+            account.state = .loggedOut
+            try? context.store.updateAccount(account)
+            self.account = account
+        }
+        say("logged out; /login connects again")
+    }
+
+    func syncNow() async throws {
+        _ = try requireAccount()
+        if let engine {
+            await engine.retryNow()
+            await engine.flush()
+        } else {
+            await startSync()
+        }
+    }
+
+    func goOffline() async {
+        await stopSync()
+        say("offline: messages you write are queued; /sync connects")
+    }
+
+    nonisolated func help(_ name: String?) {
+        editor.print(CommandTable.helpText(for: name))
+    }
+
+    func quit() async {
+        quitting = true
+    }
+
+    // MARK: - Sync
+
+    private func startSync() async {
+        guard let account else { return }
+        do {
+            lock = try context.lock(account)
+        } catch {
+            say("error: \(error)")
+            return
+        }
+        guard lock != nil else {
+            say("\(context.ownerDescription(account)) holds the connection; this shell works through the store")
+            connectionState = "via other process"
+            followStore(account)
+            return
+        }
+        let engine = SyncEngine(store: context.store, account: account)
+        self.engine = engine
+        watcher = Task { [weak self] in
+            for await event in engine.events {
+                await self?.show(event)
+            }
+        }
+        engineTask = Task { await engine.run() }
+    }
+
+    private func stopSync() async {
+        if let engine {
+            await engine.stop()
+            await engineTask?.value
+        }
+        watcher?.cancel()
+        engine = nil
+        engineTask = nil
+        watcher = nil
+        lock = nil
+        connectionState = "offline"
+        updatePrompt()
+    }
+
+    private func followStore(_ account: Account) {
+        let store = context.store
+        watcher = Task { [weak self] in
+            var last = (try? store.lastMessageID(accountID: account.rowID)) ?? 0
+            while !Task.isCancelled {
+                for message in (try? store.messages(accountID: account.rowID, afterID: last)) ?? [] {
+                    last = message.id ?? last
+                    if message.direction == .incoming { await self?.show(.message(message)) }
+                }
+                try? await Task.sleep(for: .milliseconds(300))
+            }
+        }
+    }
+
+    private func show(_ event: SyncEvent) {
+        switch event {
+        case .message(let message):
+            say(Renderer.line(message))
+            if message.conversation != conversation {
+                unread[message.conversation, default: 0] += 1
+            }
+        case .connection(let state, let detail):
+            connectionState = state.rawValue
+            if state != .connecting || detail != nil {
+                say("-- \(state.rawValue)" + (detail.map { ": \(Sanitizer.inert($0))" } ?? ""))
+            }
+        case .outbox(_, let state):
+            if state == .failed { say("-- a message failed: /outbox shows why") }
+        }
+        updatePrompt()
+    }
+
+    private func shutdown() async {
+        // Scripted input: give queued messages a chance to leave before closing.
+        if let engine, let account, !editor.interactive {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline,
+                !((try? context.store.queuedOutbox(accountID: account.rowID)) ?? []).isEmpty
+            {
+                await engine.flush()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        await stopSync()
+    }
+
+    // MARK: - Output
+
+    private func requireAccount() throws -> Account {
+        guard let account else { throw Failure("no account: run `tern login JID` first") }
+        return account
+    }
+
+    private func say(_ text: String) {
+        editor.print(text)
+    }
+
+    private func updatePrompt() {
+        var parts: [String] = []
+        if let account { parts.append(account.jid) }
+        var state = connectionState
+        if let account, let queued = try? context.store.queuedOutbox(accountID: account.rowID).count, queued > 0 {
+            state += ", \(queued) queued"
+        }
+        parts.append("[\(state)]")
+        if let conversation { parts.append(Sanitizer.inert(conversation)) }
+        let others = unread.values.reduce(0, +)
+        if others > 0 { parts.append("(\(others) unread)") }
+        editor.setPrompt(parts.joined(separator: " ") + "> ")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Store
+
+/// How things look on the terminal and in JSON Lines (CLI.md, JSON Lines fields).
+///
+/// Every string that came from the network passes the Sanitizer here, and every line
+/// names its true sender.
+enum Renderer {
+    static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: false)
+
+    static func isoTimestamp(_ seconds: Double) -> String {
+        Date(timeIntervalSince1970: seconds).formatted(timeFormat)
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let date = Date(timeIntervalSince1970: seconds)
+        let sameDay = Calendar.current.isDateInToday(date)
+        return date.formatted(sameDay
+            ? Date.FormatStyle().hour(.twoDigits(amPM: .omitted)).minute(.twoDigits)
+            : Date.FormatStyle().year().month(.twoDigits).day(.twoDigits).hour(.twoDigits(amPM: .omitted)).minute(.twoDigits))
+    }
+
+    /// One message as a terminal line; continuation lines of multi-line bodies are indented.
+    static func line(_ message: StoredMessage, state: OutboxItem.State? = nil) -> String {
+        let who = message.direction == .incoming ? Sanitizer.inert(message.sender) : "me"
+        let arrow = message.direction == .incoming ? "<" : ">"
+        var prefix = "[\(clock(message.timestamp))] \(arrow) \(who)"
+        if message.direction == .outgoing {
+            prefix += " → \(Sanitizer.inert(message.conversation))"
+            if let state, state != .delivered, state != .acked { prefix += " (\(state.rawValue))" }
+        }
+        let body = Sanitizer.inertMultiline(message.body).replacingOccurrences(of: "\n", with: "\n    ")
+        return "\(prefix): \(body)"
+    }
+
+    static func messageJSON(_ message: StoredMessage, state: OutboxItem.State?, event: String? = nil) -> String {
+        var object: [String: Any] = [
+            "id": message.id ?? 0,
+            "conversation": message.conversation,
+            "from": message.sender,
+            "to": message.recipient,
+            "body": message.body,
+            "timestamp": isoTimestamp(message.timestamp),
+            "direction": message.direction.rawValue,
+            "type": message.type,
+        ]
+        if let event { object["event"] = event }
+        if let state { object["state"] = state.rawValue }
+        if let originID = message.originID { object["origin_id"] = originID }
+        if let stanzaID = message.stanzaID { object["stanza_id"] = stanzaID }
+        if let nick = message.nick { object["nick"] = nick }
+        return json(object)
+    }
+
+    static func outboxJSON(_ item: OutboxItem) -> String {
+        var object: [String: Any] = [
+            "id": item.id, "to": item.recipient, "body": item.body, "state": item.state.rawValue,
+            "attempts": item.attempts, "created": isoTimestamp(item.createdAt),
+        ]
+        if let error = item.error { object["error"] = error }
+        return json(object)
+    }
+
+    static func outboxLine(_ item: OutboxItem) -> String {
+        var line = "\(item.id)  \(item.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(isoTimestamp(item.createdAt))  → \(Sanitizer.inert(item.recipient)): \(Sanitizer.inert(item.body))"
+        if let error = item.error { line += "  [\(Sanitizer.inert(error))]" }
+        return line
+    }
+
+    /// One JSON object on one line, keys sorted so output is stable for scripts and tests.
+    /// JSON escaping already makes control characters inert.
+    static func json(_ object: [String: Any]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return "{}"
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import Migrations
+
+/// The local SQLite store: tern's source of truth.
+///
+/// A GRDB `DatabasePool` in WAL mode with foreign keys on. The pool is the single owner of
+/// the SQLite handles and serialises writers itself, so `Store` is a thin `Sendable` façade
+/// rather than an actor: readers never wait behind the network or behind each other.
+public final class Store: Sendable {
+    public let directory: String
+    public let databasePath: String
+    let pool: DatabasePool
+
+    public enum StoreError: Error, CustomStringConvertible {
+        case cannotCreateDirectory(String, String)
+        case unsafePermissions(String)
+        case database(String)
+
+        public var description: String {
+            switch self {
+            case .cannotCreateDirectory(let path, let why): "cannot create data directory \(path): \(why)"
+            case .unsafePermissions(let path): "cannot make \(path) private (mode 0600)"
+            case .database(let why): "store error: \(why)"
+            }
+        }
+    }
+
+    /// Opens (creating and migrating if needed) the store in `directory`.
+    /// The directory is made 0700 and the database files 0600.
+    public init(directory: String) throws {
+        self.directory = directory
+        self.databasePath = (directory as NSString).appendingPathComponent("tern.sqlite")
+        try Self.makePrivateDirectory(directory)
+        // SQLite gives -wal and -shm the main file's mode, so creating it 0600 first covers all three.
+        try Self.createPrivateFile(databasePath)
+
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        config.label = "tern"
+        do {
+            pool = try DatabasePool(path: databasePath, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.database(error.message ?? "\(error.resultCode)")
+        }
+        for suffix in ["-wal", "-shm"] {
+            chmod(databasePath + suffix, 0o600)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in SchemaMigrations.all {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    static func makePrivateDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreError.cannotCreateDirectory(path, error.localizedDescription)
+            }
+        } else if !isDirectory.boolValue {
+            throw StoreError.cannotCreateDirectory(path, "a file of that name exists")
+        }
+        guard chmod(path, 0o700) == 0 else { throw StoreError.unsafePermissions(path) }
+    }
+
+    /// Creates `path` with mode 0600 if missing, and tightens it if it exists.
+    public static func createPrivateFile(_ path: String) throws {
+        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.cannotCreateDirectory(path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { throw StoreError.unsafePermissions(path) }
+    }
+
+    /// Runs a read on the pool, mapping SQLite errors to `StoreError`.
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    /// Runs a write transaction on the pool.
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
+    /// SQLite's `data_version` for this connection's view: changes whenever another
+    /// connection (or process) commits. Cheap enough to poll for cross-process nudges.
+    public func dataVersion() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
+    public static var now: Double { Date().timeIntervalSince1970 }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Store
+import XMPP
+
+/// Turns received `<message>` stanzas into history rows (RFC 6121 §5, XEP-0203, XEP-0359).
+///
+/// Pure: validation and dedup keys are decided here, the Store only enforces uniqueness.
+public enum IncomingMessages {
+    /// A history row for a chat or normal message with a body, or nil for anything else
+    /// (chat states, receipts, errors, and messages without a usable sender).
+    public static func record(for element: Element, account: Account, ourJID: JID, receivedAt: Date) -> StoredMessage? {
+        let message = Message(element)
+        guard message.kind == .chat || message.kind == .normal,
+            let body = message.body, !body.isEmpty,
+            let from = message.from, from.domain.isEmpty == false
+        else { return nil }
+        // A message "from" our own bare JID without carbons support is not a conversation.
+        guard from.bare != ourJID.bare else { return nil }
+        let timestamp = Delay.timestamp(of: element) ?? receivedAt
+        let originID = StanzaID.originID(of: element)
+        let stanzaID = StanzaID.stanzaID(of: element, by: ourJID.bare)
+        return StoredMessage(
+            accountID: account.rowID, conversation: from.bare.description, direction: .incoming,
+            type: message.kind == .chat ? "chat" : "normal", sender: from.description,
+            recipient: element["to"] ?? ourJID.description, body: body,
+            timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
+            stanzaKey: message.id, originID: originID, stanzaID: stanzaID,
+            dedupKey: dedupKey(from: from, id: message.id, originID: originID, body: body, timestamp: timestamp))
+    }
+
+    /// origin-id when the sender set one, else the sender's bare JID with its stanza id, else
+    /// a hash of what was said and when: stable across offline delivery, resends and archives.
+    static func dedupKey(from: JID, id: String?, originID: String?, body: String, timestamp: Date) -> String {
+        if let originID, !originID.isEmpty { return "o:" + originID }
+        if let id, !id.isEmpty { return "i:\(from.bare)/\(id)" }
+        var hasher = FNV1a()
+        hasher.add(from.bare.description)
+        hasher.add(body)
+        hasher.add(String(Int(timestamp.timeIntervalSince1970)))
+        return "h:" + String(hasher.value, radix: 16)
+    }
+}
+
+/// 64-bit FNV-1a: a stable hash (Swift's `Hasher` is seeded per process, so unusable for storage).
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ text: String) {
+        for byte in text.utf8 {
+            value ^= UInt64(byte)
+            value &*= 0x100_0000_01b3
+        }
+        value ^= 0xff
+        value &*= 0x100_0000_01b3
+    }
+}

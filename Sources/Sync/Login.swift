@@ -1,0 +1,47 @@
+import Foundation
+import Store
+import XMPP
+
+/// First login: checks the credentials against the server, then stores the account.
+///
+/// Nothing is written unless the server accepted us, so a typo leaves no half-made account.
+/// The password itself is never stored: only the SCRAM keys the login derived.
+public enum Login {
+    public struct Outcome: Sendable {
+        public var account: Account
+        public var boundJID: String
+        public var mechanism: String
+        public var storedKeys: Bool
+    }
+
+    public static func login(store: Store, account draft: Account, password: String) async throws -> Outcome {
+        var account = draft
+        if let existing = try store.account(jid: draft.jid) {
+            // Keep the stable resource and anything not given again.
+            account.resource = existing.resource
+        }
+        let configuration = try SyncEngine.configuration(for: account, credential: .password(password))
+        let connection = Connection(configuration: configuration)
+        let session = try await connection.connect()
+        try? await connection.send(Presence.unavailable.element)
+        await connection.close()
+
+        account.state = .active
+        var credential: Credential?
+        if let keys = session.derivedKeys, let hash = session.keysHash {
+            credential = Credential(
+                accountID: 0, mechanism: hash.rawValue, salt: Data(keys.salt), iterations: keys.iterations,
+                clientKey: Data(keys.clientKey), serverKey: Data(keys.serverKey), updatedAt: Store.now)
+        }
+        let saved = try store.saveAccount(account, credential: credential)
+        return Outcome(
+            account: saved, boundJID: session.boundJID.description, mechanism: session.mechanism,
+            storedKeys: credential != nil)
+    }
+
+    /// A resource that stays the same for the account: "tern." and a short random suffix.
+    public static func newResource() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        return "tern." + String((0..<6).map { _ in alphabet.randomElement() ?? "x" })
+    }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import Store
+import XMPP
+
+/// What the engine tells the UI, in order.
+public enum SyncEvent: Sendable {
+    public enum ConnectionState: String, Sendable {
+        case connecting, online, offline
+    }
+
+    case connection(ConnectionState, detail: String?)
+    case message(StoredMessage)
+    case outbox(id: String, state: OutboxItem.State)
+}
+
+/// The result of one `sync` pass.
+public struct SyncReport: Sendable {
+    public var connected: Bool
+    public var sent: Int
+    public var received: Int
+    public var error: ConnectionError?
+}
+
+/// Runs one account's connection: it executes what the Store holds (queued messages) and
+/// writes everything it learns back into the Store. The UI never calls the connection directly.
+public actor SyncEngine {
+    public nonisolated let events: AsyncStream<SyncEvent>
+    private let eventSink: AsyncStream<SyncEvent>.Continuation
+    public let store: Store
+    public private(set) var account: Account
+    private let password: String?
+    private var connection: Connection?
+    private var session: StreamNegotiator.Session?
+    private var consumer: Task<Void, Never>?
+    private var isFlushing = false
+    private var flushAgain = false
+    private var barriers: [String: CheckedContinuation<Void, Never>] = [:]
+    private var stopped = false
+    private var receivedCount = 0
+    private var wakeUp: CheckedContinuation<Void, Never>?
+
+    /// How often an owner looks for rows other processes queued (DESIGN §2: they nudge through the Store).
+    public static let outboxPollInterval: Duration = .milliseconds(300)
+    public static let keepAliveInterval: Duration = .seconds(60)
+
+    public init(store: Store, account: Account, password: String? = nil) {
+        self.store = store
+        self.account = account
+        self.password = password
+        (events, eventSink) = AsyncStream<SyncEvent>.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    public var isOnline: Bool { session != nil }
+
+    // MARK: - Connecting
+
+    /// Connects and logs in; stores fresh SCRAM keys when the server's salt changed or a password was given.
+    public func connect() async throws -> StreamNegotiator.Session {
+        guard account.state != .deleted else { throw SyncError.accountDeleted(account.jid) }
+        let credential: LoginCredential
+        if let password {
+            credential = .password(password)
+        } else if let stored = try store.credential(accountID: account.rowID),
+            let hash = HashAlgorithm(rawValue: stored.mechanism)
+        {
+            credential = .scramKeys(
+                SCRAMKeys(
+                    salt: Array(stored.salt), iterations: stored.iterations,
+                    clientKey: Array(stored.clientKey), serverKey: Array(stored.serverKey)),
+                hash: hash)
+        } else {
+            throw SyncError.noCredentials(account.jid)
+        }
+        report(.connecting, nil)
+        let connection = Connection(configuration: try Self.configuration(for: account, credential: credential))
+        let session: StreamNegotiator.Session
+        do {
+            session = try await connection.connect()
+        } catch {
+            report(.offline, error.description)
+            throw error
+        }
+        if password != nil, let keys = session.derivedKeys, let hash = session.keysHash {
+            try store.saveCredential(Credential(
+                accountID: account.rowID, mechanism: hash.rawValue, salt: Data(keys.salt), iterations: keys.iterations,
+                clientKey: Data(keys.clientKey), serverKey: Data(keys.serverKey), updatedAt: Store.now))
+        }
+        self.connection = connection
+        self.session = session
+        consumer = Task { [weak self] in
+            for await event in connection.events {
+                await self?.handle(event)
+            }
+        }
+        report(.online, session.boundJID.description)
+        return session
+    }
+
+    public static func configuration(for account: Account, credential: LoginCredential) throws -> ConnectionConfiguration {
+        let jid = try JID(account.jid)
+        let endpoint = account.host.map {
+            Endpoint(host: $0, port: UInt16(account.port ?? (account.directTLS ? 5223 : 5222)), directTLS: account.directTLS)
+        }
+        return ConnectionConfiguration(
+            jid: jid, resource: account.resource, credential: credential, endpoint: endpoint,
+            trust: TLSTrust(caFile: account.caFile, pinnedSPKISHA256: account.pinnedSPKI))
+    }
+
+    /// One pass: connect, announce presence, flush the outbox, wait until the server has
+    /// answered everything (offline messages included), and disconnect cleanly.
+    public func syncOnce() async -> SyncReport {
+        do {
+            _ = try await connect()
+        } catch let error as ConnectionError {
+            return SyncReport(connected: false, sent: 0, received: 0, error: error)
+        } catch {
+            return SyncReport(connected: false, sent: 0, received: 0, error: .transport("\(error)"))
+        }
+        let sent = await startSession()
+        await barrier()
+        let received = receivedCount
+        await disconnect()
+        return SyncReport(connected: true, sent: sent, received: received, error: nil)
+    }
+
+    /// Stays connected until `stop()`, reconnecting with backoff; flushes whatever gets queued.
+    public func run() async {
+        var policy = ReconnectPolicy()
+        while !stopped {
+            do {
+                _ = try await connect()
+                policy.reset()
+                _ = await startSession()
+                await stayOnline()
+            } catch let error as ConnectionError where error.isPermanent {
+                report(.offline, error.description)
+                return
+            } catch let error as SyncError {
+                report(.offline, error.description)
+                return
+            } catch {
+                // Reported by connect(); wait and try again.
+            }
+            if stopped { break }
+            let delay = policy.nextDelay()
+            await sleep(delay)
+        }
+        report(.offline, nil)
+    }
+
+    /// Asks `run()` to end: closes the stream cleanly.
+    public func stop() async {
+        stopped = true
+        wakeUp?.resume()
+        wakeUp = nil
+        await disconnect()
+    }
+
+    /// Retries now instead of waiting for the backoff (`/sync`).
+    public func retryNow() {
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+
+    public func disconnect() async {
+        guard let connection else { return }
+        if session != nil {
+            try? await connection.send(Presence.unavailable.element)
+        }
+        await connection.close()
+        await consumer?.value
+        self.connection = nil
+        self.session = nil
+        report(.offline, nil)
+    }
+
+    // MARK: - The session
+
+    /// Initial presence (which makes the server deliver offline messages), then the outbox.
+    private func startSession() async -> Int {
+        guard let connection else { return 0 }
+        try? await connection.send(Presence.available().element)
+        return await flush()
+    }
+
+    private func stayOnline() async {
+        var sinceKeepAlive: Duration = .zero
+        while !stopped, session != nil {
+            await sleep(Self.outboxPollInterval)
+            sinceKeepAlive += Self.outboxPollInterval
+            _ = await flush()
+            if sinceKeepAlive >= Self.keepAliveInterval, let connection {
+                sinceKeepAlive = .zero
+                do {
+                    _ = try await connection.request(Ping.request(id: await connection.nextID()), timeout: .seconds(30))
+                } catch is ConnectionError {
+                    // A dead link: drop it and let run() reconnect.
+                    await connection.close()
+                } catch {
+                    // A stanza error still proves the link is alive.
+                }
+            }
+        }
+    }
+
+    /// Sends every queued row in creation order, pipelined in one write, then marks them sent.
+    @discardableResult
+    public func flush() async -> Int {
+        guard let connection, session != nil else { return 0 }
+        if isFlushing {
+            flushAgain = true
+            return 0
+        }
+        isFlushing = true
+        defer { isFlushing = false }
+        var total = 0
+        repeat {
+            flushAgain = false
+            guard let items = try? store.queuedOutbox(accountID: account.rowID), !items.isEmpty else { break }
+            do {
+                try await connection.sendSerialized(items.map(\.stanza))
+                try store.markOutbox(ids: items.map(\.id), as: .sent, from: [.queued])
+            } catch {
+                break
+            }
+            total += items.count
+            for item in items { eventSink.yield(.outbox(id: item.id, state: .sent)) }
+        } while flushAgain
+        return total
+    }
+
+    /// Returns once the server has answered a ping sent now, and everything before it is stored.
+    private func barrier() async {
+        guard let connection else { return }
+        let id = await connection.nextID()
+        do { try await connection.send(Ping.request(id: id)) } catch { return }
+        await withCheckedContinuation { continuation in
+            barriers[id] = continuation
+            Task { [weak self] in
+                try? await Task.sleep(for: .seconds(20))
+                await self?.releaseBarrier(id)
+            }
+        }
+    }
+
+    private func releaseBarrier(_ id: String) {
+        barriers.removeValue(forKey: id)?.resume()
+    }
+
+    private func sleep(_ duration: Duration) async {
+        await withCheckedContinuation { continuation in
+            wakeUp = continuation
+            Task { [weak self] in
+                try? await Task.sleep(for: duration)
+                await self?.retryNow()
+            }
+        }
+    }
+
+    // MARK: - Inbound
+
+    private func handle(_ event: Connection.Event) async {
+        switch event {
+        case .stanzas(let elements):
+            await handle(elements)
+        case .closed(let error):
+            session = nil
+            connection = nil
+            for (_, barrier) in barriers { barrier.resume() }
+            barriers.removeAll()
+            report(.offline, error?.description)
+            if let error, error.isPermanent { stopped = true }
+            retryNow()
+        }
+    }
+
+    /// One burst from the wire, committed in one transaction, answered after the commit.
+    private func handle(_ elements: [Element]) async {
+        guard let session else { return }
+        let now = Date()
+        var records: [StoredMessage] = []
+        var replies: [Element] = []
+        var delivered: [String] = []
+        var failed: [(String, String)] = []
+        var reached: [String] = []
+        for element in elements {
+            switch Stanza(element) {
+            case .message(let message):
+                if message.kind == .error, let id = message.id {
+                    failed.append((id, message.error?.description ?? "error"))
+                    continue
+                }
+                if let receipt = message.element.child("received", namespace: NS.receipts)?["id"] {
+                    delivered.append(receipt)
+                }
+                if let record = IncomingMessages.record(for: element, account: account, ourJID: session.boundJID, receivedAt: now) {
+                    records.append(record)
+                    if let id = message.id, let from = message.rawFrom,
+                        message.element.child("request", namespace: NS.receipts) != nil
+                    {
+                        replies.append(Element(
+                            "message", namespace: NS.client, attributes: ["to": from, "id": UUID().uuidString.lowercased()],
+                            elements: [Element("received", namespace: NS.receipts, attributes: ["id": id])]))
+                    }
+                }
+            case .iq(let iq):
+                if (iq.kind == .result || iq.kind == .error), let id = iq.id, barriers[id] != nil {
+                    reached.append(id)
+                } else if let reply = Self.answer(iq) {
+                    replies.append(reply)
+                }
+            case .presence, .other:
+                break
+            }
+        }
+        do {
+            let inserted = try store.insertMessages(records)
+            receivedCount += inserted.count
+            for message in inserted { eventSink.yield(.message(message)) }
+            if !delivered.isEmpty {
+                try store.markOutbox(ids: delivered, as: .delivered, from: [.sent, .acked])
+                for id in delivered { eventSink.yield(.outbox(id: id, state: .delivered)) }
+            }
+            for (id, reason) in failed {
+                try store.markOutbox(ids: [id], as: .failed, from: [.sent, .acked], error: reason)
+                eventSink.yield(.outbox(id: id, state: .failed))
+            }
+        } catch {
+            report(.offline, "store error: \(error)")
+        }
+        if !replies.isEmpty { try? await connection?.send(replies) }
+        for id in reached { releaseBarrier(id) }
+    }
+
+    /// Answers iq get/set addressed to us: ping, disco#info, and service-unavailable for the rest.
+    static func answer(_ iq: IQ) -> Element? {
+        guard iq.kind == .get || iq.kind == .set else { return nil }
+        if Ping.isRequest(iq) { return iq.result() }
+        if Disco.isInfoQuery(iq) {
+            return Disco.infoResult(for: iq, identity: .tern, features: [NS.ping, NS.receipts, NS.discoInfo])
+        }
+        return iq.errorReply("service-unavailable")
+    }
+
+    private func report(_ state: SyncEvent.ConnectionState, _ detail: String?) {
+        try? store.setConnectionState(accountID: account.rowID, state.rawValue, error: state == .offline ? detail : nil)
+        eventSink.yield(.connection(state, detail: detail))
+    }
+}

@@ -1,0 +1,20 @@
+/// Errors of the sync layer, each a clear one-line message.
+public enum SyncError: Error, CustomStringConvertible, Sendable {
+    case lockFailed(String, String)
+    case noCredentials(String)
+    case accountDeleted(String)
+    case invalidRecipient(String)
+    case cannotSerialize(String)
+    case emptyMessage
+
+    public var description: String {
+        switch self {
+        case .lockFailed(let path, let why): "cannot lock \(path): \(why)"
+        case .noCredentials(let jid): "no stored credentials for \(jid): run `tern login \(jid)`"
+        case .accountDeleted(let jid): "the account \(jid) was deleted and is not used any more"
+        case .invalidRecipient(let why): why
+        case .cannotSerialize(let why): "message not queued: \(why)"
+        case .emptyMessage: "message not queued: it is empty"
+        }
+    }
+}

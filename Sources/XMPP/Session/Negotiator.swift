@@ -1,0 +1,339 @@
+/// What we log in with: the password, or SCRAM keys derived at an earlier login
+/// (which only work for their own hash, and never for PLAIN).
+public enum LoginCredential: Sendable {
+    case password(String)
+    case scramKeys(SCRAMKeys, hash: HashAlgorithm)
+
+    var kind: SASLCredentialKind {
+        switch self {
+        case .password: .password
+        case .scramKeys(_, let hash): .scramKeys(hash)
+        }
+    }
+
+    var scram: SCRAMCredential {
+        switch self {
+        case .password(let password): .password(password)
+        case .scramKeys(let keys, _): .keys(keys)
+        }
+    }
+}
+
+/// Stream negotiation for a client (RFC 6120 §4.3, §5 STARTTLS, §6 SASL, §7 resource binding),
+/// as a pure state machine.
+///
+/// The negotiator never touches a socket: the `Connection` feeds it stream events and carries
+/// out the actions it returns. That keeps every ordering rule testable without a network:
+/// - TLS is required: without `<starttls/>` on a plain stream we abort before any `<auth>`;
+/// - features seen before TLS or before authentication are never reused (each restart
+///   forgets them and waits for fresh ones);
+/// - PLAIN is only ever chosen over TLS, and a SCRAM `<success>` must carry the right `v=`.
+public struct StreamNegotiator: Sendable {
+    public struct Configuration: Sendable {
+        public var jid: JID
+        public var resource: String?
+        public var credential: LoginCredential
+        public var lang: String
+
+        public init(jid: JID, resource: String?, credential: LoginCredential, lang: String = "en") {
+            self.jid = jid
+            self.resource = resource
+            self.credential = credential
+            self.lang = lang
+        }
+    }
+
+    /// What the TLS layer reports once the handshake and certificate verification succeeded.
+    public struct TLSInfo: Sendable, Equatable {
+        public var isTLS13: Bool
+        /// Channel-binding types the session can produce, with their data.
+        public var channelBindings: [String: [UInt8]]
+
+        public init(isTLS13: Bool, channelBindings: [String: [UInt8]]) {
+            self.isTLS13 = isTLS13
+            self.channelBindings = channelBindings
+        }
+    }
+
+    public enum Input: Sendable {
+        case streamOpened(attributes: [String: String])
+        case element(Element)
+        case tlsEstablished(TLSInfo)
+        case streamClosed
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Write a new stream header (after resetting the parser where a restart is due).
+        case openStream(restartParser: Bool)
+        case send(Element)
+        /// Run the TLS handshake now, discarding any bytes buffered in plaintext, then feed `.tlsEstablished`.
+        case startTLS
+        /// Negotiation finished: the session is bound and usable.
+        case established(Session)
+        case fail(NegotiationError)
+    }
+
+    public struct Session: Sendable, Equatable {
+        public var boundJID: JID
+        public var streamID: String?
+        /// The post-authentication features (stream management, CSI, …).
+        public var features: Element
+        public var mechanism: String
+        /// SCRAM keys derived during this login, for the store to keep instead of the password.
+        public var derivedKeys: SCRAMKeys?
+        /// The hash the derived keys belong to.
+        public var keysHash: HashAlgorithm?
+    }
+
+    public enum NegotiationError: Error, Sendable, Equatable, CustomStringConvertible {
+        case tlsNotOffered
+        case tlsRefused
+        case noAcceptableMechanism([String])
+        case authenticationFailed(SASLError)
+        case bindFailed(StanzaError)
+        case stream(StreamError)
+        case unexpected(String)
+        case closedByServer
+
+        public var description: String {
+            switch self {
+            case .tlsNotOffered: "the server does not offer STARTTLS; tern never logs in without TLS"
+            case .tlsRefused: "the server refused to start TLS"
+            case .noAcceptableMechanism(let offered):
+                "no acceptable authentication mechanism (server offers: \(offered.joined(separator: ", ")))"
+            case .authenticationFailed(let error): "authentication failed: \(error)"
+            case .bindFailed(let error): "resource binding failed: \(error)"
+            case .stream(let error): error.description
+            case .unexpected(let what): "unexpected during stream negotiation: \(what)"
+            case .closedByServer: "the server closed the stream during negotiation"
+            }
+        }
+    }
+
+    enum Phase: Sendable {
+        case awaitingHeader
+        case awaitingFeatures
+        case awaitingProceed
+        case awaitingTLS
+        case authenticating(SASLExchange)
+        case binding(id: String)
+        case establishingSession(id: String, bound: JID)
+        case done
+        case failed
+    }
+
+    enum SASLExchange: Sendable {
+        case scram(SCRAMClient, name: String)
+        case plain
+    }
+
+    public let configuration: Configuration
+    private(set) var phase: Phase = .awaitingHeader
+    private var tls: TLSInfo?
+    private var authenticated = false
+    private var streamID: String?
+    private var mechanismUsed = ""
+    private var derivedKeys: SCRAMKeys?
+    private var keysHash: HashAlgorithm?
+    private var saslCapture: String?
+    private let idPrefix: String
+
+    /// - Parameter tls: set when the socket is already TLS (XEP-0368 direct TLS).
+    public init(configuration: Configuration, tls: TLSInfo? = nil, idPrefix: String = "neg") {
+        self.configuration = configuration
+        self.tls = tls
+        self.idPrefix = idPrefix
+    }
+
+    public var isFinished: Bool {
+        switch phase {
+        case .done, .failed: true
+        default: false
+        }
+    }
+
+    /// The first action: open the stream.
+    public mutating func start() -> [Action] {
+        phase = .awaitingHeader
+        return [.openStream(restartParser: false)]
+    }
+
+    public mutating func handle(_ input: Input) -> [Action] {
+        switch (phase, input) {
+        case (.done, _), (.failed, _):
+            return []
+        case (_, .streamClosed):
+            return fail(.closedByServer)
+        case (_, .element(let element)) where StreamError.isStreamError(element):
+            return fail(.stream(StreamError(element)))
+        case (.awaitingHeader, .streamOpened(let attributes)):
+            streamID = attributes["id"]
+            phase = .awaitingFeatures
+            return []
+        case (.awaitingFeatures, .element(let features)) where features.matches("features", NS.stream):
+            return negotiate(features)
+        case (.awaitingProceed, .element(let element)) where element.namespace == NS.tls:
+            guard element.name == "proceed" else { return fail(.tlsRefused) }
+            phase = .awaitingTLS
+            return [.startTLS]
+        case (.awaitingTLS, .tlsEstablished(let info)):
+            tls = info
+            phase = .awaitingHeader
+            return [.openStream(restartParser: true)]
+        case (.authenticating(let exchange), .element(let element)) where element.namespace == NS.sasl:
+            return continueSASL(exchange, element)
+        case (.binding(let id), .element(let element)) where element.name == "iq" && element["id"] == id:
+            return finishBind(element)
+        case (.establishingSession(let id, let bound), .element(let element)) where element.name == "iq" && element["id"] == id:
+            if element["type"] == "result" { return finish(bound) }
+            return fail(.bindFailed(IQ(element)?.error ?? StanzaError(type: "cancel", condition: "undefined-condition")))
+        default:
+            return fail(.unexpected(describe(input)))
+        }
+    }
+
+    // MARK: - Phases
+
+    private var postAuthFeatures: Element?
+
+    private mutating func negotiate(_ features: Element) -> [Action] {
+        if tls == nil {
+            guard features.child("starttls", namespace: NS.tls) != nil else { return fail(.tlsNotOffered) }
+            phase = .awaitingProceed
+            return [.send(Element("starttls", namespace: NS.tls))]
+        }
+        if !authenticated {
+            return beginSASL(features)
+        }
+        postAuthFeatures = features
+        guard features.child("bind", namespace: NS.bind) != nil else {
+            return fail(.unexpected("the server offers no resource binding"))
+        }
+        let id = "\(idPrefix)-bind"
+        var bindChildren: [Element] = []
+        if let resource = configuration.resource, !resource.isEmpty {
+            bindChildren.append(Element("resource", namespace: NS.bind, elements: [], text: resource))
+        }
+        phase = .binding(id: id)
+        return [.send(IQ.request(.set, id: id, payload: Element("bind", namespace: NS.bind, elements: bindChildren)))]
+    }
+
+    private mutating func beginSASL(_ features: Element) -> [Action] {
+        let offered = SASLMechanism.offeredNames(in: features)
+        // Only a verified TLS session gets here: the connection verifies before reporting TLS established.
+        guard let tls else { return fail(.tlsNotOffered) }
+        let choice: SASLMechanism.Choice
+        let username = configuration.jid.local ?? ""
+        let initial: [UInt8]
+        let exchange: SASLExchange
+        do throws(SASLError) {
+            choice = try SASLMechanism.choose(
+                offered: offered, tlsActive: true, tlsVersion13: tls.isTLS13,
+                channelBindingsOffered: SASLMechanism.channelBindingTypes(in: features),
+                availableBindings: tls.channelBindings.keys.sorted(), credential: configuration.credential.kind)
+            if let hash = choice.mechanism.hash {
+                var bindingData: [UInt8] = []
+                if case .bind(let type) = choice.channelBinding { bindingData = tls.channelBindings[type] ?? [] }
+                var client = try SCRAMClient(
+                    hash: hash, username: username, credential: configuration.credential.scram,
+                    channelBinding: choice.channelBinding.choice(data: bindingData))
+                initial = client.initialResponse()
+                exchange = .scram(client, name: choice.mechanism.rawValue)
+                keysHash = hash
+            } else {
+                guard case .password(let password) = configuration.credential else {
+                    throw SASLError.noAcceptableMechanism(offered: offered)
+                }
+                initial = try PlainClient(username: username, password: password).initialResponse()
+                exchange = .plain
+            }
+        } catch {
+            if case .noAcceptableMechanism = error { return fail(.noAcceptableMechanism(offered)) }
+            return fail(.authenticationFailed(error))
+        }
+        mechanismUsed = choice.mechanism.rawValue
+        phase = .authenticating(exchange)
+        return [.send(Element(
+            "auth", namespace: NS.sasl, attributes: ["mechanism": choice.mechanism.rawValue],
+            elements: [], text: Base64.encode(initial)))]
+    }
+
+    private mutating func continueSASL(_ exchange: SASLExchange, _ element: Element) -> [Action] {
+        switch (element.name, exchange) {
+        case ("challenge", .scram(var client, let name)):
+            guard let challenge = Base64.decode(element.text) else {
+                return fail(.authenticationFailed(.malformedChallenge("challenge is not base64")))
+            }
+            do throws(SASLError) {
+                let response = try client.respond(toChallenge: challenge)
+                phase = .authenticating(.scram(client, name: name))
+                return [.send(Element("response", namespace: NS.sasl, elements: [], text: Base64.encode(response)))]
+            } catch {
+                return fail(.authenticationFailed(error))
+            }
+        case ("success", .scram(var client, _)):
+            do throws(SASLError) {
+                guard let data = Base64.decode(element.text) else {
+                    throw SASLError.malformedChallenge("success data is not base64")
+                }
+                try client.verify(success: data)
+                derivedKeys = client.derivedKeys
+            } catch {
+                return fail(.authenticationFailed(error))
+            }
+            return restartAfterAuth()
+        case ("success", .plain):
+            return restartAfterAuth()
+        case ("failure", _):
+            return fail(.authenticationFailed(SASLError(failure: element)))
+        default:
+            return fail(.unexpected("SASL <\(element.name)>"))
+        }
+    }
+
+    private mutating func restartAfterAuth() -> [Action] {
+        authenticated = true
+        phase = .awaitingHeader
+        return [.openStream(restartParser: true)]
+    }
+
+    private mutating func finishBind(_ element: Element) -> [Action] {
+        guard element["type"] == "result",
+            let jidText = element.child("bind", namespace: NS.bind)?.childText("jid", namespace: NS.bind),
+            let bound = try? JID(jidText), bound.bare == configuration.jid.bare
+        else {
+            return fail(.bindFailed(IQ(element)?.error ?? StanzaError(type: "cancel", condition: "bad-request", text: "no usable JID in the bind result")))
+        }
+        // RFC 3921 session establishment, only when a server still requires it.
+        if let session = postAuthFeatures?.child("session", namespace: NS.session),
+            session.child("optional", namespace: NS.session) == nil
+        {
+            let id = "\(idPrefix)-session"
+            phase = .establishingSession(id: id, bound: bound)
+            return [.send(IQ.request(.set, id: id, payload: Element("session", namespace: NS.session)))]
+        }
+        return finish(bound)
+    }
+
+    private mutating func finish(_ bound: JID) -> [Action] {
+        phase = .done
+        return [.established(Session(
+            boundJID: bound, streamID: streamID,
+            features: postAuthFeatures ?? Element("features", namespace: NS.stream),
+            mechanism: mechanismUsed, derivedKeys: derivedKeys, keysHash: keysHash))]
+    }
+
+    private mutating func fail(_ error: NegotiationError) -> [Action] {
+        phase = .failed
+        return [.fail(error)]
+    }
+
+    private func describe(_ input: Input) -> String {
+        switch input {
+        case .streamOpened: "a second stream header"
+        case .element(let element): "<\(element.name) xmlns='\(element.namespace)'>"
+        case .tlsEstablished: "TLS established out of turn"
+        case .streamClosed: "stream closed"
+        }
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import Synchronization
+
+/// The I/O thread of one connection: it owns the socket, the TLS session and the parser.
+///
+/// GnuTLS and the socket are blocking C resources; running them on Swift's cooperative pool
+/// (two threads on a two-core machine) would stall every task, so each connection gets one
+/// dedicated thread that does all reading, writing and negotiation. Other threads talk to it
+/// only through the lock-protected write queue and a wake pipe; it talks back through an
+/// `AsyncStream`. That is what makes the `@unchecked Sendable` below sound: every other stored
+/// property is touched only on the I/O thread.
+final class StreamIO: @unchecked Sendable {
+    enum Event: Sendable {
+        /// Every stanza parsed from one read, so the consumer can commit a burst in one transaction.
+        case stanzas([Element])
+        case closed(ConnectionError?)
+    }
+
+    struct Shared {
+        var writes: [String] = []
+        var closeRequested = false
+    }
+
+    private let configuration: ConnectionConfiguration
+    private let events: AsyncStream<Event>.Continuation
+    private let shared = Mutex(Shared())
+    private let wakePipe: (read: Int32, write: Int32)
+
+    // I/O-thread state.
+    private var socket: TCPSocket?
+    private var tls: TLSSession?
+    private var parser = StreamParser()
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    init(configuration: ConnectionConfiguration, events: AsyncStream<Event>.Continuation) throws(ConnectionError) {
+        self.configuration = configuration
+        self.events = events
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw .transport("cannot create a wake pipe: \(String(cString: strerror(errno)))") }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakePipe = (fds[0], fds[1])
+    }
+
+    deinit {
+        close(wakePipe.read)
+        close(wakePipe.write)
+    }
+
+    /// Starts the thread. `established` is called exactly once, with the session or the reason it failed.
+    func start(established: @escaping @Sendable (Result<StreamNegotiator.Session, ConnectionError>) -> Void) {
+        let thread = Thread { [self] in self.run(established: established) }
+        thread.name = "tern-io"
+        thread.start()
+    }
+
+    /// Queues serialised stanzas for writing; safe from any thread.
+    func enqueue(_ text: [String]) {
+        shared.withLock { $0.writes.append(contentsOf: text) }
+        wake()
+    }
+
+    /// Asks for a clean close: pending writes, `</stream:stream>`, then wait briefly for the server's close.
+    func requestClose() {
+        shared.withLock { $0.closeRequested = true }
+        wake()
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakePipe.write, &byte, 1)
+    }
+
+    // MARK: - The thread
+
+    private func run(established: @Sendable (Result<StreamNegotiator.Session, ConnectionError>) -> Void) {
+        var didEstablish = false
+        do {
+            let session = try connectAndNegotiate()
+            didEstablish = true
+            established(.success(session))
+            try mainLoop()
+            events.yield(.closed(nil))
+        } catch {
+            if didEstablish {
+                events.yield(.closed(error))
+            } else {
+                established(.failure(error))
+            }
+        }
+        tls?.bye()
+        tls = nil
+        socket?.close()
+        socket = nil
+        events.finish()
+    }
+
+    private func connectAndNegotiate() throws(ConnectionError) -> StreamNegotiator.Session {
+        let domain = configuration.jid.domain
+        let endpoints = Resolver.endpoints(domain: domain, override: configuration.endpoint)
+        var lastError: ConnectionError = .transport("no address found for \(domain)")
+        for endpoint in endpoints {
+            if isCloseRequested { throw .cancelled }
+            do throws(TransportError) {
+                socket = try TCPSocket.connect(host: endpoint.host, port: endpoint.port, timeout: configuration.connectTimeout)
+            } catch {
+                lastError = .transport("\(error)")
+                continue
+            }
+            var tlsInfo: StreamNegotiator.TLSInfo?
+            if endpoint.directTLS {
+                tlsInfo = try startTLS()
+            }
+            return try negotiate(tls: tlsInfo)
+        }
+        throw lastError
+    }
+
+    private func startTLS() throws(ConnectionError) -> StreamNegotiator.TLSInfo {
+        guard let socket else { throw .transport("not connected") }
+        do throws(TLSError) {
+            let session = try TLSSession(fd: socket.fd, serverName: configuration.jid.domain, trust: configuration.trust)
+            try session.handshake(timeout: configuration.connectTimeout)
+            tls = session
+            var bindings: [String: [UInt8]] = [:]
+            for type in session.availableChannelBindings {
+                if let data = session.channelBinding(type) { bindings[type] = data }
+            }
+            return StreamNegotiator.TLSInfo(isTLS13: session.isTLS13, channelBindings: bindings)
+        } catch {
+            throw .tls(error)
+        }
+    }
+
+    private func negotiate(tls initialTLS: StreamNegotiator.TLSInfo?) throws(ConnectionError) -> StreamNegotiator.Session {
+        var negotiator = StreamNegotiator(
+            configuration: .init(jid: configuration.jid, resource: configuration.resource, credential: configuration.credential),
+            tls: initialTLS)
+        let deadline = ContinuousClock.now + configuration.negotiationTimeout
+        var actions = negotiator.start()
+        while true {
+            var restartedForTLS = false
+            for action in actions {
+                switch action {
+                case .openStream(let restart):
+                    if restart { parser = StreamParser() }
+                    try writeNow(XMLSerializer.streamHeader(to: configuration.jid.domain, lang: "en"))
+                case .send(let element):
+                    try writeNow(try serialize(element))
+                case .startTLS:
+                    // Whatever plaintext followed <proceed/> is dropped with the old parser.
+                    let info = try startTLS()
+                    actions = negotiator.handle(.tlsEstablished(info))
+                    restartedForTLS = true
+                case .established(let session):
+                    return session
+                case .fail(let error):
+                    throw .negotiation(error)
+                }
+                if restartedForTLS { break }
+            }
+            if restartedForTLS { continue }
+            actions = []
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw .timeout("stream negotiation") }
+            for event in try readEvents(timeout: remaining) {
+                switch event {
+                case .streamOpened(let attributes): actions += negotiator.handle(.streamOpened(attributes: attributes))
+                case .element(let element): actions += negotiator.handle(.element(element))
+                case .streamClosed: actions += negotiator.handle(.streamClosed)
+                }
+                // After a restart-triggering element, later bytes belong to a stream we have not opened yet.
+                if actions.contains(where: \.restartsStream) { break }
+            }
+        }
+    }
+
+    private func mainLoop() throws(ConnectionError) {
+        var closingSince: ContinuousClock.Instant?
+        while true {
+            let (writes, closeRequested) = shared.withLock { state in
+                defer { state.writes.removeAll(keepingCapacity: true) }
+                return (state.writes, state.closeRequested)
+            }
+            if !writes.isEmpty { try writeNow(writes.joined()) }
+            if closeRequested, closingSince == nil {
+                try? writeNow(XMLSerializer.streamFooter)
+                closingSince = .now
+            }
+            var timeout: Duration? = nil
+            if let closingSince {
+                let left = .seconds(2) - (ContinuousClock.now - closingSince)
+                if left <= .zero { return }
+                timeout = left
+            }
+            var burst: [Element] = []
+            defer { if !burst.isEmpty { events.yield(.stanzas(burst)) } }
+            for event in try readEvents(timeout: timeout) {
+                switch event {
+                case .element(let element):
+                    if StreamError.isStreamError(element) { throw .stream(StreamError(element)) }
+                    burst.append(element)
+                case .streamClosed:
+                    if closingSince == nil { try? writeNow(XMLSerializer.streamFooter) }
+                    return
+                case .streamOpened:
+                    throw .parser(.notWellFormed("a second stream header"))
+                }
+            }
+        }
+    }
+
+    private var isCloseRequested: Bool { shared.withLock { $0.closeRequested } }
+
+    // MARK: - Bytes
+
+    /// Waits (up to `timeout`, forever when nil) for bytes or a wake-up, and parses what arrived.
+    private func readEvents(timeout: Duration?) throws(ConnectionError) -> [StreamEvent] {
+        guard let socket else { throw .closed }
+        if (tls?.pendingBytes ?? 0) == 0 {
+            switch socket.poll(wakeFD: wakePipe.read, timeout: timeout) {
+            case .woken:
+                drainWakePipe()
+                return []
+            case .timeout:
+                return []
+            case .readable, .hangup:
+                break
+            }
+        }
+        // The stdlib's buffer accessors rethrow untyped errors, so results cross them as `Result`.
+        let received: Result<Int, ConnectionError> = readBuffer.withUnsafeMutableBytes { buffer in
+            if let tls {
+                do throws(TLSError) { return .success(try tls.receive(into: buffer)) } catch { return .failure(.tls(error)) }
+            }
+            do throws(TransportError) {
+                return .success(try socket.receive(into: buffer))
+            } catch {
+                return .failure(.transport("\(error)"))
+            }
+        }
+        let count = try received.get()
+        if count == 0 { throw .closed }
+        let parsed: Result<[StreamEvent], XMLStreamError> = readBuffer.withUnsafeBytes { buffer in
+            do throws(XMLStreamError) {
+                return .success(try parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch parsed {
+        case .success(let events):
+            return events
+        case .failure(let error):
+            // RFC 6120 §4.9.3: tell the server why before closing.
+            let streamError = StreamError(condition: error.condition)
+            if let text = try? XMLSerializer.serialize(streamError.element, parentNamespace: NS.stream) {
+                try? writeNow(text + XMLSerializer.streamFooter)
+            }
+            throw .parser(error)
+        }
+    }
+
+    private func drainWakePipe() {
+        var sink = [UInt8](repeating: 0, count: 64)
+        while read(wakePipe.read, &sink, sink.count) > 0 {}
+    }
+
+    private func serialize(_ element: Element) throws(ConnectionError) -> String {
+        do { return try XMLSerializer.serialize(element) } catch { throw .serialization("\(error)") }
+    }
+
+    private func writeNow(_ text: String) throws(ConnectionError) {
+        guard let socket else { throw .closed }
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return }
+        let result: Result<Void, ConnectionError> = bytes.withUnsafeBytes { buffer in
+            if let tls {
+                do throws(TLSError) { try tls.send(buffer) } catch { return .failure(.tls(error)) }
+            } else {
+                do throws(TransportError) { try socket.send(buffer) } catch { return .failure(.transport("\(error)")) }
+            }
+            return .success(())
+        }
+        try result.get()
+    }
+}
+
+extension StreamNegotiator.Action {
+    fileprivate var restartsStream: Bool {
+        switch self {
+        case .startTLS, .openStream(restartParser: true): true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+
+/// The project's test server, as `scripts/testserver` described it in the environment.
+/// A missing server is a failure, never a skip.
+struct TestServer {
+    let host: String
+    let port: Int
+    let domain: String
+    let wrongDomain: String
+    let caFile: String
+    let peerScript: String
+
+    static func fromEnvironment() throws -> TestServer {
+        let env = ProcessInfo.processInfo.environment
+        func need(_ key: String) throws -> String {
+            guard let value = env[key], !value.isEmpty else {
+                throw HarnessError("\(key) is not set: run the tests with `make test`, which starts the test server")
+            }
+            return value
+        }
+        return TestServer(
+            host: try need("TERN_TEST_HOST"), port: Int(try need("TERN_TEST_PORT")) ?? 0,
+            domain: try need("TERN_TEST_DOMAIN"), wrongDomain: try need("TERN_TEST_WRONG_DOMAIN"),
+            caFile: try need("TERN_TEST_CA"), peerScript: try need("TERN_TEST_PEER"))
+    }
+
+    func jid(_ user: String) -> String { "\(user)@\(domain)" }
+    func password(_ user: String) -> String { "pw-\(user)" }
+    var server: String { "\(host):\(port)" }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct ProcessResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+/// Runs a program without blocking a Swift concurrency thread; output goes through files so a
+/// chatty child can never fill a pipe and hang.
+func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+    timeout: Duration = .seconds(60)
+) async throws -> ProcessResult {
+    let process = try startProcess(executable, arguments, environment: environment, stdin: stdin)
+    return try await process.finish(timeout: timeout)
+}
+
+final class RunningProcess: @unchecked Sendable {
+    let process: Process
+    let outPath: String
+    let errPath: String
+
+    init(process: Process, outPath: String, errPath: String) {
+        self.process = process
+        self.outPath = outPath
+        self.errPath = errPath
+    }
+
+    func finish(timeout: Duration) async throws -> ProcessResult {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                throw HarnessError("\(process.executableURL?.lastPathComponent ?? "process") timed out: \(output().stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return ProcessResult(status: process.terminationStatus, stdout: output().stdout, stderr: output().stderr)
+    }
+
+    func output() -> (stdout: String, stderr: String) {
+        ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "", (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    func interrupt() { process.interrupt() }
+}
+
+func startProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> RunningProcess {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["TERN_PASSWORD"] = nil
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    let base = NSTemporaryDirectory() + "tern-proc-\(UUID().uuidString)"
+    FileManager.default.createFile(atPath: base + ".out", contents: nil)
+    FileManager.default.createFile(atPath: base + ".err", contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+    if let stdin {
+        FileManager.default.createFile(atPath: base + ".in", contents: Data(stdin.utf8))
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: base + ".in"))
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    try process.run()
+    return RunningProcess(process: process, outPath: base + ".out", errPath: base + ".err")
+}
+
+/// The `tern` binary built next to this test bundle.
+var ternBinary: String {
+    let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [bundleDirectory.appendingPathComponent("tern").path]
+    // Swift Testing on Linux may run from the .xctest path or from the build directory itself.
+    candidates.append(bundleDirectory.deletingLastPathComponent().appendingPathComponent("tern").path)
+    candidates.append(FileManager.default.currentDirectoryPath + "/.build/debug/tern")
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+}
+
+/// One tern data directory, driven through the real command line.
+struct TernHome {
+    let path: String
+    let server: TestServer
+
+    init(_ server: TestServer) {
+        self.server = server
+        path = NSTemporaryDirectory() + "tern-home-\(UUID().uuidString)"
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> ProcessResult {
+        try await runProcess(ternBinary, ["--home", path] + arguments, environment: environment, stdin: stdin, timeout: timeout)
+    }
+
+    func start(_ arguments: [String], stdin: String? = nil) throws -> RunningProcess {
+        try startProcess(ternBinary, ["--home", path] + arguments, stdin: stdin)
+    }
+
+    /// Logs in `user` with the test CA over STARTTLS.
+    func login(_ user: String) async throws {
+        let result = try await run(
+            ["login", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": server.password(user)])
+        guard result.status == 0 else { throw HarnessError("login \(user) failed: \(result.stderr)") }
+    }
+
+    func historyJSON(with user: String) async throws -> [[String: Any]] {
+        let result = try await run(["history", server.jid(user), "--json"])
+        guard result.status == 0 else { throw HarnessError("history failed: \(result.stderr)") }
+        return result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+/// The slixmpp peer: a second, independent client.
+struct Peer {
+    let server: TestServer
+    let user: String
+
+    private func common() -> [String] {
+        ["--jid", server.jid(user), "--password", server.password(user), "--host", server.host, "--port", String(server.port), "--ca", server.caFile]
+    }
+
+    func send(to: String, body: String) async throws {
+        let result = try await runProcess("/usr/bin/env", ["python3", server.peerScript, "send"] + common() + ["--to", to, "--body", body])
+        guard result.status == 0 else { throw HarnessError("peer send failed: \(result.stderr)") }
+    }
+
+    /// Starts listening; call `finish` on the result to collect what arrived.
+    func startReceiving(from: String, count: Int, timeout: Int = 40, linger: Int = 3) throws -> RunningProcess {
+        try startProcess("/usr/bin/env", ["python3", server.peerScript, "receive"] + common()
+            + ["--from", from, "--count", String(count), "--timeout", String(timeout), "--linger", String(linger)])
+    }
+
+    static func messages(_ result: ProcessResult) -> [[String: Any]] {
+        result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}

@@ -1,0 +1,284 @@
+/// Tests for the line editor's piped (non-terminal) mode and prompt escaping (DESIGN.md §2 Shell).
+import Foundation
+import Synchronization
+import Testing
+@testable import Shell
+
+@Suite("LineEditor", .serialized)
+struct LineEditorTests {
+    /// A pipe whose ends are closed when the test is done with them.
+    final class Pipe: @unchecked Sendable {
+        let read: Int32
+        let write: Int32
+        private let writeOpen = Mutex(true)
+
+        init() throws {
+            var fds: [Int32] = [-1, -1]
+            try #require(pipe(&fds) == 0)
+            read = fds[0]
+            write = fds[1]
+        }
+
+        func send(_ text: String) {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { _ = Foundation.write(write, $0.baseAddress, $0.count) }
+        }
+
+        func send(bytes: [UInt8]) {
+            bytes.withUnsafeBytes { _ = Foundation.write(write, $0.baseAddress, $0.count) }
+        }
+
+        func closeWrite() {
+            writeOpen.withLock { open in
+                if open { close(write) }
+                open = false
+            }
+        }
+
+        /// Reads everything until the write end is closed.
+        func readAll() -> String {
+            var data: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { Foundation.read(read, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                data += chunk[0..<count]
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        deinit {
+            closeWrite()
+            close(read)
+        }
+    }
+
+    /// Runs `editor.run` on its own Thread, as the shell does, and returns the lines and reason.
+    private func runOnThread(
+        _ editor: LineEditor,
+        onLine: @escaping @Sendable (String, LineEditor) -> Void = { _, _ in }
+    ) async -> ([String], LineEditor.EndReason) {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var lines: [String] = []
+                let reason = editor.run { line in
+                    lines.append(line)
+                    onLine(line, editor)
+                }
+                continuation.resume(returning: (lines, reason))
+            }
+            thread.start()
+        }
+    }
+
+    @Test func piped__linesSplitAcrossReads__areReassembled() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        let writer = Thread {
+            input.send("hel")
+            Thread.sleep(forTimeInterval: 0.05)
+            input.send("lo\nwor")
+            Thread.sleep(forTimeInterval: 0.05)
+            input.send("ld\n")
+            input.closeWrite()
+        }
+        writer.start()
+        let (lines, reason) = await runOnThread(editor)
+        #expect(lines == ["hello", "world"])
+        #expect(reason == .endOfInput)
+    }
+
+    @Test func piped__crlfAndFinalLineWithoutNewline__areDelivered() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        input.send("one\r\ntwo\r")
+        input.send("\n\nlast")
+        input.closeWrite()
+        let (lines, reason) = await runOnThread(editor)
+        #expect(lines == ["one", "two", "", "last"])
+        #expect(reason == .endOfInput)
+    }
+
+    @Test func piped__invalidUTF8__isRepairedNotDropped() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        input.send(bytes: [0x61, 0xFF, 0x62, 0x0A])
+        input.closeWrite()
+        let (lines, _) = await runOnThread(editor)
+        #expect(lines == ["a\u{FFFD}b"])
+    }
+
+    @Test func piped__endOfInput__endsRunWithoutLines() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        input.closeWrite()
+        let (lines, reason) = await runOnThread(editor)
+        #expect(lines.isEmpty)
+        #expect(reason == .endOfInput)
+    }
+
+    @Test func piped__stopInsideOnLine__skipsBufferedLines() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        // All three lines arrive in one read; stopping on "b" must not deliver "c".
+        input.send("a\nb\nc\n")
+        let (lines, reason) = await runOnThread(editor) { line, editor in
+            if line == "b" { editor.stop() }
+        }
+        #expect(lines == ["a", "b"])
+        #expect(reason == .stopped)
+    }
+
+    @Test func piped__printFromAnotherThread__isDeliveredAndStopWakesTheLoop() async throws {
+        let input = try Pipe()
+        let output = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read, output: output.write)
+        // Input stays open: only stop() can end this run.
+        let other = Thread {
+            Thread.sleep(forTimeInterval: 0.05)
+            editor.print("from another thread")
+            editor.print("multi\nline")
+            editor.stop()
+        }
+        other.start()
+        let (lines, reason) = await runOnThread(editor)
+        #expect(lines.isEmpty)
+        #expect(reason == .stopped)
+        output.closeWrite()
+        #expect(output.readAll() == "from another thread\nmulti\nline\n")
+    }
+
+    @Test func piped__printInsideOnLine__keepsOrder() async throws {
+        let input = try Pipe()
+        let output = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read, output: output.write)
+        input.send("x\ny\n")
+        input.closeWrite()
+        _ = await runOnThread(editor) { line, editor in editor.print("got \(line)") }
+        output.closeWrite()
+        #expect(output.readAll() == "got x\ngot y\n")
+    }
+
+    @Test func piped__stopBeforeRun__endsTheRunAtOnce() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        editor.stop()
+        input.send("never\n")
+        let (lines, reason) = await runOnThread(editor)
+        #expect(lines.isEmpty)
+        #expect(reason == .stopped)
+    }
+
+    @Test func interactive__defaultsToWhetherInputIsATerminal() throws {
+        let input = try Pipe()
+        #expect(try LineEditor(historyFile: nil, input: input.read).interactive == false)
+    }
+
+    @Test func markInvisible__wrapsEscapeSequences() {
+        #expect(LineEditor.markInvisible("\u{1B}[1;32mtern\u{1B}[0m> ")
+            == "\u{1}\u{1B}[1;32m\u{2}tern\u{1}\u{1B}[0m\u{2}> ")
+        #expect(LineEditor.markInvisible("\u{1B}]0;title\u{7}> ") == "\u{1}\u{1B}]0;title\u{7}\u{2}> ")
+        #expect(LineEditor.markInvisible("plain> ") == "plain> ")
+        // Already marked prompts are left alone rather than double-wrapped.
+        let marked = "\u{1}\u{1B}[1m\u{2}x> "
+        #expect(LineEditor.markInvisible(marked) == marked)
+    }
+}
+
+/// Drives the readline path through a pseudo-terminal, as a user at a terminal would.
+@Suite("LineEditor on a terminal", .serialized)
+struct LineEditorTerminalTests {
+    /// Collects what the editor writes to the terminal (the pty master side).
+    final class Terminal: @unchecked Sendable {
+        let master: Int32
+        let slave: Int32
+        private let screen = Mutex<[UInt8]>([])
+
+        init() throws {
+            // posix_openpt & co. are hidden behind _XOPEN_SOURCE in the Glibc module: use the Linux ioctls.
+            master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+            try #require(master >= 0)
+            var unlock: Int32 = 0
+            var number: UInt32 = 0
+            try #require(ioctl(master, 0x4004_5431 /* TIOCSPTLCK */, &unlock) == 0)
+            try #require(ioctl(master, 0x8004_5430 /* TIOCGPTN */, &number) == 0)
+            slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+            try #require(slave >= 0)
+            let reader = Thread { [self] in
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = chunk.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+                    if count <= 0 {
+                        Glibc.close(master)
+                        return
+                    }
+                    screen.withLock { $0 += chunk[0..<count] }
+                }
+            }
+            reader.start()
+        }
+
+        func type(_ text: String) {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { _ = write(master, $0.baseAddress, $0.count) }
+        }
+
+        var output: String { screen.withLock { String(decoding: $0, as: UTF8.self) } }
+
+        /// Waits up to 5 s for the output to satisfy `condition`.
+        func waitFor(_ condition: (String) -> Bool) -> Bool {
+            for _ in 0..<500 {
+                if condition(output) { return true }
+                usleep(10_000)
+            }
+            return false
+        }
+
+        /// Closes the slave; the reader thread then reads EIO and closes the master.
+        func close() {
+            Glibc.close(slave)
+        }
+    }
+
+    @Test func terminal__printWhileTyping__showsMessageAboveAndKeepsHalfTypedLine() async throws {
+        let terminal = try Terminal()
+        defer { terminal.close() }
+        let historyPath = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tern-le-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { unlink(historyPath) }
+        let editor = try LineEditor(
+            historyFile: historyPath, prompt: "P> ", interactive: true, input: terminal.slave, output: terminal.slave)
+        #expect(editor.interactive)
+
+        let finished = Mutex<([String], LineEditor.EndReason)?>(nil)
+        let runner = Thread {
+            var lines: [String] = []
+            let reason = editor.run { lines.append($0) }
+            finished.withLock { $0 = (lines, reason) }
+        }
+        runner.start()
+
+        terminal.type("half")
+        #expect(terminal.waitFor { $0.contains("P> half") })
+        editor.print("incoming message")
+        // The message appears, and after it the prompt and the half-typed line are redrawn.
+        #expect(terminal.waitFor { output in
+            guard let range = output.range(of: "incoming message") else { return false }
+            return output[range.upperBound...].contains("P> half")
+        })
+
+        terminal.type(" done\r")
+        editor.stop()
+        #expect(terminal.waitFor { _ in finished.withLock { $0 != nil } })
+        let result = finished.withLock { $0 }
+        #expect(result?.0 == ["half done"])
+        #expect(result?.1 == .stopped)
+
+        // History holds the line and is private to the user.
+        let saved = try String(contentsOfFile: historyPath, encoding: .utf8)
+        #expect(saved.contains("half done"))
+        var info = stat()
+        #expect(stat(historyPath, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Store
+import Testing
+@testable import Sync
+@testable import XMPP
+
+private let account = Account(jid: "alice@example.org", resource: "tern.t", createdAt: 0)
+private let me = try! JID("alice@example.org/tern.t")
+
+private func message(_ attributes: [String: String], _ children: [Element]) -> Element {
+    Element("message", namespace: NS.client, attributes: attributes, elements: children)
+}
+
+private func body(_ text: String) -> Element { Element("body", namespace: NS.client, elements: [], text: text) }
+
+@Suite struct IncomingMessagesTests {
+    @Test func record__uses_the_delay_stamp_as_the_message_time() throws {
+        let stanza = message(
+            ["from": "bob@example.org/phone", "type": "chat", "id": "m1"],
+            [body("sent while you were away"), Element("delay", namespace: NS.delay, attributes: ["stamp": "2024-01-02T03:04:05Z"])])
+        let record = try #require(IncomingMessages.record(for: stanza, account: account, ourJID: me, receivedAt: Date()))
+        #expect(record.timestamp == 1_704_164_645)
+        #expect(record.conversation == "bob@example.org")
+        #expect(record.sender == "bob@example.org/phone")
+    }
+
+    @Test func dedup_key__prefers_origin_id_then_sender_and_id() throws {
+        let withOrigin = message(
+            ["from": "bob@example.org/a", "type": "chat", "id": "x"], [body("hi"), StanzaID.originID("o-1")])
+        let withID = message(["from": "bob@example.org/a", "type": "chat", "id": "x"], [body("hi")])
+        let sameIDOtherResource = message(["from": "bob@example.org/b", "type": "chat", "id": "x"], [body("hi")])
+        let r1 = try #require(IncomingMessages.record(for: withOrigin, account: account, ourJID: me, receivedAt: Date()))
+        let r2 = try #require(IncomingMessages.record(for: withID, account: account, ourJID: me, receivedAt: Date()))
+        let r3 = try #require(IncomingMessages.record(for: sameIDOtherResource, account: account, ourJID: me, receivedAt: Date()))
+        #expect(r1.dedupKey == "o:o-1")
+        #expect(r2.dedupKey == "i:bob@example.org/x")
+        #expect(r2.dedupKey == r3.dedupKey)
+    }
+
+    @Test func dedup_key__without_ids_is_stable_across_runs() {
+        let from = try! JID("bob@example.org")
+        let a = IncomingMessages.dedupKey(from: from, id: nil, originID: nil, body: "hello", timestamp: Date(timeIntervalSince1970: 10))
+        let b = IncomingMessages.dedupKey(from: from, id: nil, originID: nil, body: "hello", timestamp: Date(timeIntervalSince1970: 10))
+        let c = IncomingMessages.dedupKey(from: from, id: nil, originID: nil, body: "hellp", timestamp: Date(timeIntervalSince1970: 10))
+        #expect(a == b)
+        #expect(a != c)
+        #expect(a == "h:" + String(FNV1aReference.hash(["bob@example.org", "hello", "10"]), radix: 16))
+    }
+
+    @Test func record__ignores_what_is_not_a_conversation_message() {
+        let cases: [Element] = [
+            message(["from": "bob@example.org", "type": "chat"], []),  // chat state, no body
+            message(["from": "bob@example.org", "type": "error", "id": "1"], [body("bounced")]),
+            message(["from": "bob@example.org", "type": "headline"], [body("news")]),
+            message(["type": "chat"], [body("no sender")]),
+            message(["from": "not a jid@@", "type": "chat"], [body("bad sender")]),
+            message(["from": "alice@example.org/other", "type": "chat"], [body("from myself")]),
+        ]
+        for stanza in cases {
+            #expect(IncomingMessages.record(for: stanza, account: account, ourJID: me, receivedAt: Date()) == nil, "\(stanza)")
+        }
+    }
+
+    @Test func answer__ping_disco_and_unknown_requests() throws {
+        let ping = try #require(IQ(Element(
+            "iq", namespace: NS.client, attributes: ["type": "get", "id": "p1", "from": "example.org"],
+            elements: [Element("ping", namespace: NS.ping)])))
+        let pong = try #require(SyncEngine.answer(ping))
+        #expect(pong["type"] == "result")
+        #expect(pong["id"] == "p1")
+        #expect(pong["to"] == "example.org")
+
+        let disco = try #require(IQ(Element(
+            "iq", namespace: NS.client, attributes: ["type": "get", "id": "d1", "from": "bob@example.org/x"],
+            elements: [Element("query", namespace: NS.discoInfo)])))
+        let info = try #require(SyncEngine.answer(disco))
+        let features = info.child("query", namespace: NS.discoInfo)?.children("feature", namespace: NS.discoInfo).compactMap { $0["var"] } ?? []
+        #expect(features.contains(NS.ping))
+        #expect(info.child("query", namespace: NS.discoInfo)?.child("identity", namespace: NS.discoInfo)?["type"] == "console")
+
+        let unknown = try #require(IQ(Element(
+            "iq", namespace: NS.client, attributes: ["type": "set", "id": "u1", "from": "bob@example.org/x"],
+            elements: [Element("query", namespace: "urn:example:unknown")])))
+        let refusal = try #require(SyncEngine.answer(unknown))
+        #expect(refusal["type"] == "error")
+        #expect(refusal.child("error", namespace: NS.client)?.child("service-unavailable", namespace: NS.stanzas) != nil)
+
+        let result = try #require(IQ(Element("iq", namespace: NS.client, attributes: ["type": "result", "id": "r"])))
+        #expect(SyncEngine.answer(result) == nil, "results are never answered")
+    }
+
+    @Test func reconnect_policy__grows_exponentially_with_jitter_up_to_the_cap() {
+        var policy = ReconnectPolicy(base: .seconds(1), cap: .seconds(30))
+        let ceilings = (0..<8).map { _ in policy.nextDelay(random: { $0.upperBound }) }
+        #expect(ceilings == [1, 2, 4, 8, 16, 30, 30, 30].map { Duration.seconds($0) })
+        var jittered = ReconnectPolicy(base: .seconds(1), cap: .seconds(30))
+        #expect(jittered.nextDelay(random: { $0.lowerBound }) == .milliseconds(500))
+        policy.reset()
+        #expect(policy.nextDelay(random: { $0.upperBound }) == .seconds(1))
+    }
+}
+
+/// An independent FNV-1a written from the spec's parameters, to pin the stored key format.
+enum FNV1aReference {
+    static func hash(_ parts: [String]) -> UInt64 {
+        var h: UInt64 = 14_695_981_039_346_656_037
+        for part in parts {
+            for byte in Array(part.utf8) + [0xff] {
+                h ^= UInt64(byte)
+                h = h &* 1_099_511_628_211
+            }
+        }
+        return h
+    }
+}

@@ -1,0 +1,343 @@
+/// RFC 6120 §4 / §11: StreamParser events, chunking independence and hardening.
+import Testing
+@testable import XMPP
+
+private let header =
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+    + "id='c2s-42' from='example.com' version='1.0' xml:lang='en'>"
+
+/// A server stream exercising namespaces, xml:lang, entities, CDATA,
+/// multi-byte UTF-8 and whitespace keepalives.
+private let realisticStream = header
+    + "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+    + "<mechanism>SCRAM-SHA-1</mechanism><mechanism>PLAIN</mechanism></mechanisms>"
+    + "<sm xmlns='urn:xmpp:sm:3'/></stream:features>\n \t\n"
+    + "<message from='juliet@example.com/balcony' to='romeo@example.net' type='chat' id='m1' xml:lang='fr'>"
+    + "<body>Tom &amp; Jerry &lt;3 &gt; &#x41;&#66; café 🐸</body><thread>t1</thread>"
+    + "<active xmlns='http://jabber.org/protocol/chatstates'/></message> "
+    + "<iq type='result' id='r1'><query xmlns='jabber:iq:roster' ver='v1'>"
+    + "<item jid='a@b' name='A &quot;q&quot; &apos;s &amp; co'><group>Friends</group></item></query></iq>"
+    + "\n<message id='m2'><body><![CDATA[<not-a-tag> & raw]]> tail</body></message>"
+    + "<presence xmlns:x='urn:example:x' from='a@b/c'><x:status>away</x:status><show>dnd</show></presence>"
+    + "</stream:stream>"
+
+private let expectedEvents: [StreamEvent] = [
+    .streamOpened(attributes: ["id": "c2s-42", "from": "example.com", "version": "1.0", "xml:lang": "en"]),
+    .element(Element("features", namespace: NS.stream, elements: [
+        Element("mechanisms", namespace: NS.sasl, elements: [
+            Element("mechanism", namespace: NS.sasl, elements: [], text: "SCRAM-SHA-1"),
+            Element("mechanism", namespace: NS.sasl, elements: [], text: "PLAIN"),
+        ]),
+        Element("sm", namespace: NS.sm),
+    ])),
+    .element(Element("message", namespace: NS.client,
+        attributes: ["from": "juliet@example.com/balcony", "to": "romeo@example.net", "type": "chat", "id": "m1", "xml:lang": "fr"],
+        elements: [
+            Element("body", namespace: NS.client, elements: [], text: "Tom & Jerry <3 > AB café 🐸"),
+            Element("thread", namespace: NS.client, elements: [], text: "t1"),
+            Element("active", namespace: NS.chatStates),
+        ])),
+    .element(Element("iq", namespace: NS.client, attributes: ["type": "result", "id": "r1"], elements: [
+        Element("query", namespace: NS.roster, attributes: ["ver": "v1"], elements: [
+            Element("item", namespace: NS.roster, attributes: ["jid": "a@b", "name": "A \"q\" 's & co"], elements: [
+                Element("group", namespace: NS.roster, elements: [], text: "Friends"),
+            ]),
+        ]),
+    ])),
+    .element(Element("message", namespace: NS.client, attributes: ["id": "m2"], elements: [
+        Element("body", namespace: NS.client, elements: [], text: "<not-a-tag> & raw tail"),
+    ])),
+    .element(Element("presence", namespace: NS.client, attributes: ["from": "a@b/c"], elements: [
+        Element("status", namespace: "urn:example:x", elements: [], text: "away"),
+        Element("show", namespace: NS.client, elements: [], text: "dnd"),
+    ])),
+    .streamClosed,
+]
+
+private func parseAll(_ chunks: [ArraySlice<UInt8>], limits: StreamParser.Limits = .init()) throws(XMLStreamError) -> [StreamEvent] {
+    let parser = StreamParser(limits: limits)
+    var events: [StreamEvent] = []
+    for chunk in chunks { events += try parser.feed(Array(chunk)) }
+    return events
+}
+
+/// The error from feeding `input` whole, or nil when it parses.
+private func failure(_ input: String, limits: StreamParser.Limits = .init()) -> XMLStreamError? {
+    do {
+        _ = try StreamParser(limits: limits).feed(input)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+private func isRestricted(_ e: XMLStreamError?) -> Bool { if case .restrictedXML = e { true } else { false } }
+private func isPolicy(_ e: XMLStreamError?) -> Bool { if case .policyViolation = e { true } else { false } }
+private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFormed = e { true } else { false } }
+
+@Suite struct StreamParserTests {
+    // MARK: events
+
+    @Test func parser__yieldsHeaderStanzasAndClose__whenFedWhole() throws {
+        #expect(try StreamParser().feed(realisticStream) == expectedEvents)
+    }
+
+    @Test func parser__yieldsIdenticalEvents__forEveryTwoChunkSplit() throws {
+        let bytes = Array(realisticStream.utf8)
+        for cut in 0...bytes.count {
+            let events = try parseAll([bytes[..<cut], bytes[cut...]])
+            #expect(events == expectedEvents, "split at byte \(cut)")
+            if events != expectedEvents { break }
+        }
+    }
+
+    @Test func parser__yieldsIdenticalEvents__whenFedOneByteAtATime() throws {
+        let bytes = Array(realisticStream.utf8)
+        #expect(try parseAll(bytes.indices.map { bytes[$0...$0] }) == expectedEvents)
+    }
+
+    @Test func parser__ignoresKeepaliveWhitespace__betweenStanzas() throws {
+        let parser = StreamParser()
+        #expect(try parser.feed(header).count == 1)
+        #expect(try parser.feed(" ").isEmpty)
+        #expect(try parser.feed("\n\n \t").isEmpty)
+        #expect(try parser.feed("<presence/> \n") == [.element(Element("presence", namespace: NS.client))])
+    }
+
+    @Test func parser__emitsStanza__onlyOnceItsEndTagArrives() throws {
+        let parser = StreamParser()
+        _ = try parser.feed(header)
+        #expect(try parser.feed("<message id='1'><body>hi</bo").isEmpty)
+        #expect(try parser.feed("dy></message>") == [
+            .element(Element("message", namespace: NS.client, attributes: ["id": "1"], elements: [Element("body", namespace: NS.client, elements: [], text: "hi")])),
+        ])
+    }
+
+    @Test func parser__mergesTextAroundChildren__intoSeparateRuns() throws {
+        let events = try StreamParser().feed(header + "<message><body>a&amp;b<b>x</b>c<![CDATA[d]]>e</body></message>")
+        let body = Element("body", namespace: NS.client, children: [
+            .text("a&b"), .element(Element("b", namespace: NS.client, elements: [], text: "x")), .text("cde"),
+        ])
+        #expect(events.last == .element(Element("message", namespace: NS.client, elements: [body])))
+    }
+
+    @Test func parser__resolvesEmptyDefaultNamespace__toEmptyString() throws {
+        let events = try StreamParser().feed(header + "<iq><x xmlns=''/></iq>")
+        #expect(events.last == .element(Element("iq", namespace: NS.client, elements: [Element("x", namespace: "")])))
+    }
+
+    /// Sanitising is the terminal's job (DESIGN §6): the parser must hand over
+    /// CR, C1, bidi and zero-width characters exactly as sent.
+    @Test func parser__preservesControlAndBidiCharacters__faithfully() throws {
+        let events = try StreamParser().feed(header + "<message><body>a&#13;b\u{9B}c\u{202E}d\u{200B}e</body></message>")
+        #expect(events.last == .element(Element("message", namespace: NS.client, elements: [
+            Element("body", namespace: NS.client, elements: [], text: "a\rb\u{9B}c\u{202E}d\u{200B}e"),
+        ])))
+    }
+
+    /// C0 controls other than TAB/LF/CR are not XML 1.0 characters, even as references.
+    @Test func parser__rejectsC0ControlReferences__asNotWellFormed() {
+        #expect(isNotWellFormed(failure(header + "<message><body>&#x1b;[2J</body></message>")))
+        #expect(isNotWellFormed(failure(header + "<message><body>&#0;</body></message>")))
+    }
+
+    @Test func parser__decodesCharacterReferencesInAttributes__includingAmpersand() throws {
+        let events = try StreamParser().feed(header + "<presence status='&amp;&#38;&#x26;&lt;&#9;&#10;x'/>")
+        #expect(events.last == .element(Element("presence", namespace: NS.client, attributes: ["status": "&&&<\t\nx"])))
+    }
+
+    // MARK: restricted XML (RFC 6120 §11.1)
+
+    @Test func parser__rejectsDoctypeWithInternalSubset__asRestrictedXML() {
+        #expect(isRestricted(failure("<?xml version='1.0'?><!DOCTYPE stream [<!ELEMENT stream ANY>]>" + header.dropFirst(21))))
+        #expect(isRestricted(failure("<!DOCTYPE stream><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>")))
+    }
+
+    @Test func parser__rejectsBillionLaughs__asRestrictedXML() {
+        let bomb = """
+            <?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">\
+            <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\
+            <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>\
+            <stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message><body>&lol3;</body></message>
+            """
+        #expect(isRestricted(failure(bomb)))
+    }
+
+    @Test func parser__rejectsExternalEntity__withoutReadingTheFile() throws {
+        let xxe = "<?xml version='1.0'?><!DOCTYPE foo [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
+            + "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message><body>&xxe;</body></message>"
+        let parser = StreamParser()
+        var events: [StreamEvent] = []
+        var error: XMLStreamError?
+        // Byte by byte, so any event produced before the error would be seen.
+        for byte in xxe.utf8 {
+            do { events += try parser.feed([byte]) } catch let e { error = e; break }
+        }
+        #expect(isRestricted(error))
+        #expect(events.isEmpty)
+    }
+
+    @Test func parser__rejectsUndeclaredEntity__inTextAndAttributes() {
+        #expect(isRestricted(failure(header + "<message><body>&foo;</body></message>")))
+        #expect(isRestricted(failure(header + "<message to='&foo;'/>")))
+    }
+
+    @Test func parser__rejectsComments__inStanzaAndProlog() {
+        #expect(isRestricted(failure(header + "<message><!-- hi --></message>")))
+        #expect(isRestricted(failure("<?xml version='1.0'?><!-- hi -->" + header.dropFirst(21))))
+    }
+
+    @Test func parser__rejectsProcessingInstructions__afterDeclarationAndInStream() {
+        #expect(isRestricted(failure("<?xml version='1.0'?><?evil x?>" + header.dropFirst(21))))
+        #expect(isRestricted(failure(header + "<?evil x?>")))
+        #expect(isRestricted(failure(header + "<message><?evil x?></message>")))
+    }
+
+    // MARK: caps (policy-violation)
+
+    @Test func parser__rejectsDepthBomb__quicklyAsPolicyViolation() {
+        let bomb = header + String(repeating: "<a>", count: 10_000)
+        let start = ContinuousClock.now
+        #expect(isPolicy(failure(bomb)))
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test func parser__acceptsDepthUpToLimit__andRejectsOneMore() {
+        let limits = StreamParser.Limits(maxDepth: 4)
+        #expect(failure(header + "<a><b><c/></b></a>", limits: limits) == nil)
+        #expect(isPolicy(failure(header + "<a><b><c><d/></c></b></a>", limits: limits)))
+    }
+
+    @Test func parser__rejectsTextBeyondStanzaCap__evenWhenFedInSmallChunks() throws {
+        let parser = StreamParser()
+        _ = try parser.feed(header + "<message><body>")
+        let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 * 1024)
+        var error: XMLStreamError?
+        for _ in 0..<40 {
+            do { _ = try parser.feed(chunk) } catch let e { error = e; break }
+        }
+        #expect(isPolicy(error))
+    }
+
+    @Test func parser__rejectsUnclosedStartTag__beyondStanzaCap() {
+        let limits = StreamParser.Limits(maxStanzaBytes: 4096)
+        #expect(isPolicy(failure(header + "<message to='" + String(repeating: "a", count: 10_000), limits: limits)))
+    }
+
+    @Test func parser__rejectsEndlessComment__beyondStanzaCap() {
+        // libxml2 buffers until "-->" before reporting the comment.
+        let limits = StreamParser.Limits(maxStanzaBytes: 4096)
+        #expect(isPolicy(failure(header + "<!--" + String(repeating: "a", count: 10_000), limits: limits)))
+    }
+
+    @Test func parser__stanzaCapIsPerStanza__notPerStream() throws {
+        let limits = StreamParser.Limits(maxStanzaBytes: 1000)
+        let stanza = "<message><body>" + String(repeating: "y", count: 900) + "</body></message>"
+        let parser = StreamParser(limits: limits)
+        _ = try parser.feed(header)
+        var count = 0
+        for _ in 0..<20 { count += try parser.feed(stanza + "  ").count }
+        #expect(count == 20)
+        // One long burst containing many stanzas is fine too.
+        count = try parser.feed(String(repeating: stanza, count: 20)).count
+        #expect(count == 20)
+        #expect(isPolicy(failure(header + "<message><body>" + String(repeating: "y", count: 1000) + "</body></message>", limits: limits)))
+    }
+
+    @Test func parser__rejectsTextBeyondTextCap() {
+        let limits = StreamParser.Limits(maxTextBytes: 100)
+        #expect(failure(header + "<m><b>" + String(repeating: "z", count: 100) + "</b></m>", limits: limits) == nil)
+        #expect(isPolicy(failure(header + "<m><b>" + String(repeating: "z", count: 60) + "</b><c>" + String(repeating: "z", count: 60) + "</c></m>", limits: limits)))
+    }
+
+    @Test func parser__rejectsTooManyAttributes__andAcceptsTheLimit() {
+        func attrs(_ n: Int) -> String { (0..<n).map { "a\($0)='v'" }.joined(separator: " ") }
+        #expect(failure(header + "<message \(attrs(64))/>") == nil)
+        #expect(isPolicy(failure(header + "<message \(attrs(65))/>")))
+        #expect(isPolicy(failure(header + "<message><x \(attrs(1000))/></message>")))
+    }
+
+    /// libxml2 2.9 checks duplicate attributes pairwise: 100k of them would
+    /// cost seconds, so they must be refused before libxml2 parses the tag.
+    @Test func parser__rejectsAttributeFlood__beforeQuadraticWork() {
+        let flood = header + "<message " + (0..<100_000).map { "a\($0)=''" }.joined(separator: " ") + "/>"
+        let start = ContinuousClock.now
+        #expect(isPolicy(failure(flood)))
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+
+    @Test func parser__allowsManyEqualsSigns__inOrdinaryText() throws {
+        let body = String(repeating: "a=b ", count: 2000)
+        let events = try StreamParser().feed(header + "<message><body>\(body)</body></message>")
+        #expect(events.last == .element(Element("message", namespace: NS.client, elements: [Element("body", namespace: NS.client, elements: [], text: body)])))
+    }
+
+    // MARK: not well-formed
+
+    @Test func parser__rejectsMismatchedTags__asNotWellFormed() {
+        #expect(isNotWellFormed(failure(header + "<message><body></message>")))
+    }
+
+    @Test func parser__rejectsBadUTF8__asNotWellFormed() {
+        for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xE2, 0x82], [0xED, 0xA0, 0x80]] {
+            let input = Array((header + "<message><body>").utf8) + bad + Array("</body></message>".utf8)
+            var error: XMLStreamError?
+            do { _ = try StreamParser().feed(input) } catch let e { error = e }
+            #expect(isNotWellFormed(error), "bytes \(bad)")
+        }
+    }
+
+    @Test func parser__rejectsUnboundPrefixAndDuplicateAttributes__asNotWellFormed() {
+        #expect(isNotWellFormed(failure(header + "<p:message/>")))
+        #expect(isNotWellFormed(failure(header + "<message id='1' id='2'/>")))
+    }
+
+    @Test func parser__rejectsWrongRootElement__asNotWellFormed() {
+        #expect(isNotWellFormed(failure("<?xml version='1.0'?><html/>")))
+        #expect(isNotWellFormed(failure("<stream:stream xmlns:stream='urn:wrong'>")))
+    }
+
+    @Test func parser__rejectsNonUTF8Encodings__asNotWellFormed() {
+        var error: XMLStreamError?
+        do { _ = try StreamParser().feed([0xFF, 0xFE, 0x3C, 0x00]) } catch let e { error = e }
+        #expect(isNotWellFormed(error))
+    }
+
+    @Test func parser__rejectsSecondHeader__withoutReset() {
+        #expect(isNotWellFormed(failure(header + header)))
+    }
+
+    @Test func parser__staysFailed__afterFirstError() {
+        let parser = StreamParser()
+        var first: XMLStreamError?
+        do { _ = try parser.feed(header + "<a><!-- x --></a>") } catch { first = error }
+        #expect(isRestricted(first))
+        var second: XMLStreamError?
+        do { _ = try parser.feed("<message/>") } catch { second = error }
+        #expect(second == first)
+    }
+
+    @Test func parser__errorConditions__matchRFC6120Names() {
+        #expect(XMLStreamError.notWellFormed("x").condition == "not-well-formed")
+        #expect(XMLStreamError.restrictedXML("x").condition == "restricted-xml")
+        #expect(XMLStreamError.policyViolation("x").condition == "policy-violation")
+    }
+
+    // MARK: restart
+
+    @Test func parser__acceptsNewHeader__afterReset() throws {
+        let parser = StreamParser()
+        _ = try parser.feed(header + "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        parser.reset()
+        #expect(try parser.feed(header + "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>") == [
+            expectedEvents[0], .element(Element("success", namespace: NS.sasl)),
+        ])
+    }
+
+    @Test func parser__recoversFromError__onlyThroughReset() throws {
+        let parser = StreamParser()
+        #expect(throws: XMLStreamError.self) { try parser.feed(header + "<a></b>") }
+        parser.reset()
+        #expect(try parser.feed(header) == [expectedEvents[0]])
+    }
+}
