@@ -35,7 +35,10 @@ struct xs_parser {
                                     the last stanza, header or inter-stanza text */
     size_t text_bytes;          /* decoded text in the open stanza */
 
-    size_t eq_since_lt;         /* '=' fed since the last '<', see xs_prescan */
+    /* The pre-scan's lexer state, carried across chunks (see xs_prescan). */
+    int scan_state;             /* XS_SCAN_TEXT, _LT, _TAG or _MARKUP */
+    unsigned char scan_quote;   /* the open quote inside a tag, or 0 */
+    size_t eq_in_tag;           /* '=' outside quotes in the current start tag */
     size_t eq_limit;
 
     xs_attr *attrs;
@@ -274,7 +277,7 @@ xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
     if (p->lim.max_stanza_bytes == 0) p->lim.max_stanza_bytes = 1u << 20;
     if (p->lim.max_attributes == 0) p->lim.max_attributes = 64;
     if (p->lim.max_text_bytes == 0) p->lim.max_text_bytes = 1u << 20;
-    /* 8192 attributes cost libxml2 ~20 ms; ordinary text never gets close. */
+    /* 8192 attributes cost libxml2 ~20 ms; no real tag gets close. */
     p->eq_limit = 8192;
     if (p->eq_limit < (size_t)p->lim.max_attributes * 2) p->eq_limit = (size_t)p->lim.max_attributes * 2;
 
@@ -312,51 +315,57 @@ xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
     return p;
 }
 
+enum { XS_SCAN_TEXT, XS_SCAN_LT, XS_SCAN_TAG, XS_SCAN_MARKUP };
+
 /* libxml2 2.9 checks a start tag for duplicate attributes pairwise, so one
  * tag with 100k attributes (under 1 MiB) costs seconds of CPU before a SAX
- * callback could count them. A start tag's attributes all sit between its
- * '<' and the next '<' (attribute values cannot contain '<'), so capping the
- * '=' signs between two '<' bounds that work. An exact lexer cost ~1 ns per
- * byte (a fifth of the parse); this costs a vectorised count, and its only
- * false positive is a text run holding more than eq_limit '=' signs. */
-static size_t xs_count_eq(const unsigned char *s, size_t n) {
-    size_t c = 0;
-    while (n > 0) {
-        /* Byte-wide partial sums vectorise far better than a size_t counter. */
-        size_t block = n < 255 ? n : 255;
-        unsigned char partial = 0;
-        for (size_t i = 0; i < block; i++) partial += s[i] == '=';
-        c += partial;
-        s += block;
-        n -= block;
-    }
-    return c;
-}
-
+ * callback could count them. This small lexer counts the '=' signs outside
+ * quotes in each tag and refuses a tag with too many, before libxml2 sees it.
+ * Text is skipped with memchr, so only tag bytes are examined one by one;
+ * '=' in text never counts (a body full of '=' is not an attack). "<!" opens
+ * CDATA or a declaration, whose quotes are not attribute quotes: it is skipped
+ * to the next '>' without tracking quotes, so it cannot shift the count. */
 static int xs_prescan(xs_parser *p, const char *bytes, size_t len) {
     const unsigned char *s = (const unsigned char *)bytes, *end = s + len;
-    size_t total = xs_count_eq(s, len);
-    if (p->eq_since_lt + total <= p->eq_limit) {
-        const unsigned char *lt = end;
-        while (lt > s && lt[-1] != '<') lt--;
-        p->eq_since_lt = lt > s ? xs_count_eq(lt, (size_t)(end - lt)) : p->eq_since_lt + total;
-        return 0;
-    }
-    /* Rare: look at each '<'-delimited segment. */
-    size_t carry = p->eq_since_lt;
-    for (const unsigned char *seg = s;;) {
-        const unsigned char *lt = memchr(seg, '<', (size_t)(end - seg));
-        const unsigned char *stop = lt != NULL ? lt : end;
-        carry += xs_count_eq(seg, (size_t)(stop - seg));
-        if (carry > p->eq_limit) {
-            xs_fail(p, XS_POLICY_VIOLATION, "more than %zu attribute assignments in one tag", p->eq_limit);
-            return -1;
+    while (s < end) {
+        switch (p->scan_state) {
+        case XS_SCAN_TEXT: {
+            const unsigned char *lt = memchr(s, '<', (size_t)(end - s));
+            if (lt == NULL) return 0;
+            p->scan_state = XS_SCAN_LT;
+            s = lt + 1;
+            break;
         }
-        if (lt == NULL) break;
-        carry = 0;
-        seg = lt + 1;
+        case XS_SCAN_LT:
+            p->scan_state = *s == '!' ? XS_SCAN_MARKUP : XS_SCAN_TAG;
+            p->scan_quote = 0;
+            p->eq_in_tag = 0;
+            break;
+        case XS_SCAN_MARKUP: {
+            const unsigned char *gt = memchr(s, '>', (size_t)(end - s));
+            if (gt == NULL) return 0;
+            p->scan_state = XS_SCAN_TEXT;
+            s = gt + 1;
+            break;
+        }
+        case XS_SCAN_TAG: {
+            unsigned char c = *s++;
+            if (p->scan_quote != 0) {
+                if (c == p->scan_quote) p->scan_quote = 0;
+            } else if (c == '"' || c == '\'') {
+                p->scan_quote = c;
+            } else if (c == '>') {
+                p->scan_state = XS_SCAN_TEXT;
+            } else if (c == '<') {
+                p->scan_state = XS_SCAN_LT; /* not well-formed; libxml2 will say so */
+            } else if (c == '=' && ++p->eq_in_tag > p->eq_limit) {
+                xs_fail(p, XS_POLICY_VIOLATION, "more than %zu attribute assignments in one tag", p->eq_limit);
+                return -1;
+            }
+            break;
+        }
+        }
     }
-    p->eq_since_lt = carry;
     return 0;
 }
 

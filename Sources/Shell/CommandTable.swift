@@ -6,7 +6,7 @@ struct ShellCommandSpec: Sendable {
     let arguments: String
     let summary: String
     let minArguments: Int
-    /// Runs the command with its words and the raw text after the command word.
+    /// Runs the command with its words and the raw text after the command word (spacing kept).
     let action: @Sendable (InteractiveShell, [String], String) async throws -> Void
 
     var synopsis: String { "/\(name)" + (arguments.isEmpty ? "" : " \(arguments)") }

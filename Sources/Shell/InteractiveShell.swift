@@ -90,7 +90,7 @@ actor InteractiveShell {
                 return
             }
             do {
-                try await command.action(self, arguments, String(trimmed.dropFirst()))
+                try await command.action(self, arguments, CommandTable.afterFirstWord(String(trimmed.dropFirst())))
             } catch {
                 say("error: \(error)")
             }

@@ -12,12 +12,13 @@ enum Renderer {
         Date(timeIntervalSince1970: seconds).formatted(timeFormat)
     }
 
+    /// Local time, 24-hour; the date too when it is not today.
     static func clock(_ seconds: Double) -> String {
         let date = Date(timeIntervalSince1970: seconds)
-        let sameDay = Calendar.current.isDateInToday(date)
-        return date.formatted(sameDay
-            ? Date.FormatStyle().hour(.twoDigits(amPM: .omitted)).minute(.twoDigits)
-            : Date.FormatStyle().year().month(.twoDigits).day(.twoDigits).hour(.twoDigits(amPM: .omitted)).minute(.twoDigits))
+        let parts = Calendar.current.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        let time = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+        guard !Calendar.current.isDateInToday(date) else { return time }
+        return String(format: "%04d-%02d-%02d ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0) + time
     }
 
     /// One message as a terminal line; continuation lines of multi-line bodies are indented.

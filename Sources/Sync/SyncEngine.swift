@@ -342,7 +342,11 @@ public actor SyncEngine {
         return iq.errorReply("service-unavailable")
     }
 
+    private var lastReported: (SyncEvent.ConnectionState, String?)?
+
     private func report(_ state: SyncEvent.ConnectionState, _ detail: String?) {
+        if let lastReported, lastReported.0 == state, lastReported.1 == detail || detail == nil { return }
+        lastReported = (state, detail)
         try? store.setConnectionState(accountID: account.rowID, state.rawValue, error: state == .offline ? detail : nil)
         eventSink.yield(.connection(state, detail: detail))
     }
