@@ -1,0 +1,78 @@
+# tern: build, test against a throwaway Prosody, and a two-user local demo.
+#
+#   make build | release | test | clean
+#   make demo        shell as alice@localhost against a local demo server
+#   make demo-bob    the same as bob (run it in a second terminal)
+#   make demo-stop   stop the demo server (accounts and history are kept)
+#   make demo-clean  stop it and forget all demo data
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+SWIFT ?= swift
+TESTSERVER := bash scripts/testserver
+TEST_SERVER_DIR := .testserver
+DEMO_SERVER_DIR := .demo-server
+DEMO_DIR := .demo
+TERN := .build/release/tern
+
+.PHONY: all deps build release test demo demo-bob demo-server demo-stop demo-clean clean
+
+all: build
+
+deps:
+	bash scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Builds first, so the server only runs while the tests do. The trap stops the
+# server on success, failure and ^C alike, and the test status is kept.
+test: deps
+	$(SWIFT) build --build-tests
+	-$(TESTSERVER) stop $(TEST_SERVER_DIR)
+	rm -rf $(TEST_SERVER_DIR)
+	trap '$(TESTSERVER) stop $(TEST_SERVER_DIR)' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(TESTSERVER) start $(TEST_SERVER_DIR); \
+	set -a; . $(TEST_SERVER_DIR)/env; set +a; \
+	$(SWIFT) test --skip-build
+
+demo-server: deps
+	$(TESTSERVER) start $(DEMO_SERVER_DIR) >/dev/null
+
+demo: release demo-server
+	@$(MAKE) --no-print-directory demo-as DEMO_USER=alice
+
+demo-bob: release demo-server
+	@$(MAKE) --no-print-directory demo-as DEMO_USER=bob
+
+# Logs DEMO_USER in once per server address (the marker holds it), then opens the shell.
+demo-as:
+	@test -n "$(DEMO_USER)"
+	@mkdir -p $(DEMO_DIR)/$(DEMO_USER) && chmod 700 $(DEMO_DIR)
+	@umask 077 && printf '%s' 'pw-$(DEMO_USER)' > $(DEMO_DIR)/$(DEMO_USER).password
+	@set -a; . $(DEMO_SERVER_DIR)/env; set +a; \
+	address="$$TERN_TEST_HOST:$$TERN_TEST_PORT"; \
+	marker=$(DEMO_DIR)/$(DEMO_USER).server; \
+	if [ "$$(cat $$marker 2>/dev/null)" != "$$address" ]; then \
+		$(TERN) --home $(DEMO_DIR)/$(DEMO_USER) login $(DEMO_USER)@localhost \
+			--server "$$address" --ca-file "$$TERN_TEST_CA" \
+			--password-file $(DEMO_DIR)/$(DEMO_USER).password; \
+		printf '%s\n' "$$address" > $$marker; \
+	fi; \
+	exec $(TERN) --home $(DEMO_DIR)/$(DEMO_USER)
+
+demo-stop:
+	$(TESTSERVER) stop $(DEMO_SERVER_DIR)
+
+demo-clean: demo-stop
+	rm -rf $(DEMO_SERVER_DIR) $(DEMO_DIR)
+
+clean:
+	-$(TESTSERVER) stop $(TEST_SERVER_DIR)
+	rm -rf $(TEST_SERVER_DIR)
+	$(SWIFT) package clean
