@@ -127,6 +127,11 @@ public actor SyncEngine {
     public func run() async {
         var policy = ReconnectPolicy()
         while !stopped {
+            if let current = try? store.account(jid: account.jid) { account = current }
+            if account.state != .active {
+                report(.offline, "\(account.jid) is logged out")
+                return
+            }
             do {
                 _ = try await connect()
                 policy.reset()
@@ -188,6 +193,13 @@ public actor SyncEngine {
         while !stopped, session != nil {
             await sleep(Self.outboxPollInterval)
             sinceKeepAlive += Self.outboxPollInterval
+            // `tern logout` in another terminal only writes the Store: the owner ends the session.
+            if let current = try? store.account(jid: account.jid), current.state != .active {
+                account = current
+                stopped = true
+                await disconnect()
+                return
+            }
             _ = await flush()
             if sinceKeepAlive >= Self.keepAliveInterval, let connection {
                 sinceKeepAlive = .zero

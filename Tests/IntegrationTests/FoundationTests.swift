@@ -157,6 +157,25 @@ import Testing
         #expect(!finished.stderr.contains("conflict"))
     }
 
+    @Test func logout__from_another_terminal__ends_the_owners_session_and_stays_offline() async throws {
+        let home = TernHome(server)
+        try await home.login("test1")
+        let watcher = try home.start(["sync", "--watch", "--json"])
+        defer { watcher.interrupt() }
+        try await waitFor("the watcher to come online") { watcher.output().stdout.contains("\"state\":\"online\"") }
+        let logout = try await home.run(["logout"])
+        #expect(logout.status == 0, "\(logout.stderr)")
+        let finished = try await watcher.finish(timeout: .seconds(20))
+        #expect(finished.status == 0, "\(finished.stderr)")
+        #expect(finished.stdout.split(separator: "\n").last?.contains("\"state\":\"offline\"") == true)
+        let sync = try await home.run(["sync"])
+        #expect(sync.status == 1)
+        #expect(sync.stderr.contains("logged out"))
+        // A message written now is kept, not sent.
+        let send = try await home.run(["send", server.jid("test2"), "later"])
+        #expect(send.stdout.hasSuffix("queued\n"))
+    }
+
     @Test func shell__reads_commands_from_a_pipe_and_sends() async throws {
         let home = TernHome(server)
         try await home.login("test11")

@@ -89,6 +89,9 @@ struct SyncCommand: AsyncParsableCommand {
             let context = try AppContext(global)
             let account = try context.account()
             guard account.state != .deleted else { throw Failure(SyncError.accountDeleted(account.jid).description) }
+            guard account.state == .active else {
+                throw Failure("\(account.jid) is logged out: `tern login \(account.jid)` connects it again")
+            }
             guard let lock = try context.lock(account) else {
                 if watch {
                     Terminal.error("\(context.ownerDescription(account)) holds the connection; following the store")
