@@ -92,7 +92,7 @@ enum LoginHints {
     static func explain(_ error: ConnectionError, jid: String, accountStored: Bool) -> String {
         if case .tls(let tlsError) = error, case .verificationFailed(_, _, let spki) = tlsError {
             let fix = accountStored ? "tern --account \(jid) trust \(spki)" : "tern login \(jid) --pin \(spki) …"
-            return "\(tlsError) To accept this key: \(fix)"
+            return "\(tlsError). If you trust this key: \(fix)"
         }
         return error.description
     }

@@ -84,8 +84,8 @@ public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noPeerCertificate:
             return "server sent no certificate"
         case .verificationFailed(let serverName, let reason, let spki):
-            return "certificate for '\(serverName)' not trusted (\(reason)); server key SPKI SHA-256: \(spki). "
-                + "If you trust it, run: tern trust \(spki)"
+            // The caller adds how to pin it: the right command depends on whether the account is stored yet.
+            return "certificate for '\(serverName)' not trusted (\(reason)); server key SPKI SHA-256: \(spki)"
         case .pinMismatch(let expected, let actual):
             return "server key changed: pinned SPKI SHA-256 \(expected), server presented \(actual); refusing to connect"
         case .notVerified:
@@ -109,7 +109,6 @@ public final class TLSSession {
     static let channelBindingTypes = ["tls-exporter", "tls-server-end-point", "tls-unique"]
 
     public let serverName: String
-    private let trust: TLSTrust
     private let pin: String?
     private let session: OpaquePointer
     private let credentials: OpaquePointer
@@ -145,7 +144,6 @@ public final class TLSSession {
             throw error
         }
         self.serverName = serverName
-        self.trust = trust
         self.pin = pin
         self.session = ses
         self.credentials = cred
@@ -185,7 +183,7 @@ public final class TLSSession {
             rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, bytes, bytes.count)
             if rc != GNUTLS_E_SUCCESS { throw .setupFailed(step: "setting SNI", reason: text(rc)) }
         }
-        gnutls_transport_set_int2(session, fd, fd)
+        tern_gnutls_transport_set_fd(session, fd)
     }
 
     // MARK: handshake and verification
