@@ -73,6 +73,30 @@ import Testing
         #expect(pinned.status == 0, "\(pinned.stderr)")
     }
 
+    @Test func trust__shows_the_certificate_and_a_changed_pinned_key_is_a_hard_stop() async throws {
+        let home = TernHome(server)
+        try await home.login("test1")
+        let show = try await home.run(["trust", "--show"])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("DNS:localhost"))
+        #expect(show.stdout.contains("trusted (CA and name verified)"))
+        let spki = try #require(show.lines.first { $0.hasPrefix("SPKI SHA-256: ") }?.split(separator: " ").last.map(String.init))
+        #expect(spki.count == 64)
+
+        let wrong = String(repeating: "0", count: 64)
+        #expect(try await home.run(["trust", wrong]).status == 0)
+        let refused = try await home.run(["sync"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("server key changed"), "\(refused.stderr)")
+
+        #expect(try await home.run(["trust", spki]).status == 0)
+        let accepted = try await home.run(["sync"])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+
+        let bad = try await home.run(["trust", "not-a-key"])
+        #expect(bad.status == 64)
+    }
+
     @Test func message__from_one_tern_to_another__is_in_both_histories() async throws {
         let alice = TernHome(server)
         let bob = TernHome(server)

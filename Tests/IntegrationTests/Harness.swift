@@ -92,12 +92,12 @@ func startProcess(_ executable: String, _ arguments: [String], environment: [Str
     for (key, value) in environment { env[key] = value }
     process.environment = env
     let base = NSTemporaryDirectory() + "tern-proc-\(UUID().uuidString)"
-    FileManager.default.createFile(atPath: base + ".out", contents: nil)
-    FileManager.default.createFile(atPath: base + ".err", contents: nil)
+    _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
     if let stdin {
-        FileManager.default.createFile(atPath: base + ".in", contents: Data(stdin.utf8))
+        _ = FileManager.default.createFile(atPath: base + ".in", contents: Data(stdin.utf8))
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: base + ".in"))
     } else {
         process.standardInput = FileHandle.nullDevice
