@@ -1,6 +1,6 @@
 # tern: build, test against a throwaway Prosody, and a two-user local demo.
 #
-#   make build | release | test | clean
+#   make build | release | test | bench | clean
 #   make demo        shell as alice@localhost against a local demo server
 #   make demo-bob    the same as bob (run it in a second terminal)
 #   make demo-stop   stop the demo server (accounts and history are kept)
@@ -16,7 +16,7 @@ DEMO_SERVER_DIR := .demo-server
 DEMO_DIR := .demo
 TERN := .build/release/tern
 
-.PHONY: all deps build release test demo demo-bob demo-server demo-stop demo-clean clean
+.PHONY: all deps build release test bench demo demo-bob demo-server demo-stop demo-clean clean
 
 all: build
 
@@ -40,6 +40,11 @@ test: deps
 	$(TESTSERVER) start $(TEST_SERVER_DIR); \
 	set -a; . $(TEST_SERVER_DIR)/env; set +a; \
 	$(SWIFT) test --skip-build
+
+# Release-mode benchmarks that print their figures (DESIGN §7); not part of `make test`.
+bench: release
+	.build/release/tern-bench
+	python3 Benchmarks/startup_to_prompt.py
 
 demo-server: deps
 	$(TESTSERVER) start $(DEMO_SERVER_DIR) >/dev/null

@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "tern", targets: ["tern"]),
+        .executable(name: "tern-bench", targets: ["TernBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -51,6 +52,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "tern", dependencies: ["Shell"]),
+        // Release-mode benchmarks for DESIGN §7 (`make bench`); they print figures, tests assert behaviour.
+        .executableTarget(name: "TernBench", dependencies: ["XMPP", "Store"]),
 
         .testTarget(name: "XMPPTests", dependencies: ["XMPP"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),

@@ -92,14 +92,14 @@ actor InteractiveShell {
             do {
                 try await command.action(self, arguments, CommandTable.afterFirstWord(String(trimmed.dropFirst())))
             } catch {
-                say("error: \(error)")
+                say("error: " + Sanitizer.inert("\(error)"))
             }
         } else {
             guard let conversation else {
                 say("no current conversation: /msg JID TEXT or /chat JID")
                 return
             }
-            do { try await message(conversation, text: line) } catch { say("error: \(error)") }
+            do { try await message(conversation, text: line) } catch { say("error: " + Sanitizer.inert("\(error)")) }
         }
     }
 
@@ -211,7 +211,7 @@ actor InteractiveShell {
         do {
             lock = try context.lock(account)
         } catch {
-            say("error: \(error)")
+            say("error: " + Sanitizer.inert("\(error)"))
             return
         }
         guard lock != nil else {

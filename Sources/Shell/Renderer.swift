@@ -69,11 +69,37 @@ enum Renderer {
     }
 
     /// One JSON object on one line, keys sorted so output is stable for scripts and tests.
-    /// JSON escaping already makes control characters inert.
     static func json(_ object: [String: Any]) -> String {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return "{}"
         }
-        return String(decoding: data, as: UTF8.self)
+        return escapingInvisibles(String(decoding: data, as: UTF8.self))
+    }
+
+    /// JSON escapes C0 itself, but passes C1, bidi and zero-width characters through raw; as
+    /// `\uXXXX` they are the same JSON data and inert on a terminal (DESIGN §6, Terminal).
+    static func escapingInvisibles(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: needsEscape) else { return json }
+        var out = String.UnicodeScalarView()
+        for scalar in json.unicodeScalars {
+            guard needsEscape(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            for unit in String(scalar).utf16 {
+                out.append(contentsOf: String(format: "\\u%04x", unit).unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return false }
+        if (0x80..<0xA0).contains(scalar.value) { return true }
+        let properties = scalar.properties
+        switch properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return properties.isDefaultIgnorableCodePoint
+        }
     }
 }

@@ -63,10 +63,13 @@ extension Store {
         }
     }
 
+    /// `+account_id` keeps SQLite off the (account, conversation, time) index: walking the
+    /// rowid backwards stops at the first match instead of sorting the whole history, so
+    /// start-up does not grow with history.
+    static let lastMessageSQL = "SELECT id, conversation FROM message WHERE +account_id = ? ORDER BY id DESC LIMIT 1"
+
     public func lastMessageID(accountID: Int64) throws -> Int64 {
-        try read { db in
-            try Int64.fetchOne(db, sql: "SELECT max(id) FROM message WHERE account_id = ?", arguments: [accountID]) ?? 0
-        }
+        try read { db in try Row.fetchOne(db, sql: Self.lastMessageSQL, arguments: [accountID])?["id"] } ?? 0
     }
 }
 
@@ -74,9 +77,7 @@ extension Store {
     /// The conversation with the most recent message: where the shell picks up.
     public func lastConversation(accountID: Int64) throws -> String? {
         try read { db in
-            try String.fetchOne(
-                db, sql: "SELECT conversation FROM message WHERE account_id = ? ORDER BY id DESC LIMIT 1",
-                arguments: [accountID])
+            try Row.fetchOne(db, sql: Self.lastMessageSQL, arguments: [accountID])?["conversation"]
         }
     }
 }

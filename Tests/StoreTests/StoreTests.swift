@@ -91,6 +91,18 @@ func incoming(_ account: Account, _ body: String, key: String, from: String = "b
         #expect(try matches("dog").isEmpty)
     }
 
+    @Test func startup_queries__never_sort_the_whole_history() throws {
+        let (store, account) = try makeStore()
+        _ = try store.insertMessages((1...50).map { incoming(account, "m\($0)", key: "k\($0)", at: Double($0)) })
+        let plan = try store.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Store.lastMessageSQL, arguments: [account.rowID])
+                .map { $0["detail"] as String? ?? "" }
+        }
+        #expect(!plan.joined().contains("TEMP B-TREE"), "\(plan)")
+        #expect(try store.lastMessageID(accountID: account.rowID) == 50)
+        #expect(try store.lastConversation(accountID: account.rowID) == "bob@example.org")
+    }
+
     @Test func history__is_oldest_first_and_limited_to_the_latest() throws {
         let (store, account) = try makeStore()
         _ = try store.insertMessages((1...5).map { incoming(account, "m\($0)", key: "k\($0)", at: Double($0)) })

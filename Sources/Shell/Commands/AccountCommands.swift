@@ -76,7 +76,7 @@ struct LoginCommand: AsyncParsableCommand {
             let password = try Password.obtain(file: passwordFile, prompt: "Password for \(bare): ")
             do {
                 let outcome = try await Login.login(store: context.store, account: account, password: password)
-                print("logged in as \(outcome.boundJID) (\(outcome.mechanism))")
+                print("logged in as \(Sanitizer.inert(outcome.boundJID)) (\(outcome.mechanism))")
                 if !outcome.storedKeys {
                     print("note: the server offered no SCRAM, so no credentials were stored; you will be asked again")
                 }

@@ -1,0 +1,106 @@
+import Foundation
+import Store
+import Sync
+import Testing
+import XMPP
+
+/// The XMPP session layer against the real server: IQ tracking, ping both ways, disco, and
+/// the answer to requests nobody handles.
+@Suite struct SessionTests {
+    let server: TestServer
+
+    init() throws {
+        server = try TestServer.fromEnvironment()
+    }
+
+    func configuration(_ user: String, resource: String) throws -> ConnectionConfiguration {
+        ConnectionConfiguration(
+            jid: try JID(server.jid(user)), resource: resource, credential: .password(server.password(user)),
+            endpoint: Endpoint(host: server.host, port: UInt16(server.port), directTLS: false),
+            trust: TLSTrust(caFile: server.caFile))
+    }
+
+    @Test func iq__ping_disco_and_unknown_requests_both_ways() async throws {
+        // tern's engine runs as test13; a raw connection as test14 asks it things.
+        let store = try Store(directory: NSTemporaryDirectory() + "tern-session-\(UUID().uuidString)")
+        var draft = Account(jid: server.jid("test13"), resource: "tern.session", createdAt: Store.now)
+        draft.host = server.host
+        draft.port = server.port
+        draft.caFile = server.caFile
+        let account = try await Login.login(store: store, account: draft, password: server.password("test13")).account
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        defer { running.cancel() }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+
+        let asker = Connection(configuration: try configuration("test14", resource: "asker"))
+        let session = try await asker.connect()
+        let tern = try JID("\(account.jid)/\(account.resource)")
+
+        // Our pings to the server and to tern are answered.
+        let serverPong = try await asker.request(Ping.request(id: "p1"))
+        #expect(serverPong["type"] == "result")
+        let ternPong = try await asker.request(Ping.request(id: "p2", to: tern))
+        #expect(ternPong["type"] == "result")
+        #expect(ternPong["from"] == tern.description)
+
+        // tern describes itself.
+        let info = try await asker.request(IQ.request(.get, id: "d1", to: tern, payload: Element("query", namespace: NS.discoInfo)))
+        let query = try #require(info.child("query", namespace: NS.discoInfo))
+        #expect(query.child("identity", namespace: NS.discoInfo)?["category"] == "client")
+        #expect(query.children("feature", namespace: NS.discoInfo).contains { $0["var"] == NS.ping })
+
+        // A request nobody handles gets service-unavailable, not silence.
+        do {
+            _ = try await asker.request(IQ.request(.get, id: "u1", to: tern, payload: Element("query", namespace: "urn:example:nothing")))
+            Issue.record("an unknown request was answered with a result")
+        } catch let error as StanzaError {
+            #expect(error.condition == "service-unavailable")
+        }
+
+        // A request that is never answered times out instead of hanging: our own raw
+        // connection receives the ping but, having no engine, never replies.
+        do {
+            _ = try await asker.request(Ping.request(id: "self", to: session.boundJID), timeout: .milliseconds(500))
+            Issue.record("a request to an entity that never answers returned")
+        } catch let error as ConnectionError {
+            guard case .timeout = error else {
+                Issue.record("expected a timeout, got \(error)")
+                return
+            }
+        }
+        await asker.close()
+        await engine.stop()
+        await running.value
+        #expect(try store.syncState(accountID: account.rowID).connection == "offline")
+    }
+
+    @Test func login__over_direct_tls() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let port = try #require(env["TERN_TEST_DIRECT_TLS_PORT"].flatMap(Int.init))
+        let home = TernHome(server)
+        let result = try await home.run(
+            ["login", server.jid("test15"), "--server", "\(server.host):\(port)", "--direct-tls", "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": server.password("test15")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let account = try #require(try Store(directory: home.path).account(jid: server.jid("test15")))
+        #expect(account.directTLS)
+        #expect(try await home.run(["sync"]).status == 0)
+    }
+
+    @Test func stream__a_resource_conflict_is_reported_and_not_retried() async throws {
+        // Two connections with one resource: the server keeps one and closes the other with <conflict/>.
+        let first = Connection(configuration: try configuration("test16", resource: "same"))
+        _ = try await first.connect()
+        let second = Connection(configuration: try configuration("test16", resource: "same"))
+        _ = try await second.connect()
+        var closedWith: ConnectionError?
+        for await event in first.events {
+            if case .closed(let error) = event { closedWith = error }
+        }
+        let error = try #require(closedWith)
+        #expect(error.description.contains("conflict"))
+        #expect(error.isPermanent, "a conflict must stop reconnection")
+        await second.close()
+    }
+}
