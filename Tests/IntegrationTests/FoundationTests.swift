@@ -211,6 +211,19 @@ import Testing
         #expect(Peer.messages(got).map { $0["body"] as? String } == ["typed  in the shell"])
     }
 
+    @Test func send__queue_only__never_touches_the_network_even_when_reachable() async throws {
+        let home = TernHome(server)
+        try await home.login("test17")
+        let queued = try await home.run(["send", "--queue-only", server.jid("test18"), "not yet", "--json"])
+        #expect(queued.status == 0, "\(queued.stderr)")
+        #expect(queued.stdout.contains("\"state\":\"queued\""))
+        #expect(try await home.run(["outbox"]).stdout.contains("queued"))
+        let sync = try await home.run(["sync"])
+        #expect(sync.stdout.contains("sent 1"), "the next sync delivers it: \(sync.stdout)")
+        let history = try await home.historyJSON(with: "test18")
+        #expect(history.map { $0["state"] as? String } == ["sent"])
+    }
+
     @Test func usage__an_invalid_jid_exits_64_with_one_line() async throws {
         let home = TernHome(server)
         try await home.login("test1")
