@@ -10,20 +10,28 @@ CREATE TABLE account (
     direct_tls   INTEGER NOT NULL DEFAULT 0,
     ca_file      TEXT,
     pinned_spki  TEXT,                             -- lowercase hex SHA-256 of the server key
+    priority     INTEGER NOT NULL DEFAULT 0,       -- presence priority (RFC 6121 §4.7.2.3)
     is_default   INTEGER NOT NULL DEFAULT 0,
     state        TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'loggedOut', 'deleted')),
     created_at   REAL    NOT NULL
 );
 
 -- Secrets live apart from settings so they can be dropped (logout --forget) on their own.
+-- SCRAM keys where the server allows it; the password itself only when the user asked
+-- (`--remember`) and the server offers no SCRAM.
 CREATE TABLE credential (
     account_id   INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
-    mechanism    TEXT    NOT NULL,                 -- the SCRAM hash the keys belong to: 'sha1' | 'sha256'
-    salt         BLOB    NOT NULL,
-    iterations   INTEGER NOT NULL,
-    client_key   BLOB    NOT NULL,
-    server_key   BLOB    NOT NULL,
-    updated_at   REAL    NOT NULL
+    kind         TEXT    NOT NULL CHECK (kind IN ('scram', 'password')),
+    mechanism    TEXT,                             -- the SCRAM hash the keys belong to: 'sha1' | 'sha256'
+    salt         BLOB,
+    iterations   INTEGER,
+    client_key   BLOB,
+    server_key   BLOB,
+    password     TEXT,
+    updated_at   REAL    NOT NULL,
+    CHECK ((kind = 'scram' AND mechanism IS NOT NULL AND salt IS NOT NULL AND iterations IS NOT NULL
+            AND client_key IS NOT NULL AND server_key IS NOT NULL AND password IS NULL)
+        OR (kind = 'password' AND password IS NOT NULL AND salt IS NULL AND client_key IS NULL))
 );
 
 CREATE TABLE message (

@@ -11,10 +11,12 @@ public enum Login {
         public var account: Account
         public var boundJID: String
         public var mechanism: String
-        public var storedKeys: Bool
+        /// What was stored to log in again: SCRAM keys, the password (only with `remember`), or nothing.
+        public var stored: Credential.Kind?
     }
 
-    public static func login(store: Store, account draft: Account, password: String) async throws -> Outcome {
+    /// - Parameter remember: keep the password itself when the server offers no SCRAM (PLAIN only).
+    public static func login(store: Store, account draft: Account, password: String, remember: Bool = false) async throws -> Outcome {
         var account = draft
         if let existing = try store.account(jid: draft.jid) {
             // Keep the stable resource and anything not given again.
@@ -27,16 +29,11 @@ public enum Login {
         await connection.close()
 
         account.state = .active
-        var credential: Credential?
-        if let keys = session.derivedKeys, let hash = session.keysHash {
-            credential = Credential(
-                accountID: 0, mechanism: hash.rawValue, salt: Data(keys.salt), iterations: keys.iterations,
-                clientKey: Data(keys.clientKey), serverKey: Data(keys.serverKey), updatedAt: Store.now)
-        }
+        let credential = Credentials.toStore(after: session, accountID: 0, password: password, remember: remember)
         let saved = try store.saveAccount(account, credential: credential)
         return Outcome(
             account: saved, boundJID: session.boundJID.description, mechanism: session.mechanism,
-            storedKeys: credential != nil)
+            stored: credential?.kind)
     }
 
     /// A resource that stays the same for the account: "tern." and a short random suffix.

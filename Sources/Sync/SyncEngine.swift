@@ -61,13 +61,9 @@ public actor SyncEngine {
         if let password {
             credential = .password(password)
         } else if let stored = try store.credential(accountID: account.rowID),
-            let hash = HashAlgorithm(rawValue: stored.mechanism)
+            let usable = Credentials.loginCredential(from: stored)
         {
-            credential = .scramKeys(
-                SCRAMKeys(
-                    salt: Array(stored.salt), iterations: stored.iterations,
-                    clientKey: Array(stored.clientKey), serverKey: Array(stored.serverKey)),
-                hash: hash)
+            credential = usable
         } else {
             throw SyncError.noCredentials(account.jid)
         }
@@ -80,10 +76,10 @@ public actor SyncEngine {
             report(.offline, error.description)
             throw error
         }
-        if password != nil, let keys = session.derivedKeys, let hash = session.keysHash {
-            try store.saveCredential(Credential(
-                accountID: account.rowID, mechanism: hash.rawValue, salt: Data(keys.salt), iterations: keys.iterations,
-                clientKey: Data(keys.clientKey), serverKey: Data(keys.serverKey), updatedAt: Store.now))
+        if let password,
+            let fresh = Credentials.toStore(after: session, accountID: account.rowID, password: password, remember: false)
+        {
+            try store.saveCredential(fresh)
         }
         self.connection = connection
         self.session = session

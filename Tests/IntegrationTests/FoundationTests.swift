@@ -18,7 +18,9 @@ import Testing
         let account = try #require(try store.account(jid: server.jid("test1")))
         #expect(account.caFile == server.caFile)
         let credential = try #require(try store.credential(accountID: account.rowID))
-        #expect(credential.iterations >= 4096)
+        #expect(credential.kind == .scram)
+        #expect((credential.iterations ?? 0) >= 4096)
+        #expect(credential.password == nil)
         // The password never reaches the disk, in any file of the data directory.
         for file in try FileManager.default.contentsOfDirectory(atPath: home.path) {
             let data = try Data(contentsOf: URL(fileURLWithPath: home.path + "/" + file))

@@ -148,9 +148,9 @@ func incoming(_ account: Account, _ body: String, key: String, from: String = "b
         let second = try store.saveAccount(Account(jid: "carol@example.org", resource: "r", createdAt: 0), credential: nil)
         #expect(!second.isDefault)
         #expect(try store.defaultAccount()?.jid == "alice@example.org")
-        try store.saveCredential(Credential(
-            accountID: account.rowID, mechanism: "SHA-256", salt: Data([1]), iterations: 4096,
-            clientKey: Data([2]), serverKey: Data([3]), updatedAt: 0))
+        try store.saveCredential(.scram(
+            accountID: account.rowID, mechanism: "sha256", salt: Data([1]), iterations: 4096,
+            clientKey: Data([2]), serverKey: Data([3])))
         #expect(try store.credential(accountID: account.rowID)?.iterations == 4096)
         _ = try store.write { db in try Account.deleteOne(db, key: account.rowID) }
         #expect(try store.credential(accountID: account.rowID) == nil)

@@ -62,6 +62,8 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Read the password from this file.", valueName: "FILE")) var passwordFile: String?
     @Option(help: ArgumentHelp("Accept the server key with this SPKI SHA-256 (from a failed verification).", valueName: "SPKI"))
     var pin: String?
+    @Flag(help: "If the server offers no SCRAM (PLAIN only), keep the password itself in the store (mode 0600).")
+    var remember = false
 
     func run() async throws {
         try await runReportingErrors {
@@ -75,10 +77,14 @@ struct LoginCommand: AsyncParsableCommand {
             if let pin { account.pinnedSPKI = try TrustCommand.normalise(pin) }
             let password = try Password.obtain(file: passwordFile, prompt: "Password for \(bare): ")
             do {
-                let outcome = try await Login.login(store: context.store, account: account, password: password)
+                let outcome = try await Login.login(store: context.store, account: account, password: password, remember: remember)
                 print("logged in as \(Sanitizer.inert(outcome.boundJID)) (\(outcome.mechanism))")
-                if !outcome.storedKeys {
-                    print("note: the server offered no SCRAM, so no credentials were stored; you will be asked again")
+                switch outcome.stored {
+                case .scram: break
+                case .password:
+                    print("note: the server offers no SCRAM, so the password itself is stored (readable only by you)")
+                case nil:
+                    print("note: the server offers no SCRAM, so nothing was stored; log in again next time, or use --remember")
                 }
             } catch let error as ConnectionError {
                 throw Failure(LoginHints.explain(error, jid: bare.description, accountStored: try context.store.account(jid: bare.description) != nil))

@@ -17,6 +17,7 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
     public var directTLS: Bool
     public var caFile: String?
     public var pinnedSPKI: String?
+    public var priority: Int
     public var isDefault: Bool
     public var state: State
     public var createdAt: Double
@@ -26,6 +27,7 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
         case directTLS = "direct_tls"
         case caFile = "ca_file"
         case pinnedSPKI = "pinned_spki"
+        case priority
         case isDefault = "is_default"
         case state
         case createdAt = "created_at"
@@ -33,8 +35,8 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
 
     public init(
         jid: String, resource: String, host: String? = nil, port: Int? = nil, directTLS: Bool = false,
-        caFile: String? = nil, pinnedSPKI: String? = nil, isDefault: Bool = false, state: State = .active,
-        createdAt: Double
+        caFile: String? = nil, pinnedSPKI: String? = nil, priority: Int = 0, isDefault: Bool = false,
+        state: State = .active, createdAt: Double
     ) {
         self.jid = jid
         self.resource = resource
@@ -43,6 +45,7 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
         self.directTLS = directTLS
         self.caFile = caFile
         self.pinnedSPKI = pinnedSPKI
+        self.priority = priority
         self.isDefault = isDefault
         self.state = state
         self.createdAt = createdAt
@@ -56,37 +59,43 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
     public var rowID: Int64 { id ?? -1 }
 }
 
-/// SCRAM keys kept instead of the password: enough to log in, useless to log in elsewhere
-/// with a different mechanism, and never the password itself.
+/// What we keep to log in again: SCRAM keys (enough to log in, never the password), or, only
+/// when the user asked and the server offers no SCRAM, the password itself.
 public struct Credential: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "credential"
 
+    public enum Kind: String, Codable, Sendable { case scram, password }
+
     public var accountID: Int64
-    public var mechanism: String
-    public var salt: Data
-    public var iterations: Int
-    public var clientKey: Data
-    public var serverKey: Data
+    public var kind: Kind
+    public var mechanism: String?
+    public var salt: Data?
+    public var iterations: Int?
+    public var clientKey: Data?
+    public var serverKey: Data?
+    public var password: String?
     public var updatedAt: Double
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
-        case mechanism, salt, iterations
+        case kind, mechanism, salt, iterations
         case clientKey = "client_key"
         case serverKey = "server_key"
+        case password
         case updatedAt = "updated_at"
     }
 
-    public init(
-        accountID: Int64, mechanism: String, salt: Data, iterations: Int, clientKey: Data,
-        serverKey: Data, updatedAt: Double
-    ) {
-        self.accountID = accountID
-        self.mechanism = mechanism
-        self.salt = salt
-        self.iterations = iterations
-        self.clientKey = clientKey
-        self.serverKey = serverKey
-        self.updatedAt = updatedAt
+    public static func scram(
+        accountID: Int64, mechanism: String, salt: Data, iterations: Int, clientKey: Data, serverKey: Data
+    ) -> Credential {
+        Credential(
+            accountID: accountID, kind: .scram, mechanism: mechanism, salt: salt, iterations: iterations,
+            clientKey: clientKey, serverKey: serverKey, password: nil, updatedAt: Store.now)
+    }
+
+    public static func rememberedPassword(accountID: Int64, _ password: String) -> Credential {
+        Credential(
+            accountID: accountID, kind: .password, mechanism: nil, salt: nil, iterations: nil, clientKey: nil,
+            serverKey: nil, password: password, updatedAt: Store.now)
     }
 }
