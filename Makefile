@@ -29,16 +29,20 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Builds first, so the server only runs while the tests do. The trap stops the
-# server on success, failure and ^C alike, and the test status is kept.
+# Builds first, so the servers only run while the tests do. The trap stops them
+# on success, failure and ^C alike, and the test status is kept. The second
+# server serves the same name with another key: the pinned-key test needs it.
 test: deps
 	$(SWIFT) build --build-tests
 	-$(TESTSERVER) stop $(TEST_SERVER_DIR)
-	rm -rf $(TEST_SERVER_DIR)
-	trap '$(TESTSERVER) stop $(TEST_SERVER_DIR)' EXIT; \
+	-$(TESTSERVER) stop $(TEST_SERVER_DIR)-other
+	rm -rf $(TEST_SERVER_DIR) $(TEST_SERVER_DIR)-other
+	trap '$(TESTSERVER) stop $(TEST_SERVER_DIR); $(TESTSERVER) stop $(TEST_SERVER_DIR)-other' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(TESTSERVER) start $(TEST_SERVER_DIR)-other >/dev/null; \
+	other_port=$$(. $(TEST_SERVER_DIR)-other/env && echo $$TERN_TEST_PORT); \
 	$(TESTSERVER) start $(TEST_SERVER_DIR); \
-	set -a; . $(TEST_SERVER_DIR)/env; set +a; \
+	set -a; . $(TEST_SERVER_DIR)/env; TERN_TEST_OTHER_KEY_PORT=$$other_port; set +a; \
 	$(SWIFT) test --skip-build
 
 # Release-mode benchmarks that print their figures (DESIGN §7); not part of `make test`.

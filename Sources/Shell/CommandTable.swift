@@ -23,6 +23,22 @@ enum CommandTable {
             summary: "Close the session cleanly and stay offline.", minArguments: 0
         ) { shell, _, _ in await shell.logout() },
         ShellCommandSpec(
+            name: "account", aliases: [], arguments: "[JID]",
+            summary: "List the stored accounts; with a JID, make that account the shell's current one.", minArguments: 0
+        ) { shell, args, _ in try await shell.switchAccount(args.first) },
+        ShellCommandSpec(
+            name: "register", aliases: [], arguments: "JID",
+            summary: "Create an account on the server (XEP-0077), store it and switch to it.", minArguments: 1
+        ) { shell, args, _ in try await shell.register(args[0]) },
+        ShellCommandSpec(
+            name: "unregister", aliases: [], arguments: "",
+            summary: "Delete the current account from the server (asks you to type its JID).", minArguments: 0
+        ) { shell, _, _ in try await shell.unregister() },
+        ShellCommandSpec(
+            name: "passwd", aliases: [], arguments: "",
+            summary: "Change the current account's password on the server.", minArguments: 0
+        ) { shell, _, _ in try await shell.changePassword() },
+        ShellCommandSpec(
             name: "msg", aliases: [], arguments: "JID [TEXT]",
             summary: "Send TEXT to JID (queued at once, delivered when online) and switch to that conversation.",
             minArguments: 1

@@ -60,13 +60,16 @@ actor InteractiveShell {
         let (lines, sink) = AsyncStream<String>.makeStream()
         let editor = self.editor
         let thread = Thread {
-            _ = editor.run { sink.yield($0) }
+            // Paced: the next line is read only once this one is handled, so a command's
+            // questions (a password, a confirmation) get the lines typed or piped after it.
+            _ = editor.run(paced: true) { sink.yield($0) }
             sink.finish()
         }
         thread.name = "tern-readline"
         thread.start()
         for await line in lines {
             await execute(line)
+            editor.lineHandled()
             if quitting { break }
         }
         editor.stop()
@@ -179,6 +182,92 @@ actor InteractiveShell {
             self.account = account
         }
         say("logged out; /login connects again")
+    }
+
+    /// `/account`: the stored accounts, as `tern accounts` lists them. `/account JID`: that
+    /// account becomes the current one; the old one's connection ends, the new one's starts.
+    func switchAccount(_ jidText: String?) async throws {
+        guard let jidText else {
+            let lines = try AccountListing.lines(context.store, json: false)
+            if lines.isEmpty { say("no accounts stored: run `tern login JID` in a terminal") }
+            for line in lines { say(line) }
+            return
+        }
+        let jid: String
+        do { jid = try JID(jidText).bare.description } catch { throw Failure("\(error)") }
+        guard let chosen = try context.store.account(jid: jid), chosen.state != .deleted else {
+            throw Failure("no stored account \(jid): run `tern login \(jid)` in a terminal to add it")
+        }
+        guard chosen.jid != account?.jid else {
+            say("already using \(jid)")
+            return
+        }
+        await stopSync()
+        account = chosen
+        conversation = nil
+        unread = [:]
+        say("now using \(jid)")
+        if chosen.state == .active { await startSync() } else { say("\(jid) is logged out: /login connects it") }
+        updatePrompt()
+    }
+
+    /// `/register JID`: creates the account on the server, stores it and switches to it.
+    func register(_ jidText: String) async throws {
+        let jid: JID
+        do { jid = try JID(jidText).bare } catch { throw Failure("\(error)") }
+        guard jid.local != nil else { throw Failure("\(jidText) has no user part (expected user@domain)") }
+        if let existing = try context.store.account(jid: jid.description), existing.state != .deleted {
+            throw Failure("\(jid) is already stored here: /account \(jid)")
+        }
+        var draft = Account(jid: jid.description, resource: Login.newResource(), createdAt: Store.now)
+        // Same server settings as the current account when the domain matches (handy on private servers).
+        if let current = account, (try? JID(current.jid).domain) == jid.domain {
+            draft.host = current.host
+            draft.port = current.port
+            draft.directTLS = current.directTLS
+            draft.caFile = current.caFile
+            draft.pinnedSPKI = current.pinnedSPKI
+        }
+        let prompter = EditorPrompter(editor: editor)
+        let password = try await NewPassword.obtain(file: nil, prompter: prompter, allowEnvironment: false)
+        try await AccountFlows.register(
+            account: draft, password: password, given: [:], store: context.store, prompter: prompter,
+            say: { [editor] in editor.print($0) })
+        try await switchAccount(jid.description)
+    }
+
+    /// `/unregister`: deletes the current account from the server after typing its JID.
+    func unregister() async throws {
+        let account = try requireAccount()
+        let wasSyncing = engine != nil
+        await stopSync()  // the deletion needs the connection this shell holds
+        do {
+            try await AccountFlows.unregister(
+                account: account, context: context, confirmed: false, purge: false,
+                prompter: EditorPrompter(editor: editor), say: { [editor] in editor.print($0) })
+        } catch {
+            if wasSyncing { await startSync() }
+            throw error
+        }
+        self.account = try context.store.account(jid: account.jid)
+        conversation = nil
+        updatePrompt()
+    }
+
+    /// `/passwd`: changes the password on the server; the stored keys follow.
+    func changePassword() async throws {
+        let account = try requireAccount()
+        let password = try await NewPassword.obtain(file: nil, prompter: EditorPrompter(editor: editor), allowEnvironment: false)
+        let wasSyncing = engine != nil
+        await stopSync()  // the change needs the connection this shell holds
+        do {
+            try await AccountFlows.changePassword(
+                account: account, password: password, context: context, say: { [editor] in editor.print($0) })
+        } catch {
+            if wasSyncing { await startSync() }
+            throw error
+        }
+        if wasSyncing { await startSync() }
     }
 
     func syncNow() async throws {
@@ -313,5 +402,14 @@ actor InteractiveShell {
         let others = unread.values.reduce(0, +)
         if others > 0 { parts.append("(\(others) unread)") }
         editor.setPrompt(parts.joined(separator: " ") + "> ")
+    }
+}
+
+/// Questions from shell commands go through the line editor (echo off for secrets).
+struct EditorPrompter: Prompter {
+    let editor: LineEditor
+
+    func ask(_ question: String, secret: Bool) async -> String? {
+        await editor.ask(question, secret: secret)
     }
 }

@@ -7,6 +7,12 @@
 /// that pipe; the loop thread then does the readline work (clear line, resize, suspend).
 /// When stdin is not a terminal there is no readline at all: lines are read as is, so
 /// the shell can be scripted.
+///
+/// A running command may `ask` a question: the next line answers it instead of reaching
+/// `onLine`, and is never added to history. A secret answer never goes through readline
+/// (its display, kill ring, undo list and history would show or keep it): readline shows
+/// the prompt over an empty line and keeps the terminal in its no-echo mode, while the loop
+/// reads the keys itself instead of handing them to `rl_callback_read_char`.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,8 +31,8 @@ public enum LineEditorError: Error, Equatable, Sendable {
 /// `@unchecked Sendable` invariant: every readline call and every property marked
 /// "loop thread only" below is touched solely by the thread inside `run` (including
 /// readline callbacks, which readline makes on that thread). Everything other threads
-/// reach (`print`, `setPrompt`, `stop`, `completer`) goes through `shared`, a mutex,
-/// plus a write to the self-pipe.
+/// reach (`print`, `setPrompt`, `stop`, `ask`, `lineHandled`, `completer`) goes through
+/// `shared`, a mutex, plus a write to the self-pipe.
 public final class LineEditor: @unchecked Sendable {
     /// Why `run` returned.
     public enum EndReason: Equatable, Sendable {
@@ -54,12 +60,28 @@ public final class LineEditor: @unchecked Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
+    /// A caller of `ask` waiting for the next line.
+    private struct Question {
+        let id: UInt64
+        let prompt: String
+        let secret: Bool
+        let answer: CheckedContinuation<String?, Never>
+        /// Piped mode: its prompt has been printed.
+        var announced = false
+    }
+
     private struct Shared {
         var prompt: String
         var promptChanged = false
         var pendingLines: [String] = []
         var stopRequested = false
         var running = false
+        /// FIFO; the first one gets the next line.
+        var questions: [Question] = []
+        var nextQuestionID: UInt64 = 0
+        /// `run(paced: true)`: a line went to `onLine` and `lineHandled()` has not come yet.
+        var paced = false
+        var awaitingHandled = false
         /// The loop thread while it is inside `onLine`: prints from there go straight out.
         var handlerThread: pthread_t?
         var completer: Completer?
@@ -79,6 +101,22 @@ public final class LineEditor: @unchecked Sendable {
     private var candidateIndex = 0
     private var inStream: UnsafeMutablePointer<FILE>?
     private var outStream: UnsafeMutablePointer<FILE>?
+    /// Interactive: the question whose prompt is up (readline's, or the secret reader's).
+    private var shownQuestion: UInt64?
+    /// Interactive: set while a secret answer is being typed (readline is not fed meanwhile).
+    private var secretInput: SecretInput?
+    /// Interactive: the half-typed command line put aside while questions are up.
+    private var parkedLine: (text: String, point: Int32)?
+    private var restoreParkedLineAfterInput = false
+
+    /// A secret answer being typed, byte by byte, in readline's raw no-echo terminal mode.
+    private struct SecretInput {
+        enum Escape { case none, escape, csi([UInt8]), ss3 }
+        var bytes: [UInt8]
+        var escape = Escape.none
+        /// Inside a bracketed paste: line ends are pasted text, not Enter.
+        var pasting = false
+    }
 
     /// The editor currently inside `run`; readline's C callbacks cannot carry context.
     private static let active = Mutex<LineEditor?>(nil)
@@ -158,7 +196,8 @@ public final class LineEditor: @unchecked Sendable {
             return Self.isCurrentThread(state.handlerThread)
         }
         // Inside onLine the prompt is not on screen; readline shows rl_prompt next.
-        if onHandler, interactive {
+        // While a question is up its prompt stays; the loop takes the new one afterwards.
+        if onHandler, interactive, shownQuestion == nil {
             shared.withLock { $0.promptChanged = false }
             _ = rl_set_prompt(prompt)
         } else {
@@ -170,6 +209,66 @@ public final class LineEditor: @unchecked Sendable {
     public func stop() {
         shared.withLock { $0.stopRequested = true }
         wake()
+    }
+
+    /// Makes the next line the user enters the answer to `prompt`, instead of going to `onLine`.
+    ///
+    /// Any thread or task, while `run` is active. Questions are answered in the order asked.
+    /// On a terminal the prompt replaces the normal one for that line; a `secret` answer is
+    /// read with echo off. Answers never enter the history. When input is piped the next
+    /// line answers; the prompt is printed on its own line unless `secret`.
+    /// - Returns: the line, or nil when input ended, the editor stopped or was not running,
+    ///   the task was cancelled, or the user pressed Ctrl-C or Ctrl-D at the prompt.
+    public func ask(_ prompt: String, secret: Bool) async -> String? {
+        let id = shared.withLock { state -> UInt64 in
+            state.nextQuestionID &+= 1
+            return state.nextQuestionID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (answer: CheckedContinuation<String?, Never>) in
+                // A cancel handler that ran before this lock found nothing to remove, but set the flag read here.
+                let outcome = shared.withLock { state -> (accepted: Bool, announce: String?) in
+                    guard state.running, !Task.isCancelled else { return (false, nil) }
+                    state.questions.append(Question(id: id, prompt: prompt, secret: secret, answer: answer))
+                    return (true, announceHead(&state))
+                }
+                guard outcome.accepted else {
+                    answer.resume(returning: nil)
+                    return
+                }
+                if let text = outcome.announce { writeOut(text) }
+                wake()
+            }
+        } onCancel: {
+            let (answer, announce) = shared.withLock { state -> (CheckedContinuation<String?, Never>?, String?) in
+                guard let index = state.questions.firstIndex(where: { $0.id == id }) else { return (nil, nil) }
+                let question = state.questions.remove(at: index)
+                return (question.answer, announceHead(&state))
+            }
+            guard let answer else { return }
+            answer.resume(returning: nil)
+            if let announce { writeOut(announce) }
+            wake()
+        }
+    }
+
+    /// Questions waiting for a line (tests use it to know an `ask` has been queued).
+    var pendingQuestions: Int {
+        shared.withLock { $0.questions.count }
+    }
+
+    /// Inside `run`, so `ask` is accepted (tests wait for it).
+    var isRunning: Bool {
+        shared.withLock { $0.running }
+    }
+
+    /// With `run(paced: true)`: the last line given to `onLine` is dealt with, read the next. Any thread.
+    public func lineHandled() {
+        let wasWaiting = shared.withLock { state -> Bool in
+            defer { state.awaitingHandled = false }
+            return state.awaitingHandled
+        }
+        if wasWaiting { wake() }
     }
 
     /// Wraps ANSI escape sequences in \001…\002 so readline does not count them as prompt width.
@@ -222,8 +321,12 @@ public final class LineEditor: @unchecked Sendable {
 
     /// Reads lines until `stop()`, end of input or SIGTERM/SIGHUP, calling `onLine` on this thread.
     /// Blocks: call it from a dedicated Thread, not from the Swift concurrency pool.
+    /// - Parameter paced: after each line given to `onLine`, read no further input until
+    ///   `lineHandled()`, except to answer questions. A command handled asynchronously can then
+    ///   `ask` and get the lines that follow it in piped input, and keys typed ahead (a
+    ///   password, say) wait in the terminal instead of becoming commands.
     @discardableResult
-    public func run(onLine: (String) -> Void) -> EndReason {
+    public func run(paced: Bool = false, onLine: (String) -> Void) -> EndReason {
         // Readline is process-global; piped mode touches none of it and needs no claim.
         if interactive {
             let claimed = Self.active.withLock { current -> Bool in
@@ -235,7 +338,11 @@ public final class LineEditor: @unchecked Sendable {
         }
         defer { if interactive { Self.active.withLock { $0 = nil } } }
 
-        shared.withLock { $0.running = true }
+        shared.withLock { state in
+            state.running = true
+            state.paced = paced
+            state.awaitingHandled = false
+        }
         endReason = nil
         withoutActuallyEscaping(onLine) { callback in
             lineCallback = callback
@@ -246,45 +353,68 @@ public final class LineEditor: @unchecked Sendable {
             }
             lineCallback = nil
         }
-        // Anything queued after the loop ended is written out plainly.
-        let leftover = shared.withLock { state -> [String] in
+        // Anything queued after the loop ended is written out plainly; open questions get nil.
+        let (leftover, unanswered) = shared.withLock { state -> ([String], [Question]) in
             state.running = false
             state.stopRequested = false  // consumed; a stop() before run still ends that run at once
-            defer { state.pendingLines = [] }
-            return state.pendingLines
+            state.awaitingHandled = false
+            defer {
+                state.pendingLines = []
+                state.questions = []
+            }
+            return (state.pendingLines, state.questions)
         }
         for line in leftover { writeOut(line + "\n") }
+        for question in unanswered { question.answer.resume(returning: nil) }
         return endReason ?? .stopped
     }
 
     private func runPiped() {
         var buffer: [UInt8] = []
+        var start = 0  // first byte of `buffer` not yet delivered
+        var scanned = 0  // bytes from `start` known to hold no LF: long lines stay linear
+        var inputEnded = false
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        var scanned = 0  // bytes of `buffer` already known to hold no LF: long lines stay linear
         while endReason == nil {
-            guard waitForInput() else { continue }
+            let mayRead = mayReadInput()
+            // Lines go out one at a time so that pacing and questions apply to the very next one.
+            if mayRead {
+                if let newline = buffer[(start + scanned)...].firstIndex(of: 0x0A) {
+                    deliver(buffer[start..<newline])
+                    start = newline + 1
+                    scanned = 0
+                    continue
+                }
+                scanned = buffer.count - start
+                if inputEnded {
+                    if start < buffer.count {
+                        deliver(buffer[start...])
+                        start = buffer.count
+                        scanned = 0
+                        continue
+                    }
+                    endReason = .endOfInput
+                    break
+                }
+            }
+            guard waitForInput(reading: mayRead && !inputEnded) else { continue }
+            if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
+            }
             let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 endReason = .inputFailed(errno: errno)
             } else if count == 0 {
-                if !buffer.isEmpty { deliver(buffer[...]) }
-                buffer = []
-                if endReason == nil { endReason = .endOfInput }
+                inputEnded = true
             } else {
                 buffer.append(contentsOf: chunk[0..<count])
-                var start = 0
-                while endReason == nil, let newline = buffer[max(start, scanned)...].firstIndex(of: 0x0A) {
-                    deliver(buffer[start..<newline])
-                    start = newline + 1
-                }
-                buffer.removeFirst(start)
-                scanned = buffer.count
             }
         }
     }
 
-    /// Hands one piped line (without its LF, CR stripped) to `onLine` unless stopping.
+    /// Hands one piped line (without its LF, CR stripped) to the first question or `onLine`, unless stopping.
     private func deliver(_ bytes: ArraySlice<UInt8>) {
         if shared.withLock({ $0.stopRequested }) {
             endReason = .stopped
@@ -292,14 +422,47 @@ public final class LineEditor: @unchecked Sendable {
         }
         var line = bytes
         if line.last == 0x0D { line = line.dropLast() }
-        callLineCallback(String(decoding: line, as: UTF8.self))
+        let text = String(decoding: line, as: UTF8.self)
+        let (answer, announce) = shared.withLock { state -> (CheckedContinuation<String?, Never>?, String?) in
+            guard !state.questions.isEmpty else {
+                if state.paced { state.awaitingHandled = true }
+                return (nil, nil)
+            }
+            let question = state.questions.removeFirst()
+            return (question.answer, announceHead(&state))
+        }
+        if let answer {
+            answer.resume(returning: text)
+            if let announce { writeOut(announce) }
+        } else {
+            callLineCallback(text)
+        }
         if shared.withLock({ $0.stopRequested }) { endReason = .stopped }
     }
 
-    /// Polls input and the self-pipe; true when input is readable. Handles wake-ups itself.
-    private func waitForInput() -> Bool {
+    /// False while a paced run waits for `lineHandled()` and no question wants a line.
+    private func mayReadInput() -> Bool {
+        shared.withLock { !$0.paced || !$0.awaitingHandled || !$0.questions.isEmpty }
+    }
+
+    /// Piped mode: the first question's prompt, as a line to print, unless secret or printed already.
+    private func announceHead(_ state: inout Shared) -> String? {
+        guard !interactive, let first = state.questions.first, !first.secret, !first.announced else { return nil }
+        state.questions[0].announced = true
+        var text = Self.withoutInvisibleMarkers(first.prompt)
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return text + "\n"
+    }
+
+    /// The prompt as the terminal shows it: without readline's \001…\002 markers.
+    private static func withoutInvisibleMarkers(_ prompt: String) -> String {
+        String(String.UnicodeScalarView(prompt.unicodeScalars.filter { $0 != "\u{1}" && $0 != "\u{2}" }))
+    }
+
+    /// Polls input (when `reading`) and the self-pipe; true when input is readable. Handles wake-ups itself.
+    private func waitForInput(reading: Bool) -> Bool {
         var fds = [
-            pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: reading ? input : -1, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
         ]
         let ready = poll(&fds, 2, -1)
@@ -376,8 +539,16 @@ public final class LineEditor: @unchecked Sendable {
                 endReason = .stopped
                 break
             }
-            guard waitForInput() else { continue }
-            rl_callback_read_char()
+            guard waitForInput(reading: mayReadInput()) else { continue }
+            if secretInput != nil {
+                readSecretByte()
+            } else {
+                rl_callback_read_char()
+                if restoreParkedLineAfterInput {
+                    restoreParkedLineAfterInput = false
+                    if handlerInstalled, shownQuestion == nil, restoreParkedLine() { rl_redisplay() }
+                }
+            }
         }
 
         if handlerInstalled {
@@ -385,6 +556,12 @@ public final class LineEditor: @unchecked Sendable {
             handlerInstalled = false
             newlineAtEnd = true
         }
+        wipeSecretBytes()
+        secretInput = nil
+        if shownQuestion != nil { rl_replace_line("", 1) }  // an unfinished answer is nobody's line
+        shownQuestion = nil
+        parkedLine = nil
+        restoreParkedLineAfterInput = false
         if newlineAtEnd {
             writeOut("\n")
             newlineAtEnd = false
@@ -425,7 +602,15 @@ public final class LineEditor: @unchecked Sendable {
         guard let raw else {
             // Ctrl-D on an empty line. Removing the handler here stops readline redrawing the prompt.
             // With bracketed paste on, readline itself ends the line when it sees EOF.
-            newlineAtEnd = !Self.readlineSetting("enable-bracketed-paste", is: "on")
+            let needsNewline = !Self.readlineSetting("enable-bracketed-paste", is: "on")
+            if shownQuestion != nil {
+                // At a question it only cancels that question.
+                if needsNewline { writeOut("\n") }
+                cancelShownQuestion()
+                syncQuestion(at: .inLineHandler)
+                return
+            }
+            newlineAtEnd = needsNewline
             rl_callback_handler_remove()
             handlerInstalled = false
             endReason = .endOfInput
@@ -433,14 +618,32 @@ public final class LineEditor: @unchecked Sendable {
         }
         let line = String(cString: raw)
         free(raw)
-        addToHistory(line)
-        callLineCallback(line)
+        let shown = shownQuestion
+        let answer = shared.withLock { state -> CheckedContinuation<String?, Never>?? in
+            // Typed at a question's prompt: that question's answer, or nothing if it was withdrawn.
+            if let shown {
+                guard state.questions.first?.id == shown else { return .some(nil) }
+                return state.questions.removeFirst().answer
+            }
+            // Typed at the command prompt before a new question showed up: still "the next line".
+            if !state.questions.isEmpty { return state.questions.removeFirst().answer }
+            if state.paced { state.awaitingHandled = true }
+            return nil
+        }
+        if let answer {
+            answer?.resume(returning: line)
+        } else {
+            addToHistory(line)
+            callLineCallback(line)
+        }
         if shared.withLock({ $0.stopRequested }) {
             // Readline already moved to a fresh line; do not let it draw the prompt again.
             rl_callback_handler_remove()
             handlerInstalled = false
             endReason = .stopped
+            return
         }
+        syncQuestion(at: .inLineHandler)
     }
 
     /// Prints queued lines above the prompt and applies a new prompt, in one redraw.
@@ -452,35 +655,211 @@ public final class LineEditor: @unchecked Sendable {
             }
             return (state.pendingLines, state.promptChanged ? state.prompt : nil)
         }
-        guard !lines.isEmpty || newPrompt != nil else { return }
-        guard handlerInstalled else {
+        // While a question is up the new prompt waits in `shared`; syncQuestion takes it back.
+        let applyPrompt = shownQuestion == nil ? newPrompt : nil
+        if !handlerInstalled {
             if !lines.isEmpty { writeOut(lines.joined(separator: "\n") + "\n") }
-            if let newPrompt { _ = rl_set_prompt(newPrompt) }
+            if let applyPrompt { _ = rl_set_prompt(applyPrompt) }
+        } else if !lines.isEmpty || applyPrompt != nil {
+            fflush(tern_rl_outstream())
+            _ = rl_clear_visible_line()
+            if !lines.isEmpty { writeOut(lines.joined(separator: "\n") + "\n") }
+            if let applyPrompt { _ = rl_set_prompt(applyPrompt) }
+            _ = rl_forced_update_display()
+        }
+        syncQuestion(at: .idle)
+    }
+
+    // MARK: Questions (interactive)
+
+    /// Where the loop is when it brings the screen in line with the question queue.
+    private enum SyncPoint {
+        /// Readline shows its prompt and the line being edited.
+        case idle
+        /// Inside the line handler: the cursor is on a fresh line and readline draws the prompt on return.
+        case inLineHandler
+        /// The cursor is on a fresh line and nothing draws the prompt yet: `redrawAfterQuestion` does.
+        case freshLine
+    }
+
+    /// Shows the first queued question's prompt, or the command prompt when none is left.
+    private func syncQuestion(at point: SyncPoint) {
+        guard interactive, endReason == nil else { return }
+        let (head, commandPrompt) = shared.withLock { state -> ((id: UInt64, prompt: String, secret: Bool)?, String?) in
+            let head = state.questions.first.map { (id: $0.id, prompt: $0.prompt, secret: $0.secret) }
+            guard head?.id != shownQuestion else { return (head, nil) }
+            if head == nil { state.promptChanged = false }
+            return (head, state.prompt)
+        }
+        guard head?.id != shownQuestion, let commandPrompt else { return }
+
+        // Take down what is up now.
+        wipeSecretBytes()
+        secretInput = nil
+        if handlerInstalled, point == .idle {
+            fflush(tern_rl_outstream())
+            _ = rl_clear_visible_line()
+            if shownQuestion == nil {
+                parkLine()
+            } else {
+                rl_replace_line("", 1)
+            }
+        }
+        shownQuestion = head?.id
+        if let head, head.secret {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(256)  // growing would leave copies behind in freed memory
+            secretInput = SecretInput(bytes: bytes)
+        }
+        guard handlerInstalled else { return }
+        _ = rl_set_prompt(head?.prompt ?? commandPrompt)
+        switch point {
+        case .idle:
+            if head == nil { _ = restoreParkedLine() }
+            _ = rl_forced_update_display()
+        case .inLineHandler:
+            // Readline clears the buffer after the handler returns; the parked line comes back after that.
+            if head == nil, parkedLine != nil { restoreParkedLineAfterInput = true }
+        case .freshLine:
+            if head == nil { _ = restoreParkedLine() }
+        }
+    }
+
+    /// Puts the half-typed command line aside while questions are answered.
+    private func parkLine() {
+        guard let buffer = tern_rl_line_buffer() else { return }
+        let length = max(0, Int(tern_rl_end()))
+        let text = buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+        if !text.isEmpty { parkedLine = (text, tern_rl_point()) }
+        rl_replace_line("", 1)
+        tern_rl_set_point(0)
+    }
+
+    /// Puts the parked line back into readline's buffer; true if there was one (the caller redraws).
+    private func restoreParkedLine() -> Bool {
+        guard let parked = parkedLine else { return false }
+        parkedLine = nil
+        rl_replace_line(parked.text, 1)
+        tern_rl_set_point(min(parked.point, tern_rl_end()))
+        return true
+    }
+
+    /// Ctrl-C or Ctrl-D at a question's prompt: the asker gets nil.
+    private func cancelShownQuestion() {
+        guard let shown = shownQuestion else { return }
+        let answer = shared.withLock { state -> CheckedContinuation<String?, Never>? in
+            guard state.questions.first?.id == shown else { return nil }
+            return state.questions.removeFirst().answer
+        }
+        answer?.resume(returning: nil)
+    }
+
+    /// Zeroes the typed bytes in place (mutating through `secretInput?` avoids copy-on-write copies).
+    private func wipeSecretBytes() {
+        let count = secretInput?.bytes.count ?? 0
+        for index in 0..<count { secretInput?.bytes[index] = 0 }
+        secretInput?.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Reads one key byte of a secret answer. The terminal is in readline's raw mode, so
+    /// erase, kill and ^D are handled here; escape sequences (arrows, paste brackets) are dropped.
+    private func readSecretByte() {
+        var byte: UInt8 = 0
+        let count = read(input, &byte, 1)
+        if count < 0 {
+            if errno != EINTR, errno != EAGAIN { endReason = .inputFailed(errno: errno) }
             return
         }
+        if count == 0 {
+            endReason = .endOfInput  // raw mode reads nothing only when the terminal is gone
+            return
+        }
+        guard let secret = secretInput else { return }
+        switch secret.escape {
+        case .none:
+            break
+        case .escape:
+            secretInput?.escape = byte == 0x5B ? .csi([]) : byte == 0x4F ? .ss3 : .none
+            return
+        case .csi(let parameters):
+            guard (0x40...0x7E).contains(byte) else {
+                secretInput?.escape = .csi(parameters.count < 16 ? parameters + [byte] : parameters)
+                return
+            }
+            secretInput?.escape = .none
+            if byte == 0x7E, parameters == Array("200".utf8) { secretInput?.pasting = true }
+            if byte == 0x7E, parameters == Array("201".utf8) { secretInput?.pasting = false }
+            return
+        case .ss3:
+            secretInput?.escape = .none
+            return
+        }
+        switch byte {
+        case 0x0A, 0x0D:
+            guard !secret.pasting else { return }
+            let text = String(decoding: secretInput?.bytes ?? [], as: UTF8.self)
+            let shown = shownQuestion
+            let answer = shared.withLock { state -> CheckedContinuation<String?, Never>? in
+                guard let shown, state.questions.first?.id == shown else { return nil }
+                return state.questions.removeFirst().answer
+            }
+            finishSecretLine()
+            answer?.resume(returning: text)
+            redrawAfterQuestion()
+        case 0x03, 0x04:
+            // ^C only arrives as a byte if ISIG is off; ^D cancels on an empty answer, like EOF.
+            if byte == 0x04, !secret.bytes.isEmpty { return }
+            finishSecretLine()
+            cancelShownQuestion()
+            redrawAfterQuestion()
+        case 0x1B:
+            secretInput?.escape = .escape
+        case 0x7F, 0x08:
+            // Drop the last character, continuation bytes included.
+            while let last = secretInput?.bytes.popLast(), last & 0xC0 == 0x80 {}
+        case 0x15:
+            wipeSecretBytes()
+        case 0x00..<0x20:
+            break  // other control keys have no meaning in an answer
+        default:
+            secretInput?.bytes.append(byte)
+        }
+    }
+
+    /// Leaves the secret prompt's line as it is (prompt only) and moves to a fresh one.
+    private func finishSecretLine() {
+        wipeSecretBytes()
         fflush(tern_rl_outstream())
-        _ = rl_clear_visible_line()
-        if !lines.isEmpty { writeOut(lines.joined(separator: "\n") + "\n") }
-        if let newPrompt { _ = rl_set_prompt(newPrompt) }
-        _ = rl_forced_update_display()
+        _ = rl_crlf()
+    }
+
+    /// On a fresh line after an answered or cancelled question: show what comes next.
+    private func redrawAfterQuestion() {
+        syncQuestion(at: .freshLine)
+        guard handlerInstalled else { return }
+        _ = rl_on_new_line()
+        rl_redisplay()
     }
 
     private func handleSignal(_ signo: Int32) {
         switch signo {
         case SIGINT:
             guard handlerInstalled else { return }
-            // Like a shell: abandon the line, show ^C, fresh prompt.
+            wipeSecretBytes()
+            // Like a shell: abandon the line, show ^C, fresh prompt. At a question, cancel it.
             rl_free_line_state()
             rl_callback_sigcleanup()
             tern_rl_set_point(tern_rl_end())
             rl_redisplay()
             fputs("^C", tern_rl_outstream())
             _ = rl_crlf()
-            rl_replace_line("", 0)
+            rl_replace_line("", 1)
             tern_rl_set_point(0)
             using_history()
-            _ = rl_on_new_line()
-            rl_redisplay()
+            cancelShownQuestion()
+            redrawAfterQuestion()
         case SIGWINCH:
             if handlerInstalled { rl_resize_terminal() }
         case SIGTSTP:
@@ -511,7 +890,8 @@ public final class LineEditor: @unchecked Sendable {
     // MARK: Completion
 
     fileprivate func complete(_ text: UnsafePointer<CChar>) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
-        guard let completer = shared.withLock({ $0.completer }) else { return nil }
+        // Answers are not commands: nothing to complete at a question.
+        guard shownQuestion == nil, let completer = shared.withLock({ $0.completer }) else { return nil }
         let word = String(cString: text)
         var line = ""
         if let buffer = tern_rl_line_buffer() {

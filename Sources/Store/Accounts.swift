@@ -10,11 +10,13 @@ extension Store {
         try read { db in try Account.filter(Column("jid") == jid).fetchOne(db) }
     }
 
-    /// The account to use when none is named: the one marked default, else the only one.
+    /// The account to use when none is named: the one marked default, else the only one
+    /// not deleted, else the only one at all (so commands can say it was deleted).
     public func defaultAccount() throws -> Account? {
         try read { db in
-            let live = try Account.filter(Column("state") != Account.State.deleted.rawValue).fetchAll(db)
-            return live.first(where: \.isDefault) ?? (live.count == 1 ? live[0] : nil)
+            let all = try Account.order(Column("id")).fetchAll(db)
+            let live = all.filter { $0.state != .deleted }
+            return live.first(where: \.isDefault) ?? (live.count == 1 ? live[0] : nil) ?? (all.count == 1 ? all[0] : nil)
         }
     }
 
@@ -41,8 +43,32 @@ extension Store {
         }
     }
 
+    /// Writes the account's settings. The default flag is kept as stored: only
+    /// `saveAccount` (first account) and `setDefaultAccount` move it, so a stale copy held
+    /// by a long-running process can never leave two defaults.
     public func updateAccount(_ account: Account) throws {
-        try write { db in try account.update(db) }
+        try write { db in
+            var account = account
+            if let id = account.id,
+                let stored = try Bool.fetchOne(db, sql: "SELECT is_default FROM account WHERE id = ?", arguments: [id])
+            {
+                account.isDefault = stored
+            }
+            try account.update(db)
+        }
+    }
+
+    /// Makes `jid` the one default account, in one transaction; nil when no such account
+    /// is stored (then nothing changes).
+    @discardableResult
+    public func setDefaultAccount(jid: String) throws -> Account? {
+        try write { db in
+            guard var chosen = try Account.filter(Column("jid") == jid).fetchOne(db) else { return nil }
+            try db.execute(sql: "UPDATE account SET is_default = 0 WHERE is_default != 0 AND id != ?", arguments: [chosen.id])
+            chosen.isDefault = true
+            try chosen.update(db)
+            return chosen
+        }
     }
 
     public func credential(accountID: Int64) throws -> Credential? {
@@ -69,6 +95,24 @@ extension Store {
             sync.lastError = error
             sync.updatedAt = Store.now
             try sync.save(db)
+        }
+    }
+}
+
+extension Store {
+    /// Marks an account deleted on the server: it is never connected again, its credentials
+    /// are dropped, and with `purge` its history and outbox go too (the account row with them).
+    public func markDeleted(accountID: Int64, purge: Bool) throws {
+        try write { db in
+            if purge {
+                _ = try Account.deleteOne(db, key: accountID)  // cascades to messages, outbox, credential, sync state
+                return
+            }
+            try db.execute(sql: "UPDATE account SET state = 'deleted', is_default = 0 WHERE id = ?", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM credential WHERE account_id = ?", arguments: [accountID])
+            try db.execute(
+                sql: "UPDATE outbox SET state = 'failed', error = 'account deleted' WHERE account_id = ? AND state = 'queued'",
+                arguments: [accountID])
         }
     }
 }

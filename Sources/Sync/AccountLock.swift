@@ -41,6 +41,13 @@ public final class AccountLock: Sendable {
         }
     }
 
+    /// Whether the process named in the lock file still runs: a crashed owner leaves a stale
+    /// "online" in the Store, which readers should not believe.
+    public static func hasLiveHolder(directory: String, accountJID: String) -> Bool {
+        guard let pid = holder(directory: directory, accountJID: accountJID), pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
     deinit {
         flock(fd, LOCK_UN)
         close(fd)

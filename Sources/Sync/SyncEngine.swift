@@ -180,7 +180,7 @@ public actor SyncEngine {
     /// Initial presence (which makes the server deliver offline messages), then the outbox.
     private func startSession() async -> Int {
         guard let connection else { return 0 }
-        try? await connection.send(Presence.available().element)
+        try? await connection.send(Presence.available(priority: account.priority).element)
         return await flush()
     }
 
@@ -209,6 +209,12 @@ public actor SyncEngine {
                 }
             }
         }
+    }
+
+    /// Sends an IQ over the live session and waits for its reply (for account actions).
+    public func request(_ iq: Element, timeout: Duration = .seconds(30)) async throws -> Element {
+        guard let connection, session != nil else { throw ConnectionError.closed }
+        return try await connection.request(iq, timeout: timeout)
     }
 
     /// Sends every queued row in creation order, pipelined in one write, then marks them sent.

@@ -6,6 +6,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
     case invalidRecipient(String)
     case cannotSerialize(String)
     case emptyMessage
+    case removalUnconfirmed(String)
 
     public var description: String {
         switch self {
@@ -15,6 +16,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
         case .invalidRecipient(let why): why
         case .cannotSerialize(let why): "message not queued: \(why)"
         case .emptyMessage: "message not queued: it is empty"
+        case .removalUnconfirmed(let jid): "the server did not confirm deleting \(jid), and it still accepts the login"
         }
     }
 }

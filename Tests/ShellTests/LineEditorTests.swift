@@ -282,3 +282,239 @@ struct LineEditorTerminalTests {
         #expect(info.st_mode & 0o777 == 0o600)
     }
 }
+
+// MARK: Questions (`ask`) and paced runs
+
+/// A value shared with closures that outlive the statement that made them (Task bodies).
+private final class Shared<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value { storage.withLock { $0 } }
+    func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
+}
+
+/// Polls `condition` for up to 5 s.
+private func eventually(_ condition: @Sendable () -> Bool) async -> Bool {
+    for _ in 0..<500 {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}
+
+extension LineEditorTests {
+    /// Like `runOnThread`, for a paced run.
+    private func runPacedOnThread(
+        _ editor: LineEditor,
+        onLine: @escaping @Sendable (String, LineEditor) -> Void
+    ) async -> ([String], LineEditor.EndReason) {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var lines: [String] = []
+                let reason = editor.run(paced: true) { line in
+                    lines.append(line)
+                    onLine(line, editor)
+                }
+                continuation.resume(returning: (lines, reason))
+            }
+            thread.start()
+        }
+    }
+
+    @Test func ask__piped__questionAskedWhileLinesFlow__getsExactlyTheNextLine() async throws {
+        let input = try Pipe()
+        let output = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read, output: output.write)
+        let seen = Shared<[String]>([])
+        async let run = runOnThread(editor) { line, _ in seen.update { $0.append(line) } }
+        input.send("before\n")
+        #expect(await eventually { seen.value == ["before"] })
+        let answer = Task { await editor.ask("Nick: ", secret: false) }
+        #expect(await eventually { editor.pendingQuestions == 1 })
+        input.send("bob\nafter\n")
+        #expect(await answer.value == "bob")
+        input.closeWrite()
+        let (lines, reason) = await run
+        #expect(lines == ["before", "after"])  // the answer never reached onLine
+        #expect(reason == .endOfInput)
+        output.closeWrite()
+        // The prompt is printed on its own line so transcripts read well.
+        #expect(output.readAll() == "Nick:\n")
+    }
+
+    @Test func ask__piped__queuedQuestions__areAnsweredInOrderAndSecretPromptsStaySilent() async throws {
+        let input = try Pipe()
+        let output = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read, output: output.write)
+        async let run = runOnThread(editor)
+        #expect(await eventually { editor.isRunning })
+        let first = Task { await editor.ask("First? ", secret: false) }
+        #expect(await eventually { editor.pendingQuestions == 1 })
+        let second = Task { await editor.ask("Password: ", secret: true) }
+        #expect(await eventually { editor.pendingQuestions == 2 })
+        let third = Task { await editor.ask("Third? ", secret: false) }
+        #expect(await eventually { editor.pendingQuestions == 3 })
+        input.send("one\ntwo\nthree\nfour\n")
+        input.closeWrite()
+        #expect(await first.value == "one")
+        #expect(await second.value == "two")
+        #expect(await third.value == "three")
+        let (lines, _) = await run
+        #expect(lines == ["four"])
+        output.closeWrite()
+        // Each prompt appears when its question is next in line; the secret one prints nothing.
+        #expect(output.readAll() == "First?\nThird?\n")
+    }
+
+    @Test func ask__pacedPipedRun__commandGetsTheLinesThatFollowIt() async throws {
+        let input = try Pipe()
+        let output = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read, output: output.write)
+        // Everything arrives in one read, before the command has had a chance to ask.
+        input.send("/passwd\nnewpw\nnewpw\nnext\n")
+        input.closeWrite()
+        let answers = Shared<[String?]>([])
+        let (lines, reason) = await runPacedOnThread(editor) { line, editor in
+            guard line == "/passwd" else {
+                editor.lineHandled()
+                return
+            }
+            Task {
+                let first = await editor.ask("New password: ", secret: true)
+                let second = await editor.ask("Again: ", secret: true)
+                answers.update { $0 = [first, second] }
+                editor.lineHandled()
+            }
+        }
+        #expect(lines == ["/passwd", "next"])
+        #expect(answers.value == ["newpw", "newpw"])
+        #expect(reason == .endOfInput)
+        output.closeWrite()
+        #expect(output.readAll().isEmpty)
+    }
+
+    @Test func ask__pacedPipedRun__endOfInputAnswersNil() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        input.send("/ask\n")
+        input.closeWrite()
+        let answer = Shared<String??>(nil)
+        let (lines, reason) = await runPacedOnThread(editor) { _, editor in
+            Task {
+                let reply = await editor.ask("Sure? ", secret: false)
+                answer.update { $0 = .some(reply) }
+                editor.lineHandled()
+            }
+        }
+        #expect(lines == ["/ask"])
+        #expect(reason == .endOfInput)
+        #expect(await eventually { answer.value != nil })
+        #expect(answer.value == .some(nil))
+    }
+
+    @Test func ask__editorNotRunningOrStopped__answersNil() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        #expect(await editor.ask("Early? ", secret: false) == nil)
+        async let run = runOnThread(editor)
+        #expect(await eventually { editor.isRunning })
+        let pending = Task { await editor.ask("Waiting? ", secret: true) }
+        #expect(await eventually { editor.pendingQuestions == 1 })
+        editor.stop()
+        #expect(await pending.value == nil)
+        let (_, reason) = await run
+        #expect(reason == .stopped)
+        #expect(editor.pendingQuestions == 0)
+    }
+
+    @Test func ask__cancelledTask__answersNilAndTheLineGoesToOnLine() async throws {
+        let input = try Pipe()
+        let editor = try LineEditor(historyFile: nil, interactive: false, input: input.read)
+        async let run = runOnThread(editor)
+        #expect(await eventually { editor.isRunning })
+        let pending = Task { await editor.ask("Waiting? ", secret: false) }
+        #expect(await eventually { editor.pendingQuestions == 1 })
+        pending.cancel()
+        #expect(await pending.value == nil)
+        #expect(editor.pendingQuestions == 0)
+        input.send("command\n")
+        input.closeWrite()
+        let (lines, _) = await run
+        #expect(lines == ["command"])
+    }
+}
+
+extension LineEditorTerminalTests {
+    @Test func terminal__secretQuestion__isNeitherEchoedNorKeptInHistory() async throws {
+        let terminal = try Terminal()
+        defer { terminal.close() }
+        let historyPath = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tern-le-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { unlink(historyPath) }
+        let editor = try LineEditor(
+            historyFile: historyPath, prompt: "P> ", interactive: true, input: terminal.slave, output: terminal.slave)
+
+        let answers = Shared<[String?]>([])
+        let seen = Shared<[String]>([])
+        let finished = Mutex<([String], LineEditor.EndReason)?>(nil)
+        let runner = Thread {
+            var lines: [String] = []
+            let reason = editor.run(paced: true) { line in
+                lines.append(line)
+                seen.update { $0.append(line) }
+                Task {
+                    switch line {
+                    case "/passwd":
+                        let secret = await editor.ask("Secret: ", secret: true)
+                        let name = await editor.ask("Name: ", secret: false)
+                        answers.update { $0 += [secret, name] }
+                    case "/pin":
+                        let pin = await editor.ask("PIN: ", secret: true)
+                        answers.update { $0.append(pin) }
+                    default:
+                        break
+                    }
+                    editor.lineHandled()
+                }
+            }
+            finished.withLock { $0 = (lines, reason) }
+        }
+        runner.start()
+        // Readline must own the terminal (echo off) before anything is typed.
+        #expect(terminal.waitFor { $0.contains("P> ") })
+
+        // The password is typed ahead of its prompt; pacing keeps it for the question.
+        terminal.type("/passwd\rhunter2\r")
+        #expect(terminal.waitFor { $0.contains("Name: ") })
+        terminal.type("bob\r")
+        #expect(terminal.waitFor { _ in answers.value.count == 2 })
+
+        // Erase works in a secret answer, ^D on a non-empty one is ignored, ^D on an empty one cancels.
+        terminal.type("/pin\r")
+        #expect(terminal.waitFor { $0.components(separatedBy: "PIN: ").count == 2 })
+        terminal.type("xy\u{7F}z\u{4}\r")
+        #expect(terminal.waitFor { _ in answers.value.count == 3 })
+        terminal.type("/pin\r")
+        #expect(terminal.waitFor { $0.components(separatedBy: "PIN: ").count == 3 })
+        terminal.type("\u{4}")
+        #expect(terminal.waitFor { _ in answers.value.count == 4 })
+
+        terminal.type("after\r")
+        #expect(terminal.waitFor { _ in seen.value.last == "after" })
+        editor.stop()
+        #expect(terminal.waitFor { _ in finished.withLock { $0 != nil } })
+
+        #expect(answers.value == ["hunter2", "bob", "xz", nil])
+        #expect(finished.withLock { $0?.0 } == ["/passwd", "/pin", "/pin", "after"])
+        let screen = terminal.output
+        #expect(!screen.contains("hunter2"))
+        #expect(!screen.contains("xy"))
+        #expect(screen.contains("Name: bob"))  // ordinary questions echo as usual
+        // Answers are not commands: none of them is in the history.
+        let saved = try String(contentsOfFile: historyPath, encoding: .utf8)
+        #expect(saved.contains("/passwd") && saved.contains("after"))
+        #expect(!saved.contains("hunter2"))
+        #expect(!saved.contains("bob"))
+        #expect(!saved.contains("xz"))
+    }
+}

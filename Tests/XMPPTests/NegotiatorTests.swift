@@ -36,11 +36,6 @@ private struct SCRAMServer {
     }
 }
 
-private func element(_ xml: String) throws -> Element {
-    let events = try StreamParser().feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" + xml)
-    guard case .element(let element)? = events.last else { throw XMLStreamError.notWellFormed("no element in \(xml)") }
-    return element
-}
 
 private let startTLSFeatures = """
     <stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>\
@@ -72,12 +67,12 @@ private func failure(_ actions: [StreamNegotiator.Action]) -> StreamNegotiator.N
 private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [String]) throws -> Element? {
     _ = negotiator.start()
     _ = negotiator.handle(.streamOpened(attributes: ["id": "s1"]))
-    let tlsRequest = negotiator.handle(.element(try element(startTLSFeatures)))
+    let tlsRequest = negotiator.handle(.element(try parseElement(startTLSFeatures)))
     #expect(sent(tlsRequest).map(\.name) == ["starttls"])
-    #expect(negotiator.handle(.element(try element("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))) == [.startTLS])
+    #expect(negotiator.handle(.element(try parseElement("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))) == [.startTLS])
     #expect(negotiator.handle(.tlsEstablished(tls13)) == [.openStream(restartParser: true)])
     _ = negotiator.handle(.streamOpened(attributes: ["id": "s2"]))
-    let actions = negotiator.handle(.element(try element(saslFeatures(mechanisms))))
+    let actions = negotiator.handle(.element(try parseElement(saslFeatures(mechanisms))))
     return sent(actions).first
 }
 
@@ -93,19 +88,19 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
 
         var server = SCRAMServer(hash: .sha256, password: "secret")
         let challenge = server.serverFirst(clientFirst: clientFirst)
-        let response = try #require(sent(negotiator.handle(.element(try element(
+        let response = try #require(sent(negotiator.handle(.element(try parseElement(
             "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\(Base64.encode(challenge))</challenge>")))).first)
         #expect(response.name == "response")
         let final = try server.serverFinal(clientFinal: try #require(Base64.decode(response.text)))
-        let afterSuccess = negotiator.handle(.element(try element(
+        let afterSuccess = negotiator.handle(.element(try parseElement(
             "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\(Base64.encode(final))</success>")))
         #expect(afterSuccess == [.openStream(restartParser: true)], "a fresh stream, and a fresh parser, after SASL")
 
         _ = negotiator.handle(.streamOpened(attributes: ["id": "s3"]))
-        let bind = try #require(sent(negotiator.handle(.element(try element(bindFeatures)))).first)
+        let bind = try #require(sent(negotiator.handle(.element(try parseElement(bindFeatures)))).first)
         #expect(bind["type"] == "set")
         #expect(bind.child("bind", namespace: NS.bind)?.childText("resource", namespace: NS.bind) == "tern.x")
-        let result = negotiator.handle(.element(try element(
+        let result = negotiator.handle(.element(try parseElement(
             "<iq type='result' id='\(bind["id"]!)'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.org/tern.x</jid></bind></iq>")))
         guard case .established(let session)? = result.first else {
             Issue.record("not established: \(result)")
@@ -123,7 +118,7 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("secret")))
         _ = negotiator.start()
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        let actions = negotiator.handle(.element(try element(saslFeatures(["PLAIN", "SCRAM-SHA-1"]))))
+        let actions = negotiator.handle(.element(try parseElement(saslFeatures(["PLAIN", "SCRAM-SHA-1"]))))
         #expect(sent(actions).isEmpty, "nothing, and certainly no <auth>, goes out in plaintext")
         #expect(failure(actions) == .tlsNotOffered)
     }
@@ -132,11 +127,11 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("secret")))
         _ = negotiator.start()
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        _ = negotiator.handle(.element(try element(startTLSFeatures)))
-        _ = negotiator.handle(.element(try element("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
+        _ = negotiator.handle(.element(try parseElement(startTLSFeatures)))
+        _ = negotiator.handle(.element(try parseElement("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
         _ = negotiator.handle(.tlsEstablished(tls13))
         // A stanza before the new stream's features is out of order: fail rather than guess.
-        let early = negotiator.handle(.element(try element("<message><body>hi</body></message>")))
+        let early = negotiator.handle(.element(try parseElement("<message><body>hi</body></message>")))
         #expect(failure(early) != nil)
     }
 
@@ -144,8 +139,8 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("secret")))
         _ = negotiator.start()
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        _ = negotiator.handle(.element(try element(startTLSFeatures)))
-        let actions = negotiator.handle(.element(try element("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
+        _ = negotiator.handle(.element(try parseElement(startTLSFeatures)))
+        let actions = negotiator.handle(.element(try parseElement("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
         #expect(failure(actions) == .tlsRefused)
     }
 
@@ -159,11 +154,11 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var withKeys = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .scramKeys(keys, hash: .sha1)))
         _ = withKeys.start()
         _ = withKeys.handle(.streamOpened(attributes: [:]))
-        _ = withKeys.handle(.element(try element(startTLSFeatures)))
-        _ = withKeys.handle(.element(try element("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
+        _ = withKeys.handle(.element(try parseElement(startTLSFeatures)))
+        _ = withKeys.handle(.element(try parseElement("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
         _ = withKeys.handle(.tlsEstablished(tls13))
         _ = withKeys.handle(.streamOpened(attributes: [:]))
-        let actions = withKeys.handle(.element(try element(saslFeatures(["PLAIN", "SCRAM-SHA-256"]))))
+        let actions = withKeys.handle(.element(try parseElement(saslFeatures(["PLAIN", "SCRAM-SHA-256"]))))
         #expect(failure(actions) == .noAcceptableMechanism(["PLAIN", "SCRAM-SHA-256"]), "SHA-1 keys fit neither")
     }
 
@@ -173,10 +168,10 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var server = SCRAMServer(hash: .sha1, password: "secret")
         server.forgeSignature = true
         let challenge = server.serverFirst(clientFirst: try #require(Base64.decode(auth.text)))
-        let response = try #require(sent(negotiator.handle(.element(try element(
+        let response = try #require(sent(negotiator.handle(.element(try parseElement(
             "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\(Base64.encode(challenge))</challenge>")))).first)
         let final = try server.serverFinal(clientFinal: try #require(Base64.decode(response.text)))
-        let actions = negotiator.handle(.element(try element(
+        let actions = negotiator.handle(.element(try parseElement(
             "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\(Base64.encode(final))</success>")))
         #expect(failure(actions) == .authenticationFailed(.serverSignatureMismatch))
         #expect(!actions.contains(.openStream(restartParser: true)))
@@ -185,7 +180,7 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
     @Test func negotiation__sasl_failure_is_reported_with_its_condition() throws {
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("wrong")))
         _ = try negotiateToAuth(&negotiator, mechanisms: ["SCRAM-SHA-1"])
-        let actions = negotiator.handle(.element(try element(
+        let actions = negotiator.handle(.element(try parseElement(
             "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>")))
         let error = try #require(failure(actions))
         #expect(error.description.contains("wrong username or password"))
@@ -195,7 +190,7 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("pw")))
         _ = negotiator.start()
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        let actions = negotiator.handle(.element(try element(
+        let actions = negotiator.handle(.element(try parseElement(
             "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>no such host</text></stream:error>")))
         #expect(failure(actions) == .stream(StreamError(condition: "host-unknown", text: "no such host")))
     }
@@ -203,10 +198,10 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
     @Test func negotiation__bind_result_for_another_account_is_refused() throws {
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("pw")))
         _ = try negotiateToAuth(&negotiator, mechanisms: ["PLAIN"])
-        _ = negotiator.handle(.element(try element("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")))
+        _ = negotiator.handle(.element(try parseElement("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")))
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        let bind = try #require(sent(negotiator.handle(.element(try element(bindFeatures)))).first)
-        let actions = negotiator.handle(.element(try element(
+        let bind = try #require(sent(negotiator.handle(.element(try parseElement(bindFeatures)))).first)
+        let actions = negotiator.handle(.element(try parseElement(
             "<iq type='result' id='\(bind["id"]!)'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>mallory@example.org/x</jid></bind></iq>")))
         guard case .bindFailed? = failure(actions) else {
             Issue.record("expected bindFailed, got \(actions)")
@@ -218,7 +213,7 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("pw")), tls: tls13)
         _ = negotiator.start()
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        let actions = negotiator.handle(.element(try element(saslFeatures(["PLAIN"]))))
+        let actions = negotiator.handle(.element(try parseElement(saslFeatures(["PLAIN"]))))
         #expect(sent(actions).first?.name == "auth")
     }
 
@@ -226,18 +221,43 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("pw")), tls: tls13)
         _ = negotiator.start()
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        _ = negotiator.handle(.element(try element(saslFeatures(["PLAIN"]))))
-        _ = negotiator.handle(.element(try element("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")))
+        _ = negotiator.handle(.element(try parseElement(saslFeatures(["PLAIN"]))))
+        _ = negotiator.handle(.element(try parseElement("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")))
         _ = negotiator.handle(.streamOpened(attributes: [:]))
-        let bind = try #require(sent(negotiator.handle(.element(try element(
+        let bind = try #require(sent(negotiator.handle(.element(try parseElement(
             "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>")))).first)
-        let sessionRequest = try #require(sent(negotiator.handle(.element(try element(
+        let sessionRequest = try #require(sent(negotiator.handle(.element(try parseElement(
             "<iq type='result' id='\(bind["id"]!)'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.org/r</jid></bind></iq>")))).first)
         #expect(sessionRequest.child("session", namespace: NS.session) != nil)
-        let done = negotiator.handle(.element(try element("<iq type='result' id='\(sessionRequest["id"]!)'/>")))
+        let done = negotiator.handle(.element(try parseElement("<iq type='result' id='\(sessionRequest["id"]!)'/>")))
         guard case .established? = done.first else {
             Issue.record("not established: \(done)")
             return
         }
+    }
+
+    @Test func registration__stops_after_verified_tls_when_the_server_offers_it() throws {
+        var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password(""), purpose: .register))
+        _ = negotiator.start()
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        // Before TLS: STARTTLS first, even though registration is the goal.
+        #expect(sent(negotiator.handle(.element(try parseElement(startTLSFeatures)))).map(\.name) == ["starttls"])
+        _ = negotiator.handle(.element(try parseElement("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")))
+        _ = negotiator.handle(.tlsEstablished(tls13))
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        let features = try parseElement(
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms>"
+                + "<register xmlns='http://jabber.org/features/iq-register'/></stream:features>")
+        let actions = negotiator.handle(.element(features))
+        #expect(actions == [.securedForRegistration(features: features)], "no <auth>: registration comes first")
+    }
+
+    @Test func registration__not_offered_on_this_connection_is_its_own_error() throws {
+        var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password(""), purpose: .register), tls: tls13)
+        _ = negotiator.start()
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        let actions = negotiator.handle(.element(try parseElement(saslFeatures(["SCRAM-SHA-1"]))))
+        #expect(failure(actions) == .registrationNotOffered)
+        #expect(sent(actions).isEmpty)
     }
 }

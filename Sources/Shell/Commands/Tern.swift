@@ -6,8 +6,10 @@ public struct Tern: AsyncParsableCommand {
         commandName: "tern",
         abstract: "An offline-first XMPP client for the terminal.",
         subcommands: [
-            ShellCommand.self, LoginCommand.self, LogoutCommand.self, SendCommand.self, SyncCommand.self,
+            ShellCommand.self, RegisterCommand.self, LoginCommand.self, LogoutCommand.self, UnregisterCommand.self,
+            PasswdCommand.self, SendCommand.self, SyncCommand.self,
             HistoryCommand.self, OutboxCommand.self, TrustCommand.self,
+            AccountsCommand.self, AccountCommand.self,
         ],
         defaultSubcommand: ShellCommand.self)
 

@@ -21,4 +21,8 @@ public enum NS {
     public static let version = "jabber:iq:version"
     public static let register = "jabber:iq:register"
     public static let xml = "http://www.w3.org/XML/1998/namespace"
+    public static let dataForms = "jabber:x:data"
+    public static let oob = "jabber:x:oob"
+    public static let mediaElement = "urn:xmpp:media-element"
+    public static let registerFeature = "http://jabber.org/features/iq-register"
 }

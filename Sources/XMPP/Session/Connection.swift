@@ -10,6 +10,7 @@ public struct ConnectionConfiguration: Sendable {
     public var trust: TLSTrust
     public var connectTimeout: Duration
     public var negotiationTimeout: Duration
+    public var purpose: StreamNegotiator.Purpose = .login
 
     public init(
         jid: JID, resource: String?, credential: LoginCredential, endpoint: Endpoint? = nil,
@@ -101,21 +102,37 @@ public actor Connection {
 
     /// Connects, secures and authenticates the stream, and binds the resource.
     public func connect() async throws(ConnectionError) -> StreamNegotiator.Session {
+        switch try await open() {
+        case .bound(let session): return session
+        case .securedForRegistration: throw .negotiation(.unexpected("a registration stream where a login was asked for"))
+        }
+    }
+
+    /// Connects and secures the stream with verified TLS, without authenticating, for XEP-0077
+    /// registration (`configuration.purpose` must be `.register`). Returns the stream features.
+    public func connectForRegistration() async throws(ConnectionError) -> Element {
+        switch try await open() {
+        case .securedForRegistration(let features): return features
+        case .bound: throw .negotiation(.unexpected("a login where a registration stream was asked for"))
+        }
+    }
+
+    private func open() async throws(ConnectionError) -> StreamIO.Negotiated {
         let (inbound, sink) = AsyncStream<StreamIO.Event>.makeStream(bufferingPolicy: .unbounded)
         let io = try StreamIO(configuration: configuration, events: sink)
         self.io = io
-        let result: Result<StreamNegotiator.Session, ConnectionError> = await withCheckedContinuation { continuation in
+        let result: Result<StreamIO.Negotiated, ConnectionError> = await withCheckedContinuation { continuation in
             io.start { continuation.resume(returning: $0) }
         }
         switch result {
-        case .success(let session):
-            self.session = session
+        case .success(let negotiated):
+            if case .bound(let session) = negotiated { self.session = session }
             routing = Task { [weak self] in
                 for await event in inbound {
                     await self?.route(event)
                 }
             }
-            return session
+            return negotiated
         case .failure(let error):
             self.io = nil
             isClosed = true
@@ -206,7 +223,10 @@ public actor Connection {
     /// A reply must come from whom we asked; a request to no one is answered by our server
     /// or our own account (RFC 6120 §10.3.3).
     private func isExpectedReplier(_ from: String?, for to: String?) -> Bool {
-        guard let session else { return false }
+        guard let session else {
+            // Before authentication only the server itself can answer (XEP-0077 registration).
+            return to == nil && (from == nil || from == configuration.jid.domain)
+        }
         let fromJID = from.flatMap { try? JID($0) }
         if let to, let toJID = try? JID(to) {
             return fromJID == toJID || (fromJID == nil && toJID.bare == session.boundJID.bare)

@@ -34,13 +34,22 @@ public struct StreamNegotiator: Sendable {
         public var resource: String?
         public var credential: LoginCredential
         public var lang: String
+        public var purpose: Purpose
 
-        public init(jid: JID, resource: String?, credential: LoginCredential, lang: String = "en") {
+        public init(jid: JID, resource: String?, credential: LoginCredential, lang: String = "en", purpose: Purpose = .login) {
             self.jid = jid
             self.resource = resource
             self.credential = credential
             self.lang = lang
+            self.purpose = purpose
         }
+    }
+
+    /// Why the stream is opened: to log in, or to register an account first (XEP-0077),
+    /// which stops after TLS, before any authentication.
+    public enum Purpose: Sendable {
+        case login
+        case register
     }
 
     /// What the TLS layer reports once the handshake and certificate verification succeeded.
@@ -70,6 +79,9 @@ public struct StreamNegotiator: Sendable {
         case startTLS
         /// Negotiation finished: the session is bound and usable.
         case established(Session)
+        /// Registration only: the stream is secured by verified TLS and the server offers
+        /// in-band registration; these are its features.
+        case securedForRegistration(features: Element)
         case fail(NegotiationError)
     }
 
@@ -94,6 +106,7 @@ public struct StreamNegotiator: Sendable {
         case stream(StreamError)
         case unexpected(String)
         case closedByServer
+        case registrationNotOffered
 
         public var description: String {
             switch self {
@@ -106,6 +119,7 @@ public struct StreamNegotiator: Sendable {
             case .stream(let error): error.description
             case .unexpected(let what): "unexpected during stream negotiation: \(what)"
             case .closedByServer: "the server closed the stream during negotiation"
+            case .registrationNotOffered: "this server offers no in-band registration on this connection"
             }
         }
     }
@@ -201,6 +215,14 @@ public struct StreamNegotiator: Sendable {
             guard features.child("starttls", namespace: NS.tls) != nil else { return fail(.tlsNotOffered) }
             phase = .awaitingProceed
             return [.send(Element("starttls", namespace: NS.tls))]
+        }
+        if configuration.purpose == .register {
+            // XEP-0077 §4: the <register/> stream feature says registration is offered here.
+            guard features.child("register", namespace: "http://jabber.org/features/iq-register") != nil else {
+                return fail(.registrationNotOffered)
+            }
+            phase = .done
+            return [.securedForRegistration(features: features)]
         }
         if !authenticated {
             return beginSASL(features)

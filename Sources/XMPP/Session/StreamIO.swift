@@ -50,7 +50,13 @@ final class StreamIO: @unchecked Sendable {
     }
 
     /// Starts the thread. `established` is called exactly once, with the session or the reason it failed.
-    func start(established: @escaping @Sendable (Result<StreamNegotiator.Session, ConnectionError>) -> Void) {
+    /// How negotiation ended: a bound session, or (registration) a secured, unauthenticated stream.
+    enum Negotiated: Sendable {
+        case bound(StreamNegotiator.Session)
+        case securedForRegistration(features: Element)
+    }
+
+    func start(established: @escaping @Sendable (Result<Negotiated, ConnectionError>) -> Void) {
         let thread = Thread { [self] in self.run(established: established) }
         thread.name = "tern-io"
         thread.start()
@@ -75,7 +81,7 @@ final class StreamIO: @unchecked Sendable {
 
     // MARK: - The thread
 
-    private func run(established: @Sendable (Result<StreamNegotiator.Session, ConnectionError>) -> Void) {
+    private func run(established: @Sendable (Result<Negotiated, ConnectionError>) -> Void) {
         var didEstablish = false
         do {
             let session = try connectAndNegotiate()
@@ -97,7 +103,7 @@ final class StreamIO: @unchecked Sendable {
         events.finish()
     }
 
-    private func connectAndNegotiate() throws(ConnectionError) -> StreamNegotiator.Session {
+    private func connectAndNegotiate() throws(ConnectionError) -> Negotiated {
         let domain = configuration.jid.domain
         let endpoints = Resolver.endpoints(domain: domain, override: configuration.endpoint)
         var lastError: ConnectionError = .transport("no address found for \(domain)")
@@ -134,9 +140,11 @@ final class StreamIO: @unchecked Sendable {
         }
     }
 
-    private func negotiate(tls initialTLS: StreamNegotiator.TLSInfo?) throws(ConnectionError) -> StreamNegotiator.Session {
+    private func negotiate(tls initialTLS: StreamNegotiator.TLSInfo?) throws(ConnectionError) -> Negotiated {
         var negotiator = StreamNegotiator(
-            configuration: .init(jid: configuration.jid, resource: configuration.resource, credential: configuration.credential),
+            configuration: .init(
+                jid: configuration.jid, resource: configuration.resource, credential: configuration.credential,
+                purpose: configuration.purpose),
             tls: initialTLS)
         let deadline = ContinuousClock.now + configuration.negotiationTimeout
         var actions = negotiator.start()
@@ -155,7 +163,9 @@ final class StreamIO: @unchecked Sendable {
                     actions = negotiator.handle(.tlsEstablished(info))
                     restartedForTLS = true
                 case .established(let session):
-                    return session
+                    return .bound(session)
+                case .securedForRegistration(let features):
+                    return .securedForRegistration(features: features)
                 case .fail(let error):
                     throw .negotiation(error)
                 }
