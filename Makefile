@@ -31,7 +31,8 @@ release: deps
 
 # Builds first, so the servers only run while the tests do. The trap stops them
 # on success, failure and ^C alike, and the test status is kept. The second
-# server serves the same name with another key: the pinned-key test needs it.
+# server serves the same name with another key (the pinned-key test) and offers
+# only PLAIN (the credentials-at-rest tests).
 test: deps
 	$(SWIFT) build --build-tests
 	-$(TESTSERVER) stop $(TEST_SERVER_DIR)
@@ -39,10 +40,12 @@ test: deps
 	rm -rf $(TEST_SERVER_DIR) $(TEST_SERVER_DIR)-other
 	trap '$(TESTSERVER) stop $(TEST_SERVER_DIR); $(TESTSERVER) stop $(TEST_SERVER_DIR)-other' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
-	$(TESTSERVER) start $(TEST_SERVER_DIR)-other >/dev/null; \
+	TERN_TEST_PLAIN_ONLY=1 $(TESTSERVER) start $(TEST_SERVER_DIR)-other >/dev/null; \
 	other_port=$$(. $(TEST_SERVER_DIR)-other/env && echo $$TERN_TEST_PORT); \
+	other_ca=$$(. $(TEST_SERVER_DIR)-other/env && echo $$TERN_TEST_CA); \
 	$(TESTSERVER) start $(TEST_SERVER_DIR); \
-	set -a; . $(TEST_SERVER_DIR)/env; TERN_TEST_OTHER_KEY_PORT=$$other_port; set +a; \
+	set -a; . $(TEST_SERVER_DIR)/env; set +a; \
+	export TERN_TEST_OTHER_KEY_PORT=$$other_port TERN_TEST_OTHER_KEY_CA=$$other_ca; \
 	$(SWIFT) test --skip-build
 
 # Release-mode benchmarks that print their figures (DESIGN §7); not part of `make test`.

@@ -115,6 +115,32 @@ import Testing
         #expect(try await peerLogin(user, password: "second-pw") == 1, "the account is gone")
     }
 
+    @Test func credentials__a_plain_only_server_stores_nothing_unless_remember() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let port = try #require(env["TERN_TEST_OTHER_KEY_PORT"], "run the tests with `make test`")
+        let ca = try #require(env["TERN_TEST_OTHER_KEY_CA"], "run the tests with `make test`")
+        let home = TernHome(server)
+        let login = ["login", server.jid("test32"), "--server", "\(server.host):\(port)", "--ca-file", ca]
+        let plain = try await home.run(login, environment: ["TERN_PASSWORD": server.password("test32")])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("(PLAIN)"))
+        #expect(plain.stdout.contains("nothing was stored"), "the user is told what happened")
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.account(jid: server.jid("test32")))
+        #expect(try store.credential(accountID: account.rowID) == nil)
+        let refused = try await home.run(["sync"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("no stored credentials"))
+
+        let remembered = try await home.run(login + ["--remember"], environment: ["TERN_PASSWORD": server.password("test32")])
+        #expect(remembered.stdout.contains("the password itself is stored"))
+        #expect(try store.credential(accountID: account.rowID)?.kind == .password)
+        #expect(try await home.run(["sync"]).status == 0)
+
+        #expect(try await home.run(["logout", "--forget"]).status == 0)
+        #expect(try store.credential(accountID: account.rowID) == nil, "--forget removes it")
+    }
+
     @Test func trust__a_pinned_key_that_changes_is_a_hard_stop() async throws {
         // `make test` runs a second server for the same name, with a certificate of its own (a new key).
         let otherPort = try #require(
