@@ -38,6 +38,7 @@ public actor SyncEngine {
     private var stopped = false
     private var receivedCount = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
+    private let features: [any SessionFeature] = SessionFeatures.all
 
     /// How often an owner looks for rows other processes queued (DESIGN §2: they nudge through the Store).
     public static let outboxPollInterval: Duration = .milliseconds(300)
@@ -177,9 +178,13 @@ public actor SyncEngine {
 
     // MARK: - The session
 
-    /// Initial presence (which makes the server deliver offline messages), then the outbox.
+    /// The features' start (roster first), initial presence (which makes the server deliver
+    /// offline messages), then the outbox.
     private func startSession() async -> Int {
         guard let connection else { return 0 }
+        if let context = featureContext() {
+            for feature in features { await feature.sessionStarted(context) }
+        }
         try? await connection.send(Presence.available(priority: account.priority).element)
         return await flush()
     }
@@ -209,6 +214,21 @@ public actor SyncEngine {
                 }
             }
         }
+    }
+
+    /// Queues stanzas on the live session (for session features).
+    func send(_ elements: [Element]) async throws {
+        guard let connection, session != nil else { throw ConnectionError.closed }
+        try await connection.send(elements)
+    }
+
+    func emit(_ event: SyncEvent) {
+        eventSink.yield(event)
+    }
+
+    private func featureContext() -> FeatureContext? {
+        guard let session else { return nil }
+        return FeatureContext(store: store, account: account, boundJID: session.boundJID, engine: self)
     }
 
     /// Sends an IQ over the live session and waits for its reply (for account actions).
@@ -297,7 +317,13 @@ public actor SyncEngine {
         var delivered: [String] = []
         var failed: [(String, String)] = []
         var reached: [String] = []
+        let context = featureContext()
+        var claimed: [[Element]] = Array(repeating: [], count: features.count)
         for element in elements {
+            if let context, let index = features.firstIndex(where: { $0.claims(element, context) }) {
+                claimed[index].append(element)
+                continue
+            }
             switch Stanza(element) {
             case .message(let message):
                 if message.kind == .error, let id = message.id {
@@ -320,7 +346,7 @@ public actor SyncEngine {
             case .iq(let iq):
                 if (iq.kind == .result || iq.kind == .error), let id = iq.id, barriers[id] != nil {
                     reached.append(id)
-                } else if let reply = Self.answer(iq) {
+                } else if let reply = Self.answer(iq, features: features.flatMap(\.discoFeatures)) {
                     replies.append(reply)
                 }
             case .presence, .other:
@@ -343,15 +369,20 @@ public actor SyncEngine {
             report(.offline, "store error: \(error)")
         }
         if !replies.isEmpty { try? await connection?.send(replies) }
+        if let context {
+            for (feature, batch) in zip(features, claimed) where !batch.isEmpty {
+                await feature.handle(batch, context)
+            }
+        }
         for id in reached { releaseBarrier(id) }
     }
 
     /// Answers iq get/set addressed to us: ping, disco#info, and service-unavailable for the rest.
-    static func answer(_ iq: IQ) -> Element? {
+    static func answer(_ iq: IQ, features extra: [String] = []) -> Element? {
         guard iq.kind == .get || iq.kind == .set else { return nil }
         if Ping.isRequest(iq) { return iq.result() }
         if Disco.isInfoQuery(iq) {
-            return Disco.infoResult(for: iq, identity: .tern, features: [NS.ping, NS.receipts, NS.discoInfo])
+            return Disco.infoResult(for: iq, identity: .tern, features: [NS.ping, NS.receipts, NS.discoInfo] + extra)
         }
         return iq.errorReply("service-unavailable")
     }

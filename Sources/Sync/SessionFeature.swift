@@ -1,0 +1,53 @@
+import Foundation
+import Store
+import XMPP
+
+/// One protocol feature of a live session (roster, presence, contact details, blocking, …).
+///
+/// The engine owns the connection; a feature sees only what it claims. It starts with every
+/// new session and gets the stanzas it claims one burst at a time, so it can commit a burst
+/// in one transaction. Keeping each feature in its own type keeps the engine small and each
+/// XEP in a file of its own.
+protocol SessionFeature: Sendable {
+    /// What we advertise in disco#info because of this feature (XEP-0030).
+    var discoFeatures: [String] { get }
+
+    /// Once per new session, before initial presence is sent (RFC 6121 §2.2: roster first).
+    func sessionStarted(_ context: FeatureContext) async
+
+    /// Whether this feature handles an inbound stanza (checked in `SessionFeatures.all` order).
+    func claims(_ stanza: Element, _ context: FeatureContext) -> Bool
+
+    /// The claimed stanzas of one burst, in arrival order.
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async
+}
+
+/// The features every session runs, in the order they start and claim stanzas.
+enum SessionFeatures {
+    static let all: [any SessionFeature] = []
+}
+
+/// What a feature may do on the live session.
+struct FeatureContext: Sendable {
+    let store: Store
+    let account: Account
+    let boundJID: JID
+    let engine: SyncEngine
+
+    /// Queues stanzas on the session, in order.
+    func send(_ elements: [Element]) async throws {
+        try await engine.send(elements)
+    }
+
+    /// An IQ request and its reply; a stanza error throws `StanzaError`.
+    func request(_ iq: Element, timeout: Duration = .seconds(30)) async throws -> Element {
+        try await engine.request(iq, timeout: timeout)
+    }
+
+    /// Tells the UI (shell, `sync --watch`) what happened.
+    func emit(_ event: SyncEvent) async {
+        await engine.emit(event)
+    }
+
+    func nextID() -> String { UUID().uuidString.lowercased() }
+}
