@@ -10,5 +10,7 @@ public enum SchemaMigrations {
 
     public static let all: [Migration] = [
         Migration(identifier: "0001_initial", sql: String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+        Migration(identifier: "0002_contacts", sql: String(decoding: PackageResources._002_contacts_sql, as: UTF8.self)),
+        Migration(identifier: "0003_details", sql: String(decoding: PackageResources._003_details_sql, as: UTF8.self)),
     ]
 }

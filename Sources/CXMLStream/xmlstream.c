@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,22 @@ struct xs_parser {
     size_t eq_in_tag;           /* '=' outside quotes in the current start tag */
     size_t eq_limit;
 
-    xs_attr *attrs;
+    xs_attr *attrs;             /* the stream header's attributes */
     size_t attrs_cap;
-    char *scratch;              /* decoded attribute values */
+    char *scratch;              /* their decoded values */
     size_t scratch_cap;
+
+    /* The open stanza, recorded for one xs_callbacks.stanza call (see
+     * xs_stanza). The buffers are reused from stanza to stanza. */
+    xs_node *nodes;
+    size_t nodes_len, nodes_cap;
+    xs_stanza_attr *tattrs;
+    size_t tattrs_len, tattrs_cap;
+    char *bytes;
+    size_t bytes_len, bytes_cap;
+    size_t *stack;              /* nodes index of each open element in the stanza */
+    size_t stack_len, stack_cap;
+    int text_run_open;          /* the last node is text still being extended */
 };
 
 static pthread_once_t xs_init_once = PTHREAD_ONCE_INIT;
@@ -93,7 +106,8 @@ static size_t xs_decode_amp(char *out, const char *in, size_t len) {
     return o;
 }
 
-/* Converts libxml2's (localname, prefix, URI, begin, end) attribute tuples. */
+/* Converts the stream header's (localname, prefix, URI, begin, end)
+ * attribute tuples; stanzas go to the tape instead (xs_tape_start). */
 static int xs_collect_attrs(xs_parser *p, int nb, const xmlChar **a) {
     size_t n = (size_t)nb;
     if (n > p->attrs_cap) {
@@ -136,6 +150,124 @@ static int xs_collect_attrs(xs_parser *p, int nb, const xmlChar **a) {
     return 0;
 }
 
+/* Grows *buf to hold at least `need` items of `size` bytes; 0 or -1 (OOM or
+ * overflow). Doubling keeps appends amortised O(1). */
+static int xs_reserve(void **buf, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap) return 0;
+    size_t grown = *cap < 16 ? 16 : *cap;
+    while (grown < need) {
+        if (grown > SIZE_MAX / 2) return -1;
+        grown *= 2;
+    }
+    if (grown > SIZE_MAX / size) return -1;
+    void *p = realloc(*buf, grown * size);
+    if (p == NULL) return -1;
+    *buf = p;
+    *cap = grown;
+    return 0;
+}
+
+/* Appends a node, counting it as a child of the innermost open element. */
+static xs_node *xs_tape_node(xs_parser *p, int kind) {
+    if (xs_reserve((void **)&p->nodes, &p->nodes_cap, p->nodes_len + 1, sizeof *p->nodes) != 0) return NULL;
+    if (p->stack_len > 0) p->nodes[p->stack[p->stack_len - 1]].child_count++;
+    xs_node *n = &p->nodes[p->nodes_len++];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    return n;
+}
+
+/* Copies `len` bytes to the tape's byte buffer; returns their offset, or
+ * SIZE_MAX on OOM. With `decode_amp`, "&#38;" is decoded (see xs_decode_amp). */
+static size_t xs_tape_bytes(xs_parser *p, const char *src, size_t len, int decode_amp, size_t *out_len) {
+    if (len > SIZE_MAX - p->bytes_len ||
+        xs_reserve((void **)&p->bytes, &p->bytes_cap, p->bytes_len + len, 1) != 0)
+        return SIZE_MAX;
+    size_t at = p->bytes_len;
+    size_t n = len;
+    if (decode_amp && memchr(src, '&', len) != NULL) {
+        n = xs_decode_amp(p->bytes + at, src, len);
+    } else if (len > 0) {
+        memcpy(p->bytes + at, src, len);
+    }
+    p->bytes_len += n;
+    *out_len = n;
+    return at;
+}
+
+static int xs_attr_name_cmp(const void *a, const void *b) {
+    return strcmp(((const xs_stanza_attr *)a)->name, ((const xs_stanza_attr *)b)->name);
+}
+
+/* Records a start tag of the open stanza. -1 on OOM. */
+static int xs_tape_start(xs_parser *p, const xmlChar *localname, const xmlChar *URI,
+                         int nb_attributes, const xmlChar **a) {
+    const char *ns = URI != NULL ? xs_intern(p, URI) : "";
+    const char *name = xs_intern(p, localname);
+    size_t n = (size_t)nb_attributes;
+    if (name == NULL || ns == NULL ||
+        xs_reserve((void **)&p->tattrs, &p->tattrs_cap, p->tattrs_len + n, sizeof *p->tattrs) != 0 ||
+        xs_reserve((void **)&p->stack, &p->stack_cap, p->stack_len + 1, sizeof *p->stack) != 0)
+        return -1;
+    size_t first = p->tattrs_len;
+    for (size_t i = 0; i < n; i++) {
+        const xmlChar *local = a[i * 5], *prefix = a[i * 5 + 1];
+        const char *v = (const char *)a[i * 5 + 3];
+        size_t len = (size_t)(a[i * 5 + 4] - a[i * 5 + 3]);
+        /* The dictionary interns "prefix:local" too, so the key stays one
+         * stable pointer the caller can cache. */
+        const char *qname = prefix != NULL ? (const char *)xmlDictQLookup(p->ctxt->dict, prefix, local)
+                                           : xs_intern(p, local);
+        if (qname == NULL) return -1;
+        xs_stanza_attr *out = &p->tattrs[first + i];
+        out->name = qname;
+        out->name_len = strlen(qname);
+        out->value_offset = xs_tape_bytes(p, v, len, 1, &out->value_len);
+        if (out->value_offset == SIZE_MAX) return -1;
+    }
+    /* Sorted by name bytes, which is the order the Swift side keeps them
+     * in for ASCII names: it then only has to confirm the order. Insertion
+     * sort for the usual handful; max_attributes may be set high. */
+    xs_stanza_attr *sorted = p->tattrs + first;
+    if (n > 16) {
+        qsort(sorted, n, sizeof *sorted, xs_attr_name_cmp);
+    } else {
+        for (size_t i = 1; i < n; i++) {
+            xs_stanza_attr a = sorted[i];
+            size_t j = i;
+            while (j > 0 && strcmp(a.name, sorted[j - 1].name) < 0) {
+                sorted[j] = sorted[j - 1];
+                j--;
+            }
+            sorted[j] = a;
+        }
+    }
+    p->tattrs_len += n;
+    xs_node *node = xs_tape_node(p, XS_NODE_ELEMENT);
+    if (node == NULL) return -1;
+    node->name = name;
+    node->name_len = strlen(name);
+    node->ns = ns;
+    node->ns_len = strlen(ns);
+    node->first_attr = first;
+    node->attr_count = n;
+    p->stack[p->stack_len++] = p->nodes_len - 1;
+    p->text_run_open = 0;
+    return 0;
+}
+
+/* Forgets the open stanza, keeping the buffers unless one is unusually
+ * large, so a single huge stanza does not pin its memory for the stream. */
+static void xs_tape_clear(xs_parser *p) {
+    p->nodes_len = p->tattrs_len = p->bytes_len = p->stack_len = 0;
+    p->text_run_open = 0;
+    if (p->bytes_cap > (64u << 10)) {
+        free(p->bytes);
+        p->bytes = NULL;
+        p->bytes_cap = 0;
+    }
+}
+
 static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix,
                      const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
                      int nb_attributes, int nb_defaulted, const xmlChar **attributes) {
@@ -158,21 +290,24 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
                     XS_STREAM_NS "'", (const char *)localname, URI ? (const char *)URI : "");
             return;
         }
-    }
-    if (xs_collect_attrs(p, nb_attributes, attributes) != 0) {
-        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing attributes");
-        return;
-    }
-    p->open++;
-    if (p->open == 1) {
+        if (xs_collect_attrs(p, nb_attributes, attributes) != 0) {
+            xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing attributes");
+            return;
+        }
+        p->open = 1;
         p->boundary = xs_position(p);
         if (p->cb.stream_open) p->cb.stream_open(p->ctx, p->attrs, (size_t)nb_attributes);
         return;
     }
-    if (p->open == 2) p->text_bytes = 0;
-    const char *ns = URI != NULL ? xs_intern(p, URI) : "";
-    if (p->cb.start)
-        p->cb.start(p->ctx, xs_intern(p, localname), ns, p->attrs, (size_t)nb_attributes, p->open - 1);
+    if (p->open == 1) {
+        p->text_bytes = 0;
+        xs_tape_clear(p);
+    }
+    if (xs_tape_start(p, localname, URI, nb_attributes, attributes) != 0) {
+        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing a stanza");
+        return;
+    }
+    p->open++;
 }
 
 static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI) {
@@ -184,8 +319,18 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
         if (p->cb.stream_close) p->cb.stream_close(p->ctx);
         return;
     }
-    if (p->open == 1) p->boundary = xs_position(p);
-    if (p->cb.end) p->cb.end(p->ctx, p->open);
+    if (p->stack_len > 0) p->stack_len--;
+    p->text_run_open = 0;
+    if (p->open == 1) {
+        p->boundary = xs_position(p);
+        xs_stanza st = {
+            .nodes = p->nodes, .node_count = p->nodes_len,
+            .attrs = p->tattrs, .attr_count = p->tattrs_len,
+            .bytes = p->bytes, .byte_count = p->bytes_len,
+        };
+        if (p->cb.stanza) p->cb.stanza(p->ctx, &st);
+        xs_tape_clear(p);
+    }
 }
 
 static void on_text(void *user, const xmlChar *ch, int len) {
@@ -202,7 +347,24 @@ static void on_text(void *user, const xmlChar *ch, int len) {
         xs_fail(p, XS_POLICY_VIOLATION, "text in one stanza exceeds %zu bytes", p->lim.max_text_bytes);
         return;
     }
-    if (p->cb.text) p->cb.text(p->ctx, (const char *)ch, (size_t)len);
+    /* libxml2 splits one run of text at entities, CDATA and chunk ends;
+     * pieces with no tag between them are one node. Nothing else is
+     * appended to `bytes` during a run, so the pieces stay contiguous. */
+    if (!p->text_run_open) {
+        xs_node *node = xs_tape_node(p, XS_NODE_TEXT);
+        if (node == NULL) {
+            xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing text");
+            return;
+        }
+        node->text_offset = p->bytes_len;
+        p->text_run_open = 1;
+    }
+    size_t copied;
+    if (xs_tape_bytes(p, (const char *)ch, (size_t)len, 0, &copied) == SIZE_MAX) {
+        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing text");
+        return;
+    }
+    p->nodes[p->nodes_len - 1].text_len += copied;
 }
 
 /* RFC 6120 §11.1: everything below is outside the XMPP subset. */
@@ -325,6 +487,11 @@ enum { XS_SCAN_TEXT, XS_SCAN_LT, XS_SCAN_TAG, XS_SCAN_MARKUP };
  * '=' in text never counts (a body full of '=' is not an attack). "<!" opens
  * CDATA or a declaration, whose quotes are not attribute quotes: it is skipped
  * to the next '>' without tracking quotes, so it cannot shift the count. */
+/* The only bytes the tag state acts on outside quotes. */
+static const unsigned char xs_tag_special[256] = {
+    ['"'] = 1, ['\''] = 1, ['<'] = 1, ['>'] = 1, ['='] = 1,
+};
+
 static int xs_prescan(xs_parser *p, const char *bytes, size_t len) {
     const unsigned char *s = (const unsigned char *)bytes, *end = s + len;
     while (s < end) {
@@ -349,16 +516,24 @@ static int xs_prescan(xs_parser *p, const char *bytes, size_t len) {
             break;
         }
         case XS_SCAN_TAG: {
-            unsigned char c = *s++;
             if (p->scan_quote != 0) {
-                if (c == p->scan_quote) p->scan_quote = 0;
-            } else if (c == '"' || c == '\'') {
+                /* An attribute value: nothing inside it counts. */
+                const unsigned char *q = memchr(s, p->scan_quote, (size_t)(end - s));
+                if (q == NULL) return 0;
+                p->scan_quote = 0;
+                s = q + 1;
+                break;
+            }
+            while (s < end && !xs_tag_special[*s]) s++;
+            if (s == end) return 0;
+            unsigned char c = *s++;
+            if (c == '"' || c == '\'') {
                 p->scan_quote = c;
             } else if (c == '>') {
                 p->scan_state = XS_SCAN_TEXT;
             } else if (c == '<') {
                 p->scan_state = XS_SCAN_LT; /* not well-formed; libxml2 will say so */
-            } else if (c == '=' && ++p->eq_in_tag > p->eq_limit) {
+            } else if (++p->eq_in_tag > p->eq_limit) { /* c == '=' */
                 xs_fail(p, XS_POLICY_VIOLATION, "more than %zu attribute assignments in one tag", p->eq_limit);
                 return -1;
             }
@@ -416,5 +591,9 @@ void xs_free(xs_parser *p) {
     if (p->ctxt != NULL) xmlFreeParserCtxt(p->ctxt);
     free(p->attrs);
     free(p->scratch);
+    free(p->nodes);
+    free(p->tattrs);
+    free(p->bytes);
+    free(p->stack);
     free(p);
 }

@@ -64,6 +64,62 @@ enum CommandTable {
             summary: "Disconnect and keep working locally; messages queue until /sync.", minArguments: 0
         ) { shell, _, _ in await shell.goOffline() },
         ShellCommandSpec(
+            name: "roster", aliases: ["contacts"], arguments: "[--pending]",
+            summary: "List contacts by group with presence; --pending: requests and unsent edits.", minArguments: 0
+        ) { shell, args, _ in try await shell.showRoster(args) },
+        ShellCommandSpec(
+            name: "add", aliases: [], arguments: "JID [NAME]",
+            summary: "Add a contact and ask to see their presence (queued while offline).", minArguments: 1
+        ) { shell, args, raw in
+            let name = CommandTable.afterFirstWord(CommandTable.afterFirstWord(raw))
+            try await shell.contactAction(.add, args[0], name: name.isEmpty ? nil : name)
+        },
+        ShellCommandSpec(
+            name: "remove", aliases: [], arguments: "JID",
+            summary: "Remove a contact from the roster.", minArguments: 1
+        ) { shell, args, _ in try await shell.contactAction(.remove, args[0]) },
+        ShellCommandSpec(
+            name: "accept", aliases: [], arguments: "JID",
+            summary: "Accept a subscription request (and ask for theirs back).", minArguments: 1
+        ) { shell, args, _ in try await shell.contactAction(.accept, args[0]) },
+        ShellCommandSpec(
+            name: "deny", aliases: [], arguments: "JID",
+            summary: "Refuse or revoke a subscription.", minArguments: 1
+        ) { shell, args, _ in try await shell.contactAction(.deny, args[0]) },
+        ShellCommandSpec(
+            name: "status", aliases: [], arguments: "[online|chat|away|xa|dnd] [MESSAGE]",
+            summary: "Show or set your presence and status message.", minArguments: 0
+        ) { shell, args, _ in try await shell.setStatus(show: nil, words: args) },
+        ShellCommandSpec(
+            name: "online", aliases: ["back"], arguments: "[MESSAGE]", summary: "Set your presence to online.", minArguments: 0
+        ) { shell, args, _ in try await shell.setStatus(show: "online", words: args) },
+        ShellCommandSpec(
+            name: "away", aliases: [], arguments: "[MESSAGE]", summary: "Set your presence to away.", minArguments: 0
+        ) { shell, args, _ in try await shell.setStatus(show: "away", words: args) },
+        ShellCommandSpec(
+            name: "xa", aliases: [], arguments: "[MESSAGE]", summary: "Set your presence to extended away.", minArguments: 0
+        ) { shell, args, _ in try await shell.setStatus(show: "xa", words: args) },
+        ShellCommandSpec(
+            name: "dnd", aliases: [], arguments: "[MESSAGE]", summary: "Set your presence to do not disturb.", minArguments: 0
+        ) { shell, args, _ in try await shell.setStatus(show: "dnd", words: args) },
+        ShellCommandSpec(
+            name: "info", aliases: ["whois"], arguments: "JID",
+            summary: "A contact's vCard, resources (client, version), last activity and roster facts; cached when offline.",
+            minArguments: 1
+        ) { shell, args, _ in try await shell.details("info", args) },
+        ShellCommandSpec(
+            name: "block", aliases: [], arguments: "JID",
+            summary: "Block a JID (XEP-0191); queued while offline.", minArguments: 1
+        ) { shell, args, _ in try await shell.details("block", args) },
+        ShellCommandSpec(
+            name: "unblock", aliases: [], arguments: "JID",
+            summary: "Unblock a JID; queued while offline.", minArguments: 1
+        ) { shell, args, _ in try await shell.details("unblock", args) },
+        ShellCommandSpec(
+            name: "blocked", aliases: [], arguments: "",
+            summary: "List blocked JIDs (as cached at the last connection) and pending changes.", minArguments: 0
+        ) { shell, args, _ in try await shell.details("blocked", args) },
+        ShellCommandSpec(
             name: "help", aliases: ["?"], arguments: "[COMMAND]",
             summary: "List commands, or explain one.", minArguments: 0
         ) { shell, args, _ in shell.help(args.first) },

@@ -33,6 +33,7 @@ actor InteractiveShell {
     private var connectionState = "offline"
     private var unread: [String: Int] = [:]
     private var quitting = false
+    let idle = IdleTracker()
 
     init(context: AppContext) throws {
         self.context = context
@@ -56,6 +57,7 @@ actor InteractiveShell {
             say("no account yet: quit and run `tern login JID`, or /login JID for a stored one. /help lists commands.")
         }
         updatePrompt()
+        startIdleWatch()
 
         let (lines, sink) = AsyncStream<String>.makeStream()
         let editor = self.editor
@@ -81,6 +83,7 @@ actor InteractiveShell {
     func execute(_ line: String) async {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return }
+        await noteActivity()
         if trimmed.hasPrefix("/") {
             let words = CommandTable.words(String(trimmed.dropFirst()))
             guard let name = words.first, let command = CommandTable.find(name) else {
@@ -280,6 +283,26 @@ actor InteractiveShell {
         }
     }
 
+    /// `/info`, `/block`, `/unblock`, `/blocked`: through this shell's own session when it has
+    /// one, through the owner's when another process has it, from the Store when offline.
+    func details(_ command: String, _ args: [String]) async throws {
+        let account = try requireAccount()
+        let viaOwner = engine == nil && lock == nil && connectionState == "via other process"
+        switch command {
+        case "info":
+            let jid = try DetailsFlows.parse(args[0])
+            let note = try await DetailsFlows.refresh(jid, account: account, context: context, engine: engine, mayConnect: viaOwner)
+            let details = try context.store.contactDetails(accountID: account.rowID, jid: jid.bare.description)
+            for line in DetailsFlows.render(details, note: note, json: false) { say(line) }
+        case "block", "unblock":
+            say(try await DetailsFlows.changeBlock(
+                command == "block" ? .block : .unblock, args[0], account: account, context: context, engine: engine,
+                mayConnect: viaOwner))
+        default:
+            for line in try DetailsFlows.blockedLines(account, context.store, json: false) { say(line) }
+        }
+    }
+
     func goOffline() async {
         await stopSync()
         say("offline: messages you write are queued; /sync connects")
@@ -361,6 +384,8 @@ actor InteractiveShell {
             }
         case .outbox(_, let state):
             if state == .failed { say("-- a message failed: /outbox shows why") }
+        case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
+            if let line = RosterRenderer.event(event, json: false) { say(line) }
         }
         updatePrompt()
     }
@@ -380,6 +405,9 @@ actor InteractiveShell {
     }
 
     // MARK: - Output
+
+    /// For commands defined in other files (ShellContacts.swift).
+    func requireCurrentAccount() throws -> Account { try requireAccount() }
 
     private func requireAccount() throws -> Account {
         guard let account else { throw Failure("no account: run `tern login JID` first") }

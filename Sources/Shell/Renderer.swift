@@ -23,7 +23,7 @@ enum Renderer {
 
     /// One message as a terminal line; continuation lines of multi-line bodies are indented.
     static func line(_ message: StoredMessage, state: OutboxItem.State? = nil) -> String {
-        let who = message.direction == .incoming ? Sanitizer.inert(message.sender) : "me"
+        let who = message.direction == .incoming ? sender(message.sender) : "me"
         let arrow = message.direction == .incoming ? "<" : ">"
         var prefix = "[\(clock(message.timestamp))] \(arrow) \(who)"
         if message.direction == .outgoing {
@@ -32,6 +32,20 @@ enum Renderer {
         }
         let body = Sanitizer.inertMultiline(message.body).replacingOccurrences(of: "\n", with: "\n    ")
         return "\(prefix): \(body)"
+    }
+
+    /// The sender as one visible token. The resource is the peer's free text: with spaces and
+    /// enough length it could wrap into what looks like a line from someone else, so it is
+    /// shortened and its spaces shown. The bare JID is never cut: it is who sent it.
+    static func sender(_ jid: String) -> String {
+        let inert = Sanitizer.inert(jid)
+        guard let slash = inert.firstIndex(of: "/") else { return inert }
+        var resource = inert[inert.index(after: slash)...].replacingOccurrences(of: " ", with: "\u{2423}")
+        let limit = 32
+        if resource.unicodeScalars.count > limit {
+            resource = String(String.UnicodeScalarView(resource.unicodeScalars.prefix(limit - 1))) + "…"
+        }
+        return inert[...slash] + resource
     }
 
     static func messageJSON(_ message: StoredMessage, state: OutboxItem.State?, event: String? = nil) -> String {
@@ -94,7 +108,7 @@ enum Renderer {
     }
 
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.isASCII { return false }
+        if scalar.isASCII { return scalar.value == 0x7F }  // JSON leaves DEL raw
         if (0x80..<0xA0).contains(scalar.value) { return true }
         let properties = scalar.properties
         switch properties.generalCategory {

@@ -20,11 +20,18 @@ protocol SessionFeature: Sendable {
 
     /// The claimed stanzas of one burst, in arrival order.
     func handle(_ stanzas: [Element], _ context: FeatureContext) async
+
+    /// Every owner poll interval while online: picks up intents other processes stored.
+    func poll(_ context: FeatureContext) async
+}
+
+extension SessionFeature {
+    func poll(_ context: FeatureContext) async {}
 }
 
 /// The features every session runs, in the order they start and claim stanzas.
 enum SessionFeatures {
-    static let all: [any SessionFeature] = []
+    static let all: [any SessionFeature] = [RosterFeature(), PresenceFeature(), DetailsFeature(), BlockingFeature()]
 }
 
 /// What a feature may do on the live session.
@@ -33,6 +40,8 @@ struct FeatureContext: Sendable {
     let account: Account
     let boundJID: JID
     let engine: SyncEngine
+    /// The post-authentication stream features (e.g. roster versioning, RFC 6121 §2.6.1).
+    var streamFeatures: Element? = nil
 
     /// Queues stanzas on the session, in order.
     func send(_ elements: [Element]) async throws {

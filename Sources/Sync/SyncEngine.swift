@@ -11,6 +11,12 @@ public enum SyncEvent: Sendable {
     case connection(ConnectionState, detail: String?)
     case message(StoredMessage)
     case outbox(id: String, state: OutboxItem.State)
+    /// A contact's resource changed (RFC 6121 §4).
+    case presence(ResourcePresence)
+    /// Someone asks to see our presence; stored until answered (RFC 6121 §3.1.3).
+    case subscriptionRequest(jid: String, message: String?)
+    case subscribed(jid: String)
+    case unsubscribed(jid: String)
 }
 
 /// The result of one `sync` pass.
@@ -39,6 +45,8 @@ public actor SyncEngine {
     private var receivedCount = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
     private let features: [any SessionFeature] = SessionFeatures.all
+    /// The connection being negotiated, so `stop()` can cut a slow login short.
+    private var connecting: Connection?
 
     /// How often an owner looks for rows other processes queued (DESIGN §2: they nudge through the Store).
     public static let outboxPollInterval: Duration = .milliseconds(300)
@@ -70,6 +78,8 @@ public actor SyncEngine {
         }
         report(.connecting, nil)
         let connection = Connection(configuration: try Self.configuration(for: account, credential: credential))
+        connecting = connection
+        defer { connecting = nil }
         let session: StreamNegotiator.Session
         do {
             session = try await connection.connect()
@@ -120,6 +130,23 @@ public actor SyncEngine {
         return SyncReport(connected: true, sent: sent, received: received, error: nil)
     }
 
+    /// Connects, starts the session (features, initial presence, outbox), runs `body` on it, waits
+    /// until the server has answered everything, and disconnects: for one-shot commands such as
+    /// `tern info` when no other process owns the connection.
+    public func withSession<T: Sendable>(_ body: @Sendable (SyncEngine) async throws -> T) async throws -> T {
+        _ = try await connect()
+        _ = await startSession()
+        do {
+            let value = try await body(self)
+            await barrier()
+            await disconnect()
+            return value
+        } catch {
+            await disconnect()
+            throw error
+        }
+    }
+
     /// Stays connected until `stop()`, reconnecting with backoff; flushes whatever gets queued.
     public func run() async {
         var policy = ReconnectPolicy()
@@ -155,6 +182,7 @@ public actor SyncEngine {
         stopped = true
         wakeUp?.resume()
         wakeUp = nil
+        await connecting?.close()
         await disconnect()
     }
 
@@ -173,6 +201,7 @@ public actor SyncEngine {
         await consumer?.value
         self.connection = nil
         self.session = nil
+        try? store.clearPresence(accountID: account.rowID)
         report(.offline, nil)
     }
 
@@ -181,11 +210,11 @@ public actor SyncEngine {
     /// The features' start (roster first), initial presence (which makes the server deliver
     /// offline messages), then the outbox.
     private func startSession() async -> Int {
-        guard let connection else { return 0 }
+        guard connection != nil else { return 0 }
         if let context = featureContext() {
             for feature in features { await feature.sessionStarted(context) }
         }
-        try? await connection.send(Presence.available(priority: account.priority).element)
+        // Initial presence (the stored show and status) is PresenceFeature's, sent last in its start.
         return await flush()
     }
 
@@ -202,6 +231,9 @@ public actor SyncEngine {
                 return
             }
             _ = await flush()
+            if let context = featureContext() {
+                for feature in features { await feature.poll(context) }
+            }
             if sinceKeepAlive >= Self.keepAliveInterval, let connection {
                 sinceKeepAlive = .zero
                 do {
@@ -226,9 +258,10 @@ public actor SyncEngine {
         eventSink.yield(event)
     }
 
-    private func featureContext() -> FeatureContext? {
+    func featureContext() -> FeatureContext? {
         guard let session else { return nil }
-        return FeatureContext(store: store, account: account, boundJID: session.boundJID, engine: self)
+        return FeatureContext(
+            store: store, account: account, boundJID: session.boundJID, engine: self, streamFeatures: session.features)
     }
 
     /// Sends an IQ over the live session and waits for its reply (for account actions).
@@ -298,6 +331,8 @@ public actor SyncEngine {
         case .stanzas(let elements):
             await handle(elements)
         case .closed(let error):
+            // No stream resumption yet: what contacts' presence we knew ends with the session.
+            try? store.clearPresence(accountID: account.rowID)
             session = nil
             connection = nil
             for (_, barrier) in barriers { barrier.resume() }
@@ -314,8 +349,7 @@ public actor SyncEngine {
         let now = Date()
         var records: [StoredMessage] = []
         var replies: [Element] = []
-        var delivered: [String] = []
-        var failed: [(String, String)] = []
+        var outboxClaims: [(claim: OutboxReplies.Claim, from: String?)] = []
         var reached: [String] = []
         let context = featureContext()
         var claimed: [[Element]] = Array(repeating: [], count: features.count)
@@ -326,12 +360,9 @@ public actor SyncEngine {
             }
             switch Stanza(element) {
             case .message(let message):
-                if message.kind == .error, let id = message.id {
-                    failed.append((id, message.error?.description ?? "error"))
-                    continue
-                }
-                if let receipt = message.element.child("received", namespace: NS.receipts)?["id"] {
-                    delivered.append(receipt)
+                if let claim = OutboxReplies.claim(in: message) {
+                    outboxClaims.append((claim, message.rawFrom))
+                    if case .failed = claim { continue }
                 }
                 if let record = IncomingMessages.record(for: element, account: account, ourJID: session.boundJID, receivedAt: now) {
                     records.append(record)
@@ -357,13 +388,19 @@ public actor SyncEngine {
             let inserted = try store.insertMessages(records)
             receivedCount += inserted.count
             for message in inserted { eventSink.yield(.message(message)) }
-            if !delivered.isEmpty {
-                try store.markOutbox(ids: delivered, as: .delivered, from: [.sent, .acked])
-                for id in delivered { eventSink.yield(.outbox(id: id, state: .delivered)) }
-            }
-            for (id, reason) in failed {
-                try store.markOutbox(ids: [id], as: .failed, from: [.sent, .acked], error: reason)
-                eventSink.yield(.outbox(id: id, state: .failed))
+            // An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
+            for (claim, from) in outboxClaims {
+                guard let item = try store.outboxItem(id: claim.id),
+                    OutboxReplies.isTrusted(claim, from: from, about: item, accountID: account.rowID, ourJID: session.boundJID)
+                else { continue }
+                switch claim {
+                case .delivered:
+                    try store.markOutbox(ids: [item.id], as: .delivered, from: [.sent, .acked])
+                    eventSink.yield(.outbox(id: item.id, state: .delivered))
+                case .failed(_, let reason):
+                    try store.markOutbox(ids: [item.id], as: .failed, from: [.sent, .acked], error: reason)
+                    eventSink.yield(.outbox(id: item.id, state: .failed))
+                }
             }
         } catch {
             report(.offline, "store error: \(error)")
@@ -377,12 +414,15 @@ public actor SyncEngine {
         for id in reached { releaseBarrier(id) }
     }
 
+    /// What every session advertises before the features add theirs (XEP-0030).
+    static let baseDiscoFeatures = [NS.ping, NS.receipts, NS.discoInfo]
+
     /// Answers iq get/set addressed to us: ping, disco#info, and service-unavailable for the rest.
     static func answer(_ iq: IQ, features extra: [String] = []) -> Element? {
         guard iq.kind == .get || iq.kind == .set else { return nil }
         if Ping.isRequest(iq) { return iq.result() }
         if Disco.isInfoQuery(iq) {
-            return Disco.infoResult(for: iq, identity: .tern, features: [NS.ping, NS.receipts, NS.discoInfo] + extra)
+            return Disco.infoResult(for: iq, identity: .tern, features: baseDiscoFeatures + extra)
         }
         return iq.errorReply("service-unavailable")
     }

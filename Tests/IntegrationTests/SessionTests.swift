@@ -103,4 +103,32 @@ import XMPP
         #expect(error.isPermanent, "a conflict must stop reconnection")
         await second.close()
     }
+
+    @Test func stop__while_negotiating_with_a_silent_server__ends_promptly() async throws {
+        // A listener that completes TCP handshakes but never says a word.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = listen(fd, 8)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let silentPort = Int(UInt16(bigEndian: address.sin_port))
+
+        let home = TernHome(server)
+        try await home.login("test16")
+        let store = try Store(directory: home.path)
+        var account = try #require(try store.account(jid: server.jid("test16")))
+        account.port = silentPort
+        try store.updateAccount(account)
+
+        let watcher = try home.start(["sync", "--watch", "--json"])
+        try await waitFor("the watcher to start connecting") { watcher.output().stdout.contains("connecting") }
+        watcher.interrupt()
+        // Negotiation would wait 30 s for the silent server; stopping must not.
+        let finished = try await watcher.finish(timeout: .seconds(10))
+        #expect(finished.status == 0, "\(finished.stderr)")
+    }
 }

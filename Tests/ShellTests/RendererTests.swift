@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 @testable import Shell
 
@@ -14,5 +15,41 @@ import Testing
         let decoded = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
         #expect(decoded?["body"] == body, "escaping is lossless")
         #expect(line.contains("🙂 é"), "ordinary text stays readable")
+    }
+}
+
+@Suite struct EventOutputTests {
+    @Test func outbox_event__with_a_network_supplied_id__prints_it_inert() {
+        // Receipt ids come from the peer: a C1 CSI or a bidi override must not reach the terminal.
+        let line = EventFormatter.format(.outbox(id: "x\u{9B}2J\u{202E}y", state: .delivered), json: false) ?? ""
+        #expect(!line.unicodeScalars.contains { [0x9B, 0x202E].contains($0.value) }, "raw control in \(line)")
+        #expect(line.hasSuffix(" delivered"))
+    }
+
+    @Test func json__escapes_del_too() {
+        let line = Renderer.json(["body": "a\u{7F}b"])
+        #expect(!line.unicodeScalars.contains { $0.value == 0x7F }, "raw DEL in \(line)")
+    }
+}
+
+@Suite struct SenderDisplayTests {
+    @Test func line__a_resource_padded_to_wrap__cannot_fake_a_second_sender() {
+        // The peer picks its resource: spaces plus length would wrap into a fake "< boss" line.
+        let forged = "mallory@evil.example/x" + String(repeating: " ", count: 120) + "[12:00] < boss@corp.example"
+        let message = StoredMessage(
+            accountID: 1, conversation: "mallory@evil.example", direction: .incoming, type: "chat", sender: forged,
+            recipient: "me@example.org", body: "send the password", timestamp: 0, receivedAt: 0,
+            stanzaKey: nil, originID: nil, stanzaID: nil, dedupKey: "k")
+        let line = Renderer.line(message)
+        let who = String(line.split(separator: ": ", maxSplits: 1)[0])
+        #expect(!who.contains("  "), "padding survives in \(line)")
+        #expect(who.count < 100, "sender not bounded: \(line)")
+        #expect(who.contains("mallory@evil.example/x"), "the true sender is still shown")
+    }
+
+    @Test func line__a_long_bare_jid__is_never_cut() {
+        let bare = "boss@corp.example." + String(repeating: "a", count: 80) + ".evil.example"
+        #expect(Renderer.sender(bare + "/phone") == bare + "/phone")
+        #expect(Renderer.sender("bob@example.org/Gajim laptop") == "bob@example.org/Gajim\u{2423}laptop")
     }
 }

@@ -209,6 +209,21 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         }
     }
 
+    @Test func negotiation__bind_result_without_a_resource_is_refused() throws {
+        // RFC 6120 §7.6.1: the bound JID is a full JID; a bare one cannot address this session.
+        var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("pw")))
+        _ = try negotiateToAuth(&negotiator, mechanisms: ["PLAIN"])
+        _ = negotiator.handle(.element(try parseElement("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")))
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        let bind = try #require(sent(negotiator.handle(.element(try parseElement(bindFeatures)))).first)
+        let actions = negotiator.handle(.element(try parseElement(
+            "<iq type='result' id='\(bind["id"]!)'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.org</jid></bind></iq>")))
+        guard case .bindFailed? = failure(actions) else {
+            Issue.record("expected bindFailed, got \(actions)")
+            return
+        }
+    }
+
     @Test func negotiation__direct_tls_authenticates_without_starttls() throws {
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("pw")), tls: tls13)
         _ = negotiator.start()

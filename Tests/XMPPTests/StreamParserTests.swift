@@ -339,6 +339,85 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         #expect(XMLStreamError.policyViolation("x").condition == "policy-violation")
     }
 
+    // MARK: attributes and the stanza tape
+
+    @Test func attributes__equalAndHashEqual__whateverTheirOrder() {
+        let a = Element("m", namespace: NS.client, attributes: ["to": "x", "id": "1", "type": "chat"])
+        let b = Element("m", namespace: NS.client, attributes: ["type": "chat", "to": "x", "id": "1"])
+        #expect(a == b)
+        #expect(a.hashValue == b.hashValue)
+        #expect(a != Element("m", namespace: NS.client, attributes: ["type": "chat", "to": "x", "id": "2"]))
+        #expect(Array(a.attributes.keys) == ["id", "to", "type"])
+        #expect(a.attributes.count == 3 && a["type"] == "chat" && a["from"] == nil)
+    }
+
+    @Test func attributes__lastValueWins__whenANameRepeats() {
+        let literal: Element.Attributes = ["a": "1", "b": "2", "a": "3"]
+        #expect(literal == ["a": "3", "b": "2"])
+        #expect(literal.count == 2)
+        // More than the insertion-sort path handles, with every name twice.
+        let many = Element.Attributes(unsorted: (0..<40).map { .init(key: "k\($0 % 20)", value: "v\($0)") })
+        #expect(many.count == 20 && many["k7"] == "v27" && many["k19"] == "v39")
+        #expect(many.dictionary == Dictionary(uniqueKeysWithValues: (20..<40).map { ("k\($0 % 20)", "v\($0)") }))
+    }
+
+    @Test func parser__yieldsSameElement__whateverTheAttributeOrderOnTheWire() throws {
+        let parser = StreamParser()
+        _ = try parser.feed(header)
+        let events = try parser.feed(
+            "<message type='chat' xml:lang='de' to='a@b' id='1'/><message id='1' to='a@b' xml:lang='de' type='chat'/>")
+        let expected = Element("message", namespace: NS.client, attributes: ["id": "1", "to": "a@b", "type": "chat", "xml:lang": "de"])
+        #expect(events == [.element(expected), .element(expected)])
+        #expect(try XMLSerializer.serialize(expected) == "<message id='1' to='a@b' type='chat' xml:lang='de'/>")
+    }
+
+    @Test func parser__keepsEveryAttribute__beyondTheSmallSortPath() throws {
+        let names = (0..<40).map { "a\(39 - $0)" }
+        let tag = "<x " + names.map { "\($0)='v-\($0)'" }.joined(separator: " ") + "/>"
+        let events = try StreamParser(limits: .init(maxAttributes: 40)).feed(header + "<message>" + tag + "</message>")
+        guard events.count == 2, case .element(let message) = events[1], let x = message.child("x") else {
+            Issue.record("expected a message with <x/>, got \(events)")
+            return
+        }
+        #expect(x.attributes.count == 40)
+        #expect(names.allSatisfy { x[$0] == "v-\($0)" })
+        #expect(Array(x.attributes.keys) == names.sorted())
+    }
+
+    @Test func parser__doesNotConfuseRepeatedAttributeValues__acrossStanzas() throws {
+        // Values are cached per attribute name; each must still be its own.
+        let parser = StreamParser()
+        _ = try parser.feed(header)
+        let events = try parser.feed(
+            "<message to='alice@example.org' id='abc'/><message to='alice@example.org' id='abd'/>"
+                + "<message to='alice@example.orh' id='abd'/><message to='' id='abd&amp;'/>")
+        let ids = events.compactMap { if case .element(let e) = $0 { e["id"] } else { nil } }
+        let tos = events.compactMap { if case .element(let e) = $0 { e["to"] } else { nil } }
+        #expect(ids == ["abc", "abd", "abd", "abd&"])
+        #expect(tos == ["alice@example.org", "alice@example.org", "alice@example.orh", ""])
+    }
+
+    @Test func parser__buildsNestedChildrenAndTextRuns__whenChunkedMidText() throws {
+        let stanza = "<iq type='result' id='r'><query xmlns='jabber:iq:roster'>a<item jid='x@y'><group>G&amp;1</group></item>"
+            + "b<item jid='z@y'/>c&lt;</query></iq>"
+        let expected = Element("iq", namespace: NS.client, attributes: ["type": "result", "id": "r"], elements: [
+            Element("query", namespace: NS.roster, children: [
+                .text("a"),
+                .element(Element("item", namespace: NS.roster, attributes: ["jid": "x@y"], elements: [
+                    Element("group", namespace: NS.roster, elements: [], text: "G&1"),
+                ])),
+                .text("b"),
+                .element(Element("item", namespace: NS.roster, attributes: ["jid": "z@y"])),
+                .text("c<"),
+            ]),
+        ])
+        let bytes = Array((header + stanza + stanza).utf8)
+        for size in [1, 3, 7, 64] {
+            let chunks = stride(from: 0, to: bytes.count, by: size).map { bytes[$0..<min($0 + size, bytes.count)] }
+            #expect(try parseAll(chunks) == [expectedEvents[0], .element(expected), .element(expected)], "chunk size \(size)")
+        }
+    }
+
     // MARK: restart
 
     @Test func parser__acceptsNewHeader__afterReset() throws {

@@ -619,6 +619,61 @@ struct TLSSessionTests {
         #expect(ContinuousClock.now - start < .seconds(3))
     }
 
+    /// A server that starts a record and goes quiet must not hang the reading thread: after
+    /// the record timeout, `receive` gives control back, and the session stays usable.
+    @Test func receive__givesBackControl__whenARecordStallsHalfway() throws {
+        let certs = try Certificates.get()
+        let port = try Listener(listen: false).port
+        let script = """
+            import os, socket, ssl, sys, time
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(sys.argv[3])))
+            s.listen(4)
+            while True:
+                conn, _ = s.accept()
+                try:
+                    tls = ctx.wrap_socket(conn, server_side=True)
+                except Exception:
+                    continue  # the readiness probe
+                tls.sendall(b"hello\\n")
+                time.sleep(0.3)
+                # A record header promising 16 KiB, ten bytes of it, then silence.
+                os.write(tls.fileno(), b"\\x17\\x03\\x03\\x40\\x00" + b"x" * 10)
+                time.sleep(30)
+            """
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", script, certs.certA, certs.keyA, String(port)]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        var ready = false
+        for _ in 0..<100 where !ready {
+            if let probe = try? TCPSocket.connect(host: "127.0.0.1", port: port, timeout: .milliseconds(200)) {
+                probe.close()
+                ready = true
+            } else {
+                pause(milliseconds: 50)
+            }
+        }
+        #expect(ready)
+        let (socket, session) = try connectTLS(port: port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
+        defer { socket.close() }
+        try session.handshake(timeout: .seconds(5))
+        #expect(try receiveLine(session) == "hello\n")
+        var buffer = [UInt8](repeating: 0, count: 256)
+        #expect(throws: TLSError.receiveTimedOut) {
+            _ = try buffer.withUnsafeMutableBytes { try session.receive(into: $0) }
+        }
+    }
+
     @Test func init__rejectsMalformedPinAndMissingCAFile() throws {
         let listener = try Listener()
         let socket = try TCPSocket.connect(host: "127.0.0.1", port: listener.port, timeout: .seconds(2))

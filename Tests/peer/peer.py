@@ -16,6 +16,18 @@ Subcommands:
            keeps listening --linger seconds and prints any extra (duplicate) ones.
   roster   --jid J --password P          prints the roster as a JSON array.
   login    --jid J --password P          exit 0 if authentication succeeds.
+  subscribe-accept --jid J --password P --from F [--status S] [--then-status S2]
+           [--timeout S] [--linger S]   online with status S; accepts F's subscribe and
+           asks back; once F accepts ours, changes status to S2; exits after --linger.
+  subscribe --jid J --password P --to T [--status MSG]   sends a subscription request.
+  roster-add --jid J --password P --item X [--name N] [--group G]...
+           sets a roster item from this (other) resource of the account.
+  roster-push --jid J --password P --to FULLJID --item X [--name N]
+           sends a spoofed roster push; prints {"type", "condition"} of the reply.
+  vcard-set --jid J --password P --fn NAME   stores our own vcard-temp with FN.
+  online   --jid J --password P --name N --version V [--message-to T --body B]
+           [--timeout S] [--ready-file PATH]   stays online S seconds answering
+           XEP-0092 with N/V; prints {"jid": our full JID} once ready.
   prefeatures [--domain D]               prints the stream features offered
            before TLS (raw XML) on a plain TCP connection; no login.
 
@@ -248,6 +260,83 @@ async def cmd_receive(client, args):
     return EXIT_OK
 
 
+async def cmd_subscribe_accept(client, args):
+    """Accept F's request and ask back; change status once F has accepted ours."""
+    loop = asyncio.get_running_loop()
+    accepted = loop.create_future()
+    wanted = args.__dict__["from"].split("/")[0]
+    client.roster.auto_authorize = None
+    client.roster.auto_subscribe = False
+
+    def on_subscribe(presence):
+        if presence["from"].bare != wanted:
+            return
+        client.send_presence(pto=wanted, ptype="subscribed")
+        client.send_presence(pto=wanted, ptype="subscribe")
+
+    def on_subscribed(presence):
+        if presence["from"].bare == wanted and not accepted.done():
+            accepted.set_result(None)
+
+    client.add_event_handler("presence_subscribe", on_subscribe)
+    client.add_event_handler("presence_subscribed", on_subscribed)
+    await open_session(client, args)
+    # Prosody routes subscription stanzas only to resources that asked for the roster.
+    await client.get_roster(timeout=args.connect_timeout)
+    client.send_presence(pstatus=args.status)
+    await ping_server(client, args)
+    try:
+        await asyncio.wait_for(accepted, args.timeout)
+    except asyncio.TimeoutError:
+        sys.stderr.write(f"peer: {wanted} did not accept within {args.timeout} s\n")
+        finish(EXIT_FAIL)
+    if args.then_status is not None:
+        await asyncio.sleep(1)
+        client.send_presence(pstatus=args.then_status, pshow="away")
+        await ping_server(client, args)
+    emit({"accepted": wanted})
+    await asyncio.sleep(args.linger)
+    await close_session(client)
+    return EXIT_OK
+
+
+async def cmd_subscribe(client, args):
+    await open_session(client, args)
+    client.send_presence(pto=args.to.split("/")[0], ptype="subscribe", pstatus=args.status)
+    await ping_server(client, args)
+    await close_session(client)
+    return EXIT_OK
+
+
+async def cmd_roster_add(client, args):
+    await open_session(client, args)
+    await client.get_roster(timeout=args.connect_timeout)
+    await client.update_roster(args.item, name=args.name or "", groups=args.group or [], timeout=args.connect_timeout)
+    await close_session(client)
+    return EXIT_OK
+
+
+async def cmd_roster_push(client, args):
+    """A roster set from a third party, addressed straight to the victim's full JID."""
+    from slixmpp.exceptions import IqError, IqTimeout
+    await open_session(client, args)
+    iq = client.make_iq_set(ito=args.to)
+    query = ET.SubElement(iq.xml, "{jabber:iq:roster}query")
+    attrs = {"jid": args.item, "subscription": "both"}
+    if args.name:
+        attrs["name"] = args.name
+    ET.SubElement(query, "{jabber:iq:roster}item", attrs)
+    try:
+        reply = await iq.send(timeout=args.connect_timeout)
+        emit({"type": reply["type"], "condition": None})
+    except IqError as exc:
+        emit({"type": "error", "condition": exc.iq["error"]["condition"]})
+    except IqTimeout:
+        emit({"type": "timeout", "condition": None})
+    await close_session(client)
+    return EXIT_OK
+
+
 def cmd_prefeatures(args):
     """Open a plain stream and print the features the server offers before TLS."""
     port = args.port
@@ -277,6 +366,36 @@ def cmd_prefeatures(args):
     if start < 0 or end < 0:
         raise PeerError(EXIT_ERROR, f"no stream features in reply: {text[:200]!r}")
     sys.stdout.write(text[start:end + len("</stream:features>")] + "\n")
+    return EXIT_OK
+
+
+async def cmd_vcard_set(client, args):
+    """Stores our own vcard-temp with FN (XEP-0054), replacing what was there."""
+    await open_session(client, args)
+    iq = client.make_iq_set()
+    vcard = ET.SubElement(iq.xml, "{vcard-temp}vCard")
+    ET.SubElement(vcard, "{vcard-temp}FN").text = args.fn
+    await iq.send(timeout=args.connect_timeout)
+    await close_session(client)
+    return EXIT_OK
+
+
+async def cmd_online(client, args):
+    """Stays online answering XEP-0092 with --name/--version; prints {"jid": full JID} once
+    ready, optionally after sending one message (so the other side learns our resource)."""
+    client.register_plugin("xep_0030")
+    client.register_plugin("xep_0092", {"name": args.name, "version": args.version, "os": ""})
+    await open_session(client, args)
+    client.send_presence()
+    if args.message_to:
+        client.make_message(mto=args.message_to, mbody=args.body, mtype="chat").send()
+    await ping_server(client, args)
+    emit({"jid": str(client.boundjid)})
+    if args.ready_file:
+        with open(args.ready_file, "w") as f:
+            f.write(str(client.boundjid) + "\n")
+    await asyncio.sleep(args.timeout)
+    await close_session(client)
     return EXIT_OK
 
 
@@ -320,6 +439,39 @@ def parse_args(argv):
     sub.add_parser("roster", parents=[common, account])
     sub.add_parser("login", parents=[common, account])
 
+    p = sub.add_parser("subscribe-accept", parents=[common, account])
+    p.add_argument("--from", required=True)
+    p.add_argument("--status", default=None)
+    p.add_argument("--then-status", default=None)
+    p.add_argument("--timeout", type=float, default=40.0)
+    p.add_argument("--linger", type=float, default=3.0)
+
+    p = sub.add_parser("subscribe", parents=[common, account])
+    p.add_argument("--to", required=True)
+    p.add_argument("--status", default=None)
+
+    p = sub.add_parser("roster-add", parents=[common, account])
+    p.add_argument("--item", required=True)
+    p.add_argument("--name", default=None)
+    p.add_argument("--group", action="append", default=[])
+
+    p = sub.add_parser("roster-push", parents=[common, account])
+    p.add_argument("--to", required=True, help="the victim's full JID")
+    p.add_argument("--item", required=True)
+    p.add_argument("--name", default=None)
+
+    p = sub.add_parser("vcard-set", parents=[common, account])
+    p.add_argument("--fn", required=True)
+
+    p = sub.add_parser("online", parents=[common, account])
+    p.add_argument("--name", required=True, help="software name answered to XEP-0092 queries")
+    p.add_argument("--version", required=True)
+    p.add_argument("--message-to", default=None)
+    p.add_argument("--body", default="hello")
+    p.add_argument("--timeout", type=float, default=30.0, help="how long to stay online")
+    p.add_argument("--linger", type=float, default=0.0)
+    p.add_argument("--ready-file", default=None)
+
     p = sub.add_parser("prefeatures", parents=[common])
     p.add_argument("--domain", default=None)
 
@@ -343,7 +495,7 @@ def main(argv):
     hard = args.hard_timeout
     if hard is None:
         hard = args.connect_timeout * 3 + 10
-        if args.command == "receive":
+        if args.command in ("receive", "subscribe-accept", "online"):
             hard += args.timeout + args.linger
     # Last resort against a wedged event loop: SIGALRM ends the process.
     signal.signal(signal.SIGALRM, lambda *_: fail(EXIT_ERROR, f"hard timeout ({hard:.0f} s)"))
@@ -357,7 +509,10 @@ def main(argv):
         except OSError as exc:
             fail(EXIT_ERROR, f"connection failed: {exc}")
 
-    commands = {"send": cmd_send, "receive": cmd_receive, "roster": cmd_roster, "login": cmd_login}
+    commands = {"send": cmd_send, "receive": cmd_receive, "roster": cmd_roster, "login": cmd_login,
+                "subscribe-accept": cmd_subscribe_accept, "subscribe": cmd_subscribe,
+                "roster-add": cmd_roster_add, "roster-push": cmd_roster_push,
+                "vcard-set": cmd_vcard_set, "online": cmd_online}
 
     async def run():
         client = make_client(args)

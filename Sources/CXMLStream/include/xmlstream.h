@@ -35,19 +35,50 @@ typedef struct {
     size_t value_len;
 } xs_attr;
 
+/* A completed top-level element (a stanza), recorded while it was parsed so
+ * the caller is entered once per stanza rather than once per SAX event.
+ * Nodes are in document order (pre-order): an element is followed by its
+ * `child_count` direct children, each followed by its own subtree. Offsets
+ * index `bytes`; every pointer is valid only during the callback, except
+ * names and namespaces, which are interned like xs_attr names. */
+enum { XS_NODE_ELEMENT = 1, XS_NODE_TEXT = 2 };
+
+typedef struct {
+    int kind;                 /* XS_NODE_ELEMENT or XS_NODE_TEXT */
+    const char *name;         /* element: local name */
+    size_t name_len;
+    const char *ns;           /* element: namespace URI, "" when none */
+    size_t ns_len;
+    size_t first_attr;        /* element: its attributes are attrs[first_attr ..< first_attr + attr_count] */
+    size_t attr_count;
+    size_t child_count;       /* element: direct children (elements and text runs) */
+    size_t text_offset;       /* text: one whole run of character data, entities */
+    size_t text_len;          /*       decoded, CDATA included */
+} xs_node;
+
+typedef struct {
+    const char *name;         /* interned qualified name: "type", "xml:lang" */
+    size_t name_len;
+    size_t value_offset;      /* decoded value in `bytes` */
+    size_t value_len;
+} xs_stanza_attr;
+
+typedef struct {
+    const xs_node *nodes;
+    size_t node_count;
+    const xs_stanza_attr *attrs;
+    size_t attr_count;
+    const char *bytes;
+    size_t byte_count;
+} xs_stanza;
+
 /* Callbacks; `ctx` is the pointer given to xs_new. Any member may be NULL.
  * Text at depth 1 (between stanzas: whitespace keepalives) is not reported. */
 typedef struct {
     /* The stream header (<stream:stream>, depth 0). */
     void (*stream_open)(void *ctx, const xs_attr *attrs, size_t nattrs);
-    /* An element at depth >= 1 (1 = a top-level stanza). `local` and `ns`
-     * are interned like xs_attr names; `ns` is "" when no namespace. */
-    void (*start)(void *ctx, const char *local, const char *ns,
-                  const xs_attr *attrs, size_t nattrs, unsigned depth);
-    void (*end)(void *ctx, unsigned depth);
-    /* Character data inside a stanza (CDATA included), entities decoded.
-     * One run of text may arrive in several pieces. */
-    void (*text)(void *ctx, const char *bytes, size_t len);
+    /* A complete element at depth 1 (a stanza, <stream:features>, ...). */
+    void (*stanza)(void *ctx, const xs_stanza *stanza);
     /* </stream:stream>. */
     void (*stream_close)(void *ctx);
 } xs_callbacks;

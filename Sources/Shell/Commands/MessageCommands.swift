@@ -159,7 +159,9 @@ enum EventFormatter {
             return "-- \(state.rawValue)" + (detail.map { ": " + Sanitizer.inert($0) } ?? "")
         case .outbox(let id, let state):
             if json { return Renderer.json(["event": "receipt", "id": id, "state": state.rawValue]) }
-            return "-- \(id) \(state.rawValue)"
+            return "-- \(Sanitizer.inert(id)) \(state.rawValue)"
+        case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
+            return RosterRenderer.event(event, json: json)
         }
     }
 }

@@ -10,6 +10,10 @@ public struct Tern: AsyncParsableCommand {
             PasswdCommand.self, SendCommand.self, SyncCommand.self,
             HistoryCommand.self, OutboxCommand.self, TrustCommand.self,
             AccountsCommand.self, AccountCommand.self,
+            RosterCommand.self, AddCommand.self, EditContactCommand.self, RemoveCommand.self, AcceptCommand.self,
+            DenyCommand.self, StatusCommand.self,
+            InfoCommand.self, VCardCommand.self, BlockCommand.self, UnblockCommand.self, BlockedCommand.self,
+            SharingCommand.self,
         ],
         defaultSubcommand: ShellCommand.self)
 

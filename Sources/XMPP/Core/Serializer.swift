@@ -79,12 +79,12 @@ public enum XMLSerializer {
             try appendEscaped(element.namespace, attribute: true, element: element.name, to: &out)
             out.append(UInt8(ascii: "'"))
         }
-        for key in element.attributes.keys.sorted() {
+        for (key, value) in element.attributes { // already sorted by key
             try checkName(key, element: element.name, allowPrefix: true)
             out.append(UInt8(ascii: " "))
             out.append(contentsOf: key.utf8)
             out.append(contentsOf: "='".utf8)
-            try appendEscaped(element.attributes[key] ?? "", attribute: true, element: element.name, to: &out)
+            try appendEscaped(value, attribute: true, element: element.name, to: &out)
             out.append(UInt8(ascii: "'"))
         }
         if element.children.isEmpty {

@@ -136,6 +136,9 @@ public actor Connection {
         case .failure(let error):
             self.io = nil
             isClosed = true
+            // A close() that arrived while connecting waits here, not on a stream that never opened.
+            closedWaiters.forEach { $0.resume() }
+            closedWaiters.removeAll()
             throw error
         }
     }
@@ -220,19 +223,28 @@ public actor Connection {
         return true
     }
 
+    private func isExpectedReplier(_ from: String?, for to: String?) -> Bool {
+        Self.isExpectedReplier(from, for: to, boundJID: session?.boundJID, domain: configuration.jid.domain)
+    }
+
     /// A reply must come from whom we asked; a request to no one is answered by our server
     /// or our own account (RFC 6120 §10.3.3).
-    private func isExpectedReplier(_ from: String?, for to: String?) -> Bool {
-        guard let session else {
+    static func isExpectedReplier(_ from: String?, for to: String?, boundJID: JID?, domain: String) -> Bool {
+        guard let boundJID else {
             // Before authentication only the server itself can answer (XEP-0077 registration).
-            return to == nil && (from == nil || from == configuration.jid.domain)
+            return to == nil && (from == nil || from == domain)
         }
-        let fromJID = from.flatMap { try? JID($0) }
+        // A `from` that is there but no JID is not an absent one: it never passes for our server.
+        var fromJID: JID?
+        if let from {
+            guard let parsed = try? JID(from) else { return false }
+            fromJID = parsed
+        }
         if let to, let toJID = try? JID(to) {
-            return fromJID == toJID || (fromJID == nil && toJID.bare == session.boundJID.bare)
+            return fromJID == toJID || (fromJID == nil && toJID.bare == boundJID.bare)
         }
-        return fromJID == nil || fromJID == session.boundJID.bare || fromJID == session.boundJID
-            || fromJID == (try? JID(session.boundJID.domain))
+        return fromJID == nil || fromJID == boundJID.bare || fromJID == boundJID
+            || fromJID == (try? JID(boundJID.domain))
     }
 
     private func expire(_ id: String) {

@@ -322,7 +322,7 @@ public struct StreamNegotiator: Sendable {
     private mutating func finishBind(_ element: Element) -> [Action] {
         guard element["type"] == "result",
             let jidText = element.child("bind", namespace: NS.bind)?.childText("jid", namespace: NS.bind),
-            let bound = try? JID(jidText), bound.bare == configuration.jid.bare
+            let bound = try? JID(jidText), bound.bare == configuration.jid.bare, bound.resource != nil
         else {
             return fail(.bindFailed(IQ(element)?.error ?? StanzaError(type: "cancel", condition: "bad-request", text: "no usable JID in the bind result")))
         }

@@ -173,6 +173,8 @@ final class StreamIO: @unchecked Sendable {
             }
             if restartedForTLS { continue }
             actions = []
+            // close() during negotiation (the user quit while we were connecting) ends it now.
+            if isCloseRequested { throw .cancelled }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw .timeout("stream negotiation") }
             for event in try readEvents(timeout: remaining) {
@@ -243,7 +245,13 @@ final class StreamIO: @unchecked Sendable {
         // The stdlib's buffer accessors rethrow untyped errors, so results cross them as `Result`.
         let received: Result<Int, ConnectionError> = readBuffer.withUnsafeMutableBytes { buffer in
             if let tls {
-                do throws(TLSError) { return .success(try tls.receive(into: buffer)) } catch { return .failure(.tls(error)) }
+                do throws(TLSError) {
+                    return .success(try tls.receive(into: buffer))
+                } catch .receiveTimedOut {
+                    return .success(-1)  // a record still arriving: back to the loop, writes and close stay live
+                } catch {
+                    return .failure(.tls(error))
+                }
             }
             do throws(TransportError) {
                 return .success(try socket.receive(into: buffer))
@@ -252,6 +260,7 @@ final class StreamIO: @unchecked Sendable {
             }
         }
         let count = try received.get()
+        if count < 0 { return [] }
         if count == 0 { throw .closed }
         let parsed: Result<[StreamEvent], XMLStreamError> = readBuffer.withUnsafeBytes { buffer in
             do throws(XMLStreamError) {

@@ -1,11 +1,13 @@
 /// RFC 6120 §4.2–§4.4 and §11: incremental parser turning stream bytes into `StreamEvent`s.
 ///
 /// The XML work (and every restriction and cap) lives in the CXMLStream C
-/// target; this side assembles its callbacks into immutable `Element` trees by
-/// depth: depth 0 is the stream header, depth 1 starts a stanza. A parser is
+/// target. It records each depth-1 element (a stanza) as a flat tape and hands
+/// it over once complete, so Swift is entered once per stanza, not once per
+/// SAX event, and builds the immutable `Element` tree in one pass. A parser is
 /// owned by one connection and is not thread-safe; `reset()` gives the fresh
 /// context RFC 6120 requires after STARTTLS and SASL success (§5.4.3.3, §6.4.6).
 import CXMLStream
+import Glibc
 
 public final class StreamParser {
     /// Caps enforced while parsing; exceeding one is a `policyViolation`.
@@ -54,10 +56,15 @@ public final class StreamParser {
             throw .policyViolation("XML parser could not be allocated")
         }
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return builder.state.takeEvents() }
+        if let failure = builder.state.failure { throw .policyViolation(failure) }
         let rc = xs_feed(parser, base.assumingMemoryBound(to: CChar.self), bytes.count)
         if rc != Int32(XS_OK.rawValue) {
             builder.state.discard()
             throw Self.error(kind: rc, message: String(cString: xs_error_message(parser)))
+        }
+        if let failure = builder.state.failure {
+            builder.state.discard()
+            throw .policyViolation(failure)
         }
         return builder.state.takeEvents()
     }
@@ -91,17 +98,9 @@ public final class StreamParser {
             guard let ctx else { return }
             Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.streamOpened(attrs, count)
         }
-        callbacks.start = { ctx, local, ns, attrs, count, _ in
-            guard let ctx, let local, let ns else { return }
-            Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.start(local, ns, attrs, count)
-        }
-        callbacks.end = { ctx, _ in
-            guard let ctx else { return }
-            Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.end()
-        }
-        callbacks.text = { ctx, bytes, count in
-            guard let ctx, let bytes else { return }
-            Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.text(bytes, count)
+        callbacks.stanza = { ctx, stanza in
+            guard let ctx, let stanza else { return }
+            Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.stanza(stanza.pointee)
         }
         callbacks.stream_close = { ctx in
             guard let ctx else { return }
@@ -137,28 +136,38 @@ private final class TreeBuilder {
     var state = TreeState()
 }
 
-/// Assembles elements by depth, reusing its buffers across stanzas.
+/// Builds elements from the C side's stanza tapes, reusing its buffers.
 private struct TreeState {
+    /// An element whose children are still being read off the tape.
     private struct Frame {
         var name: String
         var namespace: String
-        var attributes: [String: String]
-        /// Where this element's children begin in `nodes`.
-        var firstChild: Int
+        var attributes: Element.Attributes
+        var children: [Element.Node]
+        /// Direct children not read yet.
+        var remaining: Int
     }
 
     private var events: [StreamEvent] = []
+    /// Open elements of the stanza being built, innermost last. Iterative
+    /// rather than recursive: `Limits.maxDepth` may be large, stacks are not.
     private var frames: [Frame] = []
-    /// Children of all open elements, innermost last: each element's array is
-    /// then allocated once, at its exact size, instead of grown by appends.
-    private var nodes: [Element.Node] = []
-    /// Character data for the innermost open element, merged across callbacks.
-    private var pendingText: [UInt8] = []
+    /// Why a tape was refused, if one was; sticky like the C side's errors.
+    private(set) var failure: String?
     /// Names and namespaces are interned by the C side (stable pointers per
     /// context), so a small direct-mapped cache converts each one to a String
     /// about once; collisions simply convert again.
     private var cacheKeys = [UnsafeRawPointer?](repeating: nil, count: 256)
     private var cacheValues = [String](repeating: "", count: 256)
+
+    /// Attribute values repeat (`to` is our own JID, `from` a handful of
+    /// peers, `type`), so each attribute name's slot keeps its last value:
+    /// equal bytes reuse that String, sparing an allocation, UTF-8
+    /// validation and a free. Hits are checked by content, so a slot shared
+    /// by two names is merely less effective.
+    private var valueCache = [String](repeating: "", count: 64)
+    /// Longer values rarely repeat, and must not stay pinned in the cache.
+    private static let maxCachedValueBytes = 128
 
     mutating func takeEvents() -> [StreamEvent] {
         var out: [StreamEvent] = []
@@ -170,86 +179,143 @@ private struct TreeState {
     mutating func discard() {
         events.removeAll()
         frames.removeAll()
-        nodes.removeAll()
-        pendingText.removeAll()
     }
 
     /// Needed on a new C context: its interned pointers may reuse freed addresses.
     mutating func reset() {
         discard()
+        failure = nil
         for i in cacheKeys.indices { cacheKeys[i] = nil }
+        for i in valueCache.indices { valueCache[i] = "" }
     }
 
     mutating func streamOpened(_ attrs: UnsafePointer<xs_attr>?, _ count: Int) {
-        events.append(.streamOpened(attributes: attributes(attrs, count)))
-    }
-
-    mutating func start(_ local: UnsafePointer<CChar>, _ ns: UnsafePointer<CChar>, _ attrs: UnsafePointer<xs_attr>?, _ count: Int) {
-        flushText()
-        let frame = Frame(
-            name: string(interned: local), namespace: string(interned: ns),
-            attributes: attributes(attrs, count), firstChild: nodes.count)
-        frames.append(frame)
-    }
-
-    mutating func end() {
-        flushText()
-        guard let frame = frames.popLast() else { return }
-        var children: [Element.Node] = []
-        if frame.firstChild < nodes.count {
-            children = Array(nodes[frame.firstChild...])
-            nodes.removeSubrange(frame.firstChild...)
+        var result: [String: String] = [:]
+        if let attrs, count > 0 {
+            for attr in UnsafeBufferPointer(start: attrs, count: count) {
+                guard let local = attr.local else { continue }
+                let localName = String(cString: local)
+                let key = attr.prefix.map { String(cString: $0) + ":" + localName } ?? localName
+                result[key] = attr.value.flatMap { Self.string($0, attr.value_len) } ?? ""
+            }
         }
-        let element = Element(frame.name, namespace: frame.namespace, attributes: frame.attributes, children: children)
-        if frames.isEmpty {
-            events.append(.element(element))
-        } else {
-            nodes.append(.element(element))
-        }
-    }
-
-    mutating func text(_ bytes: UnsafePointer<CChar>, _ count: Int) {
-        UnsafeRawPointer(bytes).withMemoryRebound(to: UInt8.self, capacity: count) {
-            pendingText.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
-        }
+        events.append(.streamOpened(attributes: result))
     }
 
     mutating func streamClosed() {
         events.append(.streamClosed)
     }
 
-    private mutating func flushText() {
-        guard !pendingText.isEmpty, !frames.isEmpty else { return }
-        nodes.append(.text(String(decoding: pendingText, as: UTF8.self)))
-        pendingText.removeAll(keepingCapacity: true)
-    }
-
-    private mutating func attributes(_ attrs: UnsafePointer<xs_attr>?, _ count: Int) -> [String: String] {
-        guard let attrs, count > 0 else { return [:] }
-        var result = [String: String](minimumCapacity: count)
-        for i in 0..<count {
-            let attr = attrs[i]
-            guard let local = attr.local else { continue }
-            var key = string(interned: local)
-            if let prefix = attr.prefix {
-                key = string(interned: prefix) + ":" + key
-            }
-            var value = ""
-            if let bytes = attr.value, attr.value_len > 0 {
-                value = UnsafeRawPointer(bytes).withMemoryRebound(to: UInt8.self, capacity: attr.value_len) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: attr.value_len), as: UTF8.self)
-                }
-            }
-            result[key] = value
+    /// Builds one stanza from its tape (see `xs_stanza`). Every count and
+    /// offset is checked against the buffers it indexes before use.
+    mutating func stanza(_ tape: xs_stanza) {
+        guard failure == nil else { return }
+        let nodes = UnsafeBufferPointer(start: tape.nodes, count: tape.nodes == nil ? 0 : tape.node_count)
+        let attrs = UnsafeBufferPointer(start: tape.attrs, count: tape.attrs == nil ? 0 : tape.attr_count)
+        let bytes = UnsafeRawBufferPointer(start: tape.bytes, count: tape.bytes == nil ? 0 : tape.byte_count)
+        if let element = build(nodes, attrs, bytes) {
+            events.append(.element(element))
+        } else {
+            failure = "internal error: inconsistent stanza record from the XML parser"
         }
-        return result
     }
 
-    private mutating func string(interned pointer: UnsafePointer<CChar>) -> String {
+    private mutating func build(
+        _ nodes: UnsafeBufferPointer<xs_node>, _ attrs: UnsafeBufferPointer<xs_stanza_attr>, _ bytes: UnsafeRawBufferPointer
+    ) -> Element? {
+        frames.removeAll(keepingCapacity: true)
+        var index = 0
+        while index < nodes.count {
+            let node = nodes[index]
+            index += 1
+            switch node.kind {
+            case Int32(XS_NODE_TEXT):
+                // Text only occurs inside an element.
+                guard !frames.isEmpty, let text = Self.string(bytes, node.text_offset, node.text_len) else { return nil }
+                frames[frames.count - 1].children.append(.text(text))
+                frames[frames.count - 1].remaining -= 1
+            case Int32(XS_NODE_ELEMENT):
+                guard let name = node.name, let namespace = node.ns,
+                      node.first_attr <= attrs.count, node.attr_count <= attrs.count - node.first_attr,
+                      // Each child takes at least one node, so more cannot be right.
+                      node.child_count <= nodes.count - index
+                else { return nil }
+                var attributes = Element.Attributes()
+                if node.attr_count > 0 {
+                    var pairs: [Element.Attributes.Pair] = []
+                    pairs.reserveCapacity(node.attr_count)
+                    for attr in attrs[node.first_attr..<(node.first_attr + node.attr_count)] {
+                        guard let key = attr.name, let value = value(bytes, attr.value_offset, attr.value_len, name: key)
+                        else { return nil }
+                        pairs.append(.init(key: string(interned: key, attr.name_len), value: value))
+                    }
+                    attributes = Element.Attributes(unsorted: pairs)
+                }
+                var children: [Element.Node] = []
+                if node.child_count > 0 { children.reserveCapacity(node.child_count) }
+                frames.append(Frame(
+                    name: string(interned: name, node.name_len), namespace: string(interned: namespace, node.ns_len),
+                    attributes: attributes, children: children, remaining: node.child_count))
+            default:
+                return nil
+            }
+            // Close every element whose last child was just read.
+            while let last = frames.last, last.remaining == 0 {
+                let frame = frames.removeLast()
+                let element = Element(frame.name, namespace: frame.namespace, attributes: frame.attributes, children: frame.children)
+                guard !frames.isEmpty else {
+                    // The stanza's own element: the tape must end with it.
+                    return index == nodes.count ? element : nil
+                }
+                frames[frames.count - 1].children.append(.element(element))
+                frames[frames.count - 1].remaining -= 1
+            }
+        }
+        return nil
+    }
+
+    /// `len` bytes at `offset` in `bytes`, or nil if that is out of bounds.
+    private static func string(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ len: Int) -> String? {
+        guard offset >= 0, len >= 0, offset <= bytes.count, len <= bytes.count - offset else { return nil }
+        if len == 0 { return "" }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + len)]), as: UTF8.self)
+    }
+
+    /// A cache slot for an interned pointer. The dictionary packs names a few
+    /// bytes apart, so low address bits alone collide; Fibonacci hashing
+    /// spreads them. `count` is a power of two.
+    private static func slot(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        let mixed = UInt64(UInt(bitPattern: pointer)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed >> 40) & (count - 1)
+    }
+
+    /// An attribute value, as `string(_:_:_:)`, through `valueCache`.
+    private mutating func value(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ len: Int, name: UnsafePointer<CChar>) -> String? {
+        guard offset >= 0, len >= 0, offset <= bytes.count, len <= bytes.count - offset else { return nil }
+        guard len > 0, len <= Self.maxCachedValueBytes, let base = bytes.baseAddress else { return Self.string(bytes, offset, len) }
+        let incoming = UnsafeRawBufferPointer(start: base + offset, count: len)
+        let slot = Self.slot(UnsafeRawPointer(name), valueCache.count)
+        let cached = valueCache[slot]
+        if cached.utf8.count == len,
+           cached.utf8.withContiguousStorageIfAvailable({ $0.baseAddress.map { memcmp($0, base + offset, len) == 0 } }) == true {
+            return cached
+        }
+        let value = String(decoding: incoming, as: UTF8.self)
+        valueCache[slot] = value
+        return value
+    }
+
+    private static func string(_ bytes: UnsafePointer<CChar>, _ len: Int) -> String {
+        UnsafeRawPointer(bytes).withMemoryRebound(to: UInt8.self, capacity: len) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+        }
+    }
+
+    private mutating func string(interned pointer: UnsafePointer<CChar>, _ len: Int) -> String {
         let key = UnsafeRawPointer(pointer)
-        let slot = Int(truncatingIfNeeded: UInt(bitPattern: key) >> 3) & (cacheKeys.count - 1)
+        let slot = Self.slot(key, cacheKeys.count)
         if cacheKeys[slot] == key { return cacheValues[slot] }
-        let value = String(cString: pointer)
+        let value = Self.string(pointer, len)
         cacheKeys[slot] = key
         cacheValues[slot] = value
         return value

@@ -68,6 +68,9 @@ public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     case receiveFailed(reason: String)
     /// The peer closed the TCP connection without a TLS close_notify.
     case prematureTermination
+    /// Part of a record arrived and the rest did not within the record timeout. Not fatal:
+    /// the partial record stays buffered and the next `receive` continues it.
+    case receiveTimedOut
 
     public var description: String {
         switch self {
@@ -96,12 +99,17 @@ public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
             return "TLS receive failed: \(reason)"
         case .prematureTermination:
             return "server closed the connection without ending TLS"
+        case .receiveTimedOut:
+            return "timed out in the middle of a TLS record"
         }
     }
 }
 
 /// A client TLS session on an already connected socket. Does not own the fd.
 public final class TLSSession {
+    /// How long `receive` waits for the rest of a record it has started reading.
+    static let recordTimeout: Duration = .seconds(1)
+
     /// TLS 1.2 and 1.3 only (DESIGN §6); safe renegotiation required.
     static let priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SAFE_RENEGOTIATION"
 
@@ -204,6 +212,9 @@ public final class TLSSession {
             }
             throw .handshakeFailed(reason: reason)
         }
+        // A server that sends half a record and goes quiet must not hang the reading thread:
+        // after this long `receive` gives back control (`.receiveTimedOut`) and can be called again.
+        gnutls_record_set_timeout(session, UInt32(max(TCPSocket.milliseconds(Self.recordTimeout), 1)))
         try verifyPeer()
     }
 
@@ -273,6 +284,7 @@ public final class TLSSession {
             if n >= 0 { return n }
             let code = Int32(truncatingIfNeeded: n)
             if code == GNUTLS_E_PREMATURE_TERMINATION { throw .prematureTermination }
+            if code == GNUTLS_E_TIMEDOUT { throw .receiveTimedOut }
             // AGAIN, INTERRUPTED, warning alerts, a refused rehandshake: keep reading.
             if gnutls_error_is_fatal(code) == 0 { continue }
             throw .receiveFailed(reason: Self.text(code))

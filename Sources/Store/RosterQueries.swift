@@ -1,0 +1,320 @@
+import Foundation
+import GRDB
+
+/// The roster, presence, subscription requests and roster intents (RFC 6121 §2–4).
+///
+/// Every change the server tells us about lands in one transaction per fetch or burst, so a
+/// reader never sees half a roster.
+extension Store {
+    /// A roster item as the server sent it; `subscription == nil` means "remove".
+    public struct ServerRosterItem: Sendable, Equatable {
+        public var jid: String
+        public var name: String?
+        public var subscription: Contact.Subscription?
+        public var ask: Bool
+        public var approved: Bool
+        public var groups: [String]
+
+        public init(
+            jid: String, name: String? = nil, subscription: Contact.Subscription?, ask: Bool = false,
+            approved: Bool = false, groups: [String] = []
+        ) {
+            self.jid = jid
+            self.name = name
+            self.subscription = subscription
+            self.ask = ask
+            self.approved = approved
+            self.groups = groups
+        }
+    }
+
+    // MARK: - Roster sync
+
+    public func rosterVersion(accountID: Int64) throws -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT roster_ver FROM sync_state WHERE account_id = ?", arguments: [accountID])
+        }
+    }
+
+    /// The whole roster replaces what we had, with its version, in one transaction.
+    public func replaceRoster(accountID: Int64, items: [ServerRosterItem], version: String?) throws {
+        let now = Store.now
+        try write { db in
+            try db.execute(sql: "DELETE FROM contact WHERE account_id = ?", arguments: [accountID])
+            for item in items { try Self.apply(item, accountID: accountID, now: now, db) }
+            try Self.setRosterVersion(version, accountID: accountID, db)
+            try RosterFetch(accountID: accountID, full: true, items: items.count, fetchedAt: now).save(db)
+        }
+    }
+
+    /// The server said the roster is unchanged since our version.
+    public func noteRosterUnchanged(accountID: Int64) throws {
+        try write { db in try RosterFetch(accountID: accountID, full: false, items: 0, fetchedAt: Store.now).save(db) }
+    }
+
+    /// Roster pushes of one burst, in order, in one transaction; the last version given wins.
+    public func applyRosterPushes(accountID: Int64, _ items: [ServerRosterItem], version: String?) throws {
+        guard !items.isEmpty else { return }
+        let now = Store.now
+        try write { db in
+            for item in items { try Self.apply(item, accountID: accountID, now: now, db) }
+            if let version { try Self.setRosterVersion(version, accountID: accountID, db) }
+        }
+    }
+
+    public func lastRosterFetch(accountID: Int64) throws -> RosterFetch? {
+        try read { db in try RosterFetch.fetchOne(db, key: accountID) }
+    }
+
+    private static func apply(_ item: ServerRosterItem, accountID: Int64, now: Double, _ db: Database) throws {
+        guard let subscription = item.subscription else {
+            try db.execute(sql: "DELETE FROM contact WHERE account_id = ? AND jid = ?", arguments: [accountID, item.jid])
+            return
+        }
+        try Contact(
+            accountID: accountID, jid: item.jid, name: item.name, subscription: subscription, ask: item.ask,
+            approved: item.approved, updatedAt: now
+        ).save(db)
+        try db.execute(sql: "DELETE FROM contact_group WHERE account_id = ? AND jid = ?", arguments: [accountID, item.jid])
+        for group in Set(item.groups) {
+            try db.execute(
+                sql: "INSERT INTO contact_group (account_id, jid, name) VALUES (?, ?, ?)", arguments: [accountID, item.jid, group])
+        }
+    }
+
+    private static func setRosterVersion(_ version: String?, accountID: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO sync_state (account_id, roster_ver) VALUES (?, ?)
+                ON CONFLICT(account_id) DO UPDATE SET roster_ver = excluded.roster_ver
+                """,
+            arguments: [accountID, version])
+    }
+
+    public func contact(accountID: Int64, jid: String) throws -> Contact? {
+        try read { db in try Contact.fetchOne(db, key: ["account_id": accountID, "jid": jid]) }
+    }
+
+    public func contactGroups(accountID: Int64, jid: String) throws -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT name FROM contact_group WHERE account_id = ? AND jid = ? ORDER BY name",
+                arguments: [accountID, jid])
+        }
+    }
+
+    /// Bare JIDs of the contacts in a group.
+    public func contacts(accountID: Int64, inGroup group: String) throws -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT jid FROM contact_group WHERE account_id = ? AND name = ? ORDER BY jid",
+                arguments: [accountID, group])
+        }
+    }
+
+    // MARK: - Display
+
+    /// Every contact with groups, available resources (best first) and pending edits, plus
+    /// pending adds the server has not seen yet. Four queries, whatever the roster size.
+    public func rosterEntries(accountID: Int64) throws -> [RosterEntry] {
+        try read { db in
+            let contacts = try Contact.filter(Column("account_id") == accountID).order(Column("jid")).fetchAll(db)
+            var groups: [String: [String]] = [:]
+            let groupRows = try Row.fetchCursor(
+                db, sql: "SELECT jid, name FROM contact_group WHERE account_id = ? ORDER BY name", arguments: [accountID])
+            while let row = try groupRows.next() { groups[row[0], default: []].append(row[1]) }
+            var presence: [String: [ResourcePresence]] = [:]
+            var lastSeen: [String: Double] = [:]
+            for row in try ResourcePresence.filter(Column("account_id") == accountID).fetchAll(db) {
+                if row.available {
+                    presence[row.jid, default: []].append(row)
+                } else {
+                    lastSeen[row.jid] = max(lastSeen[row.jid] ?? 0, row.updatedAt)
+                }
+            }
+            // Per JID: the latest action, and name and groups as the pending edits leave them.
+            var pending: [String: RosterIntent] = [:]
+            var order: [String] = []
+            for intent in try Self.pendingIntents(accountID: accountID, db) {
+                guard var merged = pending[intent.jid] else {
+                    pending[intent.jid] = intent
+                    order.append(intent.jid)
+                    continue
+                }
+                merged.action = merged.action == .add && intent.action == .update ? .add : intent.action
+                merged.name = intent.name ?? merged.name
+                merged.groups = intent.groups ?? merged.groups
+                pending[intent.jid] = merged
+            }
+
+            var entries = contacts.map { contact in
+                let intent = pending[contact.jid]
+                return RosterEntry(
+                    jid: contact.jid, name: intent?.name ?? contact.name, subscription: contact.subscription, ask: contact.ask,
+                    groups: intent?.groupList ?? groups[contact.jid] ?? [],
+                    presence: Self.bestFirst(presence[contact.jid] ?? []),
+                    lastSeen: lastSeen[contact.jid], pending: intent?.action, onServer: true)
+            }
+            let known = Set(contacts.map(\.jid))
+            for jid in order where !known.contains(jid) {
+                guard let intent = pending[jid], intent.action == .add else { continue }
+                entries.append(RosterEntry(
+                    jid: jid, name: intent.name, subscription: .none, ask: false, groups: intent.groupList ?? [],
+                    presence: [], lastSeen: nil, pending: .add, onServer: false))
+            }
+            return entries
+        }
+    }
+
+    /// Highest priority first, then the more available show, then the most recent.
+    static func bestFirst(_ resources: [ResourcePresence]) -> [ResourcePresence] {
+        resources.sorted {
+            if $0.priority != $1.priority { return $0.priority > $1.priority }
+            if $0.showRank != $1.showRank { return $0.showRank > $1.showRank }
+            return $0.updatedAt > $1.updatedAt
+        }
+    }
+
+    // MARK: - Presence
+
+    /// Stores one burst of presence; returns the rows that really changed (for events).
+    @discardableResult
+    public func storePresence(_ updates: [ResourcePresence]) throws -> [ResourcePresence] {
+        guard !updates.isEmpty else { return [] }
+        return try write { db in
+            var changed: [ResourcePresence] = []
+            for update in updates {
+                let key: [String: any DatabaseValueConvertible] = [
+                    "account_id": update.accountID, "jid": update.jid, "resource": update.resource,
+                ]
+                let old = try ResourcePresence.fetchOne(db, key: key)
+                if let old, old.available == update.available, old.show == update.show, old.status == update.status,
+                    old.priority == update.priority
+                {
+                    continue
+                }
+                if !update.available, old == nil || old?.available == false {
+                    // Unavailable from a resource we never saw online: remember when, nothing more.
+                    try update.save(db)
+                    continue
+                }
+                try update.save(db)
+                changed.append(update)
+            }
+            return changed
+        }
+    }
+
+    /// Every resource of every contact to unavailable: the session that told us is gone.
+    public func clearPresence(accountID: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE presence SET available = 0 WHERE account_id = ? AND available = 1", arguments: [accountID])
+        }
+    }
+
+    public func presence(accountID: Int64, jid: String) throws -> [ResourcePresence] {
+        try read { db in
+            Self.bestFirst(try ResourcePresence.filter(Column("account_id") == accountID && Column("jid") == jid).fetchAll(db))
+        }
+    }
+
+    // MARK: - Subscription requests
+
+    public func addSubscriptionRequest(accountID: Int64, jid: String, message: String?) throws {
+        try write { db in
+            try SubscriptionRequest(accountID: accountID, jid: jid, message: message, receivedAt: Store.now).save(db)
+        }
+    }
+
+    public func subscriptionRequests(accountID: Int64) throws -> [SubscriptionRequest] {
+        try read { db in
+            try SubscriptionRequest.filter(Column("account_id") == accountID).order(Column("received_at"), Column("jid")).fetchAll(db)
+        }
+    }
+
+    @discardableResult
+    public func removeSubscriptionRequest(accountID: Int64, jid: String) throws -> Bool {
+        try write { db in try SubscriptionRequest.deleteOne(db, key: ["account_id": accountID, "jid": jid]) }
+    }
+
+    // MARK: - Intents
+
+    /// Queues a roster or subscription edit. Answering a request removes it from the
+    /// pending list at once, in the same transaction: the user has answered it.
+    @discardableResult
+    public func enqueueRosterIntent(
+        accountID: Int64, jid: String, action: RosterIntent.Action, name: String? = nil, groups: [String]? = nil
+    ) throws -> RosterIntent {
+        let groupsJSON = try groups.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        return try write { db in
+            var intent = RosterIntent(
+                id: nil, accountID: accountID, jid: jid, action: action, name: name, groups: groupsJSON, state: .pending,
+                error: nil, createdAt: Store.now, doneAt: nil)
+            try intent.insert(db)
+            if action == .accept || action == .deny {
+                _ = try SubscriptionRequest.deleteOne(db, key: ["account_id": accountID, "jid": jid])
+            }
+            return intent
+        }
+    }
+
+    public func pendingRosterIntents(accountID: Int64) throws -> [RosterIntent] {
+        try read { db in try Self.pendingIntents(accountID: accountID, db) }
+    }
+
+    private static func pendingIntents(accountID: Int64, _ db: Database) throws -> [RosterIntent] {
+        try RosterIntent
+            .filter(Column("account_id") == accountID && Column("state") == RosterIntent.State.pending.rawValue)
+            .order(Column("id"))
+            .fetchAll(db)
+    }
+
+    public func rosterIntent(id: Int64) throws -> RosterIntent? {
+        try read { db in try RosterIntent.fetchOne(db, key: id) }
+    }
+
+    /// Done, or failed with the server's reason; either way it is never executed again.
+    public func finishRosterIntent(id: Int64, error: String? = nil) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE roster_intent SET state = ?, error = ?, done_at = ? WHERE id = ? AND state = 'pending'",
+                arguments: [error == nil ? "done" : "failed", error, Store.now, id])
+        }
+    }
+
+    // MARK: - Own presence
+
+    public func ownPresence(accountID: Int64) throws -> OwnPresence {
+        try read { db in try OwnPresence.fetchOne(db, key: accountID) } ?? OwnPresence(accountID: accountID)
+    }
+
+    /// Sets show (nil: online) and status; the owner sends it within a poll interval.
+    @discardableResult
+    public func setOwnPresence(accountID: Int64, show: String?, status: String?) throws -> OwnPresence {
+        try write { db in
+            var own = try OwnPresence.fetchOne(db, key: accountID) ?? OwnPresence(accountID: accountID)
+            own.show = show
+            own.status = status
+            own.revision += 1
+            own.updatedAt = Store.now
+            try own.save(db)
+            return own
+        }
+    }
+
+    public func setAutoAway(accountID: Int64, minutes: Int) throws {
+        try write { db in
+            var own = try OwnPresence.fetchOne(db, key: accountID) ?? OwnPresence(accountID: accountID)
+            own.autoAwayMinutes = max(0, minutes)
+            try own.save(db)
+        }
+    }
+
+    public func markOwnPresenceSent(accountID: Int64, revision: Int64) throws {
+        try write { db in
+            var own = try OwnPresence.fetchOne(db, key: accountID) ?? OwnPresence(accountID: accountID)
+            own.sentRevision = max(own.sentRevision, revision)
+            try own.save(db)
+        }
+    }
+}

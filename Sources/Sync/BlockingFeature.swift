@@ -1,0 +1,72 @@
+import Foundation
+import Store
+import XMPP
+
+/// XEP-0191 on a live session: the blocklist is fetched on each new session and cached, block
+/// and unblock intents stored by any tern process are carried out in order, and the server's
+/// pushes (trusted only from our own account) keep the cache current.
+struct BlockingFeature: SessionFeature {
+    var discoFeatures: [String] { [] }
+
+    func sessionStarted(_ context: FeatureContext) async {
+        await runIntents(context)
+        do {
+            let result = try await context.request(Blocking.listRequest(id: context.nextID()), timeout: .seconds(15))
+            try context.store.replaceBlocklist(accountID: context.account.rowID, jids: Blocking.blocklist(inResult: result))
+        } catch {
+            // The server may not offer XEP-0191; the cache stays as it was.
+        }
+    }
+
+    func claims(_ stanza: Element, _ context: FeatureContext) -> Bool {
+        guard stanza.matches("iq", NS.client), let iq = IQ(stanza) else { return false }
+        return Blocking.isPush(iq)
+    }
+
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+        var replies: [Element] = []
+        for stanza in stanzas {
+            guard let iq = IQ(stanza) else { continue }
+            guard let push = Blocking.push(iq, ourJID: context.boundJID) else {
+                replies.append(iq.errorReply("service-unavailable"))
+                continue
+            }
+            switch push {
+            case .block(let jids): try? context.store.applyBlocklistChange(accountID: context.account.rowID, block: true, jids: jids)
+            case .unblock(let jids): try? context.store.applyBlocklistChange(accountID: context.account.rowID, block: false, jids: jids)
+            }
+            replies.append(iq.result())
+        }
+        try? await context.send(replies)
+    }
+
+    func poll(_ context: FeatureContext) async {
+        await runIntents(context)
+    }
+
+    /// Block, unblock and refresh intents, oldest first; each is removed once carried out or refused.
+    private func runIntents(_ context: FeatureContext) async {
+        let accountID = context.account.rowID
+        guard let intents = try? context.store.detailsIntents(accountID: accountID), !intents.isEmpty else { return }
+        for intent in intents {
+            switch intent.action {
+            case .block, .unblock:
+                let block = intent.action == .block
+                let request = block
+                    ? Blocking.blockRequest(id: context.nextID(), jids: [intent.jid])
+                    : Blocking.unblockRequest(id: context.nextID(), jids: [intent.jid])
+                do {
+                    _ = try await context.request(request, timeout: .seconds(15))
+                    try? context.store.applyBlocklistChange(accountID: accountID, block: block, jids: [intent.jid])
+                } catch is StanzaError {
+                    // Refused by the server: retrying would be refused again.
+                } catch {
+                    return  // the link is gone: try again next session
+                }
+            case .refresh:
+                if let jid = try? JID(intent.jid) { await ContactDetails.refresh(jid, context) }
+            }
+            try? context.store.removeDetailsIntent(id: intent.id)
+        }
+    }
+}

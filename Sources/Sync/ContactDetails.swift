@@ -1,0 +1,151 @@
+import Foundation
+import Store
+import XMPP
+
+/// Gathers what a contact and its server offer about it — vCard (XEP-0054, or XEP-0292 when our
+/// server does PEP), per resource the client software (XEP-0092), idle time (XEP-0012) and
+/// capabilities (XEP-0030, cached by XEP-0115 verification string) — and stores it with the
+/// time it was fetched, so `tern info` can show it offline later.
+enum ContactDetails {
+    /// Each request gets this long: a resource that went away must not hold up the rest.
+    static let requestTimeout: Duration = .seconds(8)
+
+    static func refresh(_ jid: JID, _ context: FeatureContext) async {
+        let bare = jid.bare
+        let accountID = context.account.rowID
+        let key = bare.description
+        if let (card, source) = await fetchVCard(bare, context) {
+            try? context.store.saveVCard(accountID: accountID, jid: key, fields: card.fields, source: source)
+        }
+        var resources = (try? context.store.knownResources(accountID: accountID, jid: key)) ?? []
+        if let resource = jid.resource, !resources.contains(resource) { resources.insert(resource, at: 0) }
+        var details: [Store.ResourceDetails] = []
+        for resource in resources {
+            guard let full = try? bare.withResource(resource) else { continue }
+            details.append(await fetchResource(full, context))
+        }
+        try? context.store.saveResourceDetails(accountID: accountID, jid: key, details)
+        // On the bare JID the answer is the time since the last logout (XEP-0012 §4), asked of the server.
+        let online = details.contains { $0.error == nil }
+        if !online {
+            do {
+                let result = try await context.request(LastActivity.request(id: context.nextID(), to: bare), timeout: requestTimeout)
+                let last = LastActivity(result: result)
+                try? context.store.saveLastActivity(accountID: accountID, jid: key, seconds: last?.seconds, status: last?.status)
+            } catch is StanzaError {
+                try? context.store.saveLastActivity(accountID: accountID, jid: key, seconds: nil, status: nil)
+            } catch {}
+        }
+    }
+
+    /// vCard4 from the contact's PEP node when our server does PEP, else vcard-temp.
+    /// nil when neither could be asked (the link failed): the cache keeps what it had.
+    static func fetchVCard(_ bare: JID, _ context: FeatureContext) async -> (VCard, String)? {
+        if await accountOffersPEP(context) {
+            if let result = try? await context.request(VCard4.itemsRequest(id: context.nextID(), to: bare), timeout: requestTimeout),
+                let vcard = VCard4.vCardElement(inResult: result)
+            {
+                let card = VCard4.parse(vcard)
+                if !card.isEmpty { return (card, "vcard4") }
+            }
+        }
+        do {
+            let result = try await context.request(VCardTemp.getRequest(id: context.nextID(), to: bare), timeout: requestTimeout)
+            return (VCardTemp.parse(VCardTemp.vCardElement(inResult: result)), "vcard-temp")
+        } catch is StanzaError {
+            return (VCard(), "none")
+        } catch {
+            return nil
+        }
+    }
+
+    /// Whether our own account (bare JID) shows the PEP identity in disco#info (XEP-0163 §4).
+    static func accountOffersPEP(_ context: FeatureContext) async -> Bool {
+        let request = IQ.request(.get, id: context.nextID(), to: context.boundJID.bare, payload: Element("query", namespace: NS.discoInfo))
+        guard let result = try? await context.request(request, timeout: requestTimeout),
+            let query = result.child("query", namespace: NS.discoInfo)
+        else { return false }
+        return VCard4.isOffered(byAccountInfo: query)
+    }
+
+    /// Version, idle time and capabilities of one resource, asked at once.
+    static func fetchResource(_ full: JID, _ context: FeatureContext) async -> Store.ResourceDetails {
+        var details = Store.ResourceDetails(resource: full.resource ?? "")
+        async let version = outcome { try await context.request(SoftwareVersion.request(id: context.nextID(), to: full), timeout: requestTimeout) }
+        async let last = outcome { try await context.request(LastActivity.request(id: context.nextID(), to: full), timeout: requestTimeout) }
+        async let info = outcome {
+            try await context.request(
+                EntityCapabilities.infoRequest(id: context.nextID(), to: full, node: nil, ver: nil), timeout: requestTimeout)
+        }
+        let (versionResult, lastResult, infoResult) = await (version, last, info)
+        switch versionResult {
+        case .success(let result):
+            let software = SoftwareVersion(result: result)
+            details.clientName = software?.name
+            details.clientVersion = software?.version
+            details.clientOS = software?.os
+        case .failure(let error):
+            details.error = "\(error)"
+        }
+        if case .success(let result) = lastResult { details.idleSeconds = LastActivity(result: result)?.seconds }
+        if case .success(let result) = infoResult, let query = result.child("query", namespace: NS.discoInfo) {
+            details.capsVer = cacheCaps(query, context)
+            if details.error != nil, details.capsVer != nil { details.error = nil }  // it answered: it is there
+        }
+        return details
+    }
+
+    /// Caches a disco#info answer under the verification string we compute from it ourselves,
+    /// so the cache can only ever hold hashes that match their content (XEP-0115 §5.4).
+    static func cacheCaps(_ query: Element, _ context: FeatureContext) -> String? {
+        guard let info = EntityCapabilities.Info(query: query), let ver = try? EntityCapabilities.verificationString(info) else {
+            return nil
+        }
+        if (try? context.store.cachedCaps(ver: ver)) == nil {
+            let identities = (try? JSONEncoder().encode(info.identities)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+            try? context.store.cacheCaps(ver: ver, identitiesJSON: identities, features: info.features.sorted())
+        }
+        return ver
+    }
+
+    private static func outcome(_ body: () async throws -> Element) async -> Result<Element, any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    /// Sets one field of our own vCard: fetch, change that field, store the whole vCard back.
+    static func setOwnVCard(_ field: VCard.Field, to value: String?, _ context: FeatureContext) async throws -> VCard {
+        let current: Element
+        do {
+            let result = try await context.request(VCardTemp.getRequest(id: context.nextID(), to: nil), timeout: requestTimeout)
+            current = VCardTemp.vCardElement(inResult: result)
+        } catch let error as StanzaError where error.condition == "item-not-found" {
+            current = Element("vCard", namespace: VCardTemp.namespace)
+        }
+        let updated = VCardTemp.updating(current, field, to: value)
+        _ = try await context.request(VCardTemp.setRequest(id: context.nextID(), vCard: updated), timeout: requestTimeout)
+        let card = VCardTemp.parse(updated)
+        try? context.store.saveVCard(
+            accountID: context.account.rowID, jid: context.boundJID.bare.description, fields: card.fields, source: "vcard-temp")
+        return card
+    }
+}
+
+extension SyncEngine {
+    /// Refreshes a contact's details over the live session and stores them (`tern info`, `/info`).
+    public func refreshDetails(of jid: JID) async throws {
+        guard let context = featureContext() else { throw ConnectionError.closed }
+        await ContactDetails.refresh(jid, context)
+    }
+
+    /// Sets one field of our own vCard over the live session (`tern vcard set`).
+    public func setOwnVCard(_ field: VCard.Field, to value: String?) async throws -> VCard {
+        guard let context = featureContext() else { throw ConnectionError.closed }
+        return try await ContactDetails.setOwnVCard(field, to: value, context)
+    }
+
+    /// Carries out stored block, unblock and refresh intents now (the owner does so every poll).
+    public func runDetailsIntents() async {
+        guard let context = featureContext() else { return }
+        await BlockingFeature().poll(context)
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import Store
+import Sync
+import Testing
+import XMPP
+
+/// Contact details (XEP-0054/0292, 0092, 0012, 0115) and blocking (XEP-0191) against the real
+/// server, with slixmpp as the contact. Every account is registered fresh, so runs never collide.
+@Suite struct DetailsTests {
+    let server: TestServer
+
+    init() throws {
+        server = try TestServer.fromEnvironment()
+    }
+
+    func freshUser() -> String { "det" + UUID().uuidString.prefix(8).lowercased() }
+
+    /// A tern home with a freshly registered account; returns the home and the user.
+    func registeredHome(password: String = "pw-details") async throws -> (TernHome, String) {
+        let home = TernHome(server)
+        let user = freshUser()
+        let result = try await home.run(
+            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": password])
+        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
+        return (home, user)
+    }
+
+    func peer(_ command: String, _ user: String, password: String, _ extra: [String]) -> [String] {
+        [server.peerScript, command, "--jid", server.jid(user), "--password", password,
+         "--host", server.host, "--port", String(server.port), "--ca", server.caFile] + extra
+    }
+
+    func json(_ line: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    }
+
+    func configuration(_ user: String, password: String, resource: String) throws -> ConnectionConfiguration {
+        ConnectionConfiguration(
+            jid: try JID(server.jid(user)), resource: resource, credential: .password(password),
+            endpoint: Endpoint(host: server.host, port: UInt16(server.port), directTLS: false),
+            trust: TLSTrust(caFile: server.caFile))
+    }
+
+    // Issue 4, test 5.
+    @Test func info__shows_the_peers_vcard_name_and_client_version__then_works_offline() async throws {
+        let (home, me) = try await registeredHome()
+        let (_, pal) = try await registeredHome(password: "pw-pal")
+        let setCard = try await runProcess("/usr/bin/env", ["python3"] + peer("vcard-set", pal, password: "pw-pal", ["--fn", "Pal Ümlaut Peer"]))
+        #expect(setCard.status == 0, "\(setCard.stderr)")
+
+        // The peer comes online and writes to us, so we learn its resource.
+        let online = try startProcess("/usr/bin/env", ["python3"] + peer("online", pal, password: "pw-pal", [
+            "--name", "PeerClient", "--version", "9.9.1", "--message-to", server.jid(me), "--body", "hi", "--timeout", "30",
+        ]))
+        defer { online.interrupt() }
+        try await waitFor("the peer to come online") { online.output().stdout.contains("\"jid\"") }
+        let peerJID = try #require(json(online.output().stdout.split(separator: "\n")[0].description)?["jid"] as? String)
+        #expect(try await home.run(["sync"]).status == 0)
+
+        let info = try await home.run(["info", server.jid(pal), "--json"])
+        #expect(info.status == 0, "\(info.stderr)")
+        let object = try #require(json(info.stdout))
+        #expect(object["cached"] as? Bool == false)
+        #expect((object["vcard"] as? [String: String])?["fn"] == "Pal Ümlaut Peer")
+        let resources = try #require(object["resources"] as? [[String: Any]])
+        let resource = try #require(resources.first { $0["resource"] as? String == (try? JID(peerJID))?.resource })
+        let client = try #require(resource["client"] as? [String: Any])
+        #expect(client["name"] as? String == "PeerClient")
+        #expect(client["version"] as? String == "9.9.1")
+        #expect((resource["features"] as? [String])?.contains(NS.version) == true, "caps cached from disco#info")
+
+        let text = try await home.run(["info", server.jid(pal)])
+        #expect(text.stdout.contains("Pal Ümlaut Peer"))
+        #expect(text.stdout.contains("PeerClient 9.9.1"))
+
+        // Offline (the account logged out): the cached details, marked as such, with their age.
+        #expect(try await home.run(["logout"]).status == 0)
+        let cached = try await home.run(["info", server.jid(pal)])
+        #expect(cached.status == 0, "\(cached.stderr)")
+        #expect(cached.stdout.contains("cached"))
+        #expect(cached.stdout.contains("fetched"))
+        #expect(cached.stdout.contains("Pal Ümlaut Peer"))
+    }
+
+    @Test func vcardSet__edits_one_field_and_keeps_the_others() async throws {
+        let (home, _) = try await registeredHome()
+        #expect(try await home.run(["vcard", "set", "fn", "Ada", "Lovelace"]).status == 0)
+        #expect(try await home.run(["vcard", "set", "nickname", "ada"]).status == 0)
+        let shown = try await home.run(["vcard", "show", "--json"])
+        #expect((json(shown.stdout)?["vcard"] as? [String: String]) == ["fn": "Ada Lovelace", "nickname": "ada"], "\(shown.stderr)")
+        #expect(try await home.run(["vcard", "set", "colour", "red"]).status == 64)
+    }
+
+    // Issue 4, test 7.
+    @Test func block__a_blocked_peers_messages_dont_arrive__after_unblocking_they_do() async throws {
+        let (home, me) = try await registeredHome()
+        let (_, pal) = try await registeredHome(password: "pw-pal")
+        let block = try await home.run(["block", server.jid(pal)])
+        #expect(block.status == 0, "\(block.stderr)")
+        #expect(block.stdout.contains("blocked \(server.jid(pal))"))
+        let listed = try await home.run(["blocked", "--json"])
+        #expect(listed.lines.compactMap { json($0)?["jid"] as? String } == [server.jid(pal)])
+
+        let whileBlocked = try await runProcess(
+            "/usr/bin/env", ["python3"] + peer("send", pal, password: "pw-pal", ["--to", server.jid(me), "--body", "while blocked"]))
+        #expect(whileBlocked.status == 0, "\(whileBlocked.stderr)")
+        #expect(try await home.run(["sync"]).status == 0)
+        #expect(try await home.historyJSON(with: pal).isEmpty, "the server dropped the blocked peer's message")
+
+        let unblock = try await home.run(["unblock", server.jid(pal)])
+        #expect(unblock.stdout.contains("unblocked \(server.jid(pal))"), "\(unblock.stderr)")
+        #expect(try await home.run(["blocked", "--json"]).lines.isEmpty)
+        _ = try await runProcess(
+            "/usr/bin/env", ["python3"] + peer("send", pal, password: "pw-pal", ["--to", server.jid(me), "--body", "after unblock"]))
+        #expect(try await home.run(["sync"]).status == 0)
+        #expect(try await home.historyJSON(with: pal).map { $0["body"] as? String } == ["after unblock"])
+    }
+
+    @Test func block__offline__is_queued_and_applied_on_the_next_connection() async throws {
+        let (home, _) = try await registeredHome()
+        let target = server.jid(freshUser())
+        #expect(try await home.run(["logout"]).status == 0)
+        let queued = try await home.run(["block", target])
+        #expect(queued.status == 0, "\(queued.stderr)")
+        #expect(queued.stdout.contains("queued"))
+        #expect(try await home.run(["blocked"]).stdout.contains("\(target) (pending block)"))
+        let login = try await home.run(
+            ["login", try #require(try Store(directory: home.path).accounts().first?.jid), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": "pw-details"])
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(try await home.run(["sync"]).status == 0)
+        let listed = try await home.run(["blocked", "--json"])
+        #expect(listed.lines.compactMap { json($0)?["jid"] as? String } == [target])
+        #expect(!listed.stdout.contains("pending"))
+    }
+
+    @Test func blockPush__from_our_server_updates_the_cache__a_spoofed_one_is_refused() async throws {
+        let (home, me) = try await registeredHome()
+        let (_, stranger) = try await registeredHome(password: "pw-stranger")
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.account(jid: server.jid(me)))
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        defer { running.cancel() }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+        let tern = try JID("\(account.jid)/\(account.resource)")
+
+        // Blocking from another resource of ours: the server pushes it to tern, which stores it.
+        let mine = Connection(configuration: try configuration(me, password: "pw-details", resource: "other"))
+        _ = try await mine.connect()
+        _ = try await mine.request(Blocking.blockRequest(id: "b1", jids: ["spam@example.org"]))
+        try await waitFor("the push to be stored") { (try? store.blocklist(accountID: account.rowID).jids) == ["spam@example.org"] }
+
+        // The same push from a stranger changes nothing.
+        let other = Connection(configuration: try configuration(stranger, password: "pw-stranger", resource: "spoof"))
+        _ = try await other.connect()
+        do {
+            _ = try await other.request(IQ.request(.set, id: "s1", to: tern, payload: Element(
+                "unblock", namespace: Blocking.namespace, elements: [])))
+            Issue.record("a spoofed unblock push was accepted")
+        } catch let error as StanzaError {
+            #expect(error.condition == "service-unavailable")
+        }
+        #expect(try store.blocklist(accountID: account.rowID).jids == ["spam@example.org"])
+        await mine.close()
+        await other.close()
+        await engine.stop()
+        await running.value
+    }
+
+    @Test func answers__version_last_activity_and_disco_with_a_matching_caps_hash() async throws {
+        let (home, me) = try await registeredHome()
+        let (_, stranger) = try await registeredHome(password: "pw-stranger")
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.account(jid: server.jid(me)))
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        defer { running.cancel() }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+        let tern = try JID("\(account.jid)/\(account.resource)")
+
+        // Our own other resource may ask anything.
+        let mine = Connection(configuration: try configuration(me, password: "pw-details", resource: "other"))
+        _ = try await mine.connect()
+        let version = try await mine.request(SoftwareVersion.request(id: "v1", to: tern))
+        #expect(SoftwareVersion(result: version)?.name == "tern")
+        let last = try await mine.request(LastActivity.request(id: "l1", to: tern))
+        #expect(LastActivity(result: last) != nil)
+
+        // disco#info lists the features, and its hash is the one our caps advertise.
+        let info = try await mine.request(IQ.request(.get, id: "d1", to: tern, payload: Element("query", namespace: NS.discoInfo)))
+        let query = try #require(info.child("query", namespace: NS.discoInfo))
+        let features = query.children("feature", namespace: NS.discoInfo).compactMap { $0["var"] }
+        #expect(features.contains(NS.version))
+        #expect(features.contains(LastActivity.namespace))
+        #expect(features.contains(EntityCapabilities.namespace))
+        let parsed = try #require(EntityCapabilities.Info(query: query))
+        let caps = try #require(SyncEngine.capabilities)
+        let ver = try #require(caps["ver"])
+        #expect(EntityCapabilities.validates(ver, hash: "sha-1", info: parsed))
+
+        // A stranger gets the version but not our idle time.
+        let other = Connection(configuration: try configuration(stranger, password: "pw-stranger", resource: "asker"))
+        _ = try await other.connect()
+        #expect(SoftwareVersion(result: try await other.request(SoftwareVersion.request(id: "v2", to: tern))) != nil)
+        do {
+            _ = try await other.request(LastActivity.request(id: "l2", to: tern))
+            Issue.record("a stranger learned our idle time")
+        } catch let error as StanzaError {
+            #expect(error.condition == "forbidden")
+        }
+
+        // `tern sharing version off` is honoured on the live session.
+        #expect(try await home.run(["sharing", "version", "off"]).stdout.contains("version: off"))
+        do {
+            _ = try await other.request(SoftwareVersion.request(id: "v3", to: tern))
+            Issue.record("the version was shared although the user turned it off")
+        } catch let error as StanzaError {
+            #expect(error.condition == "service-unavailable")
+        }
+        await mine.close()
+        await other.close()
+        await engine.stop()
+        await running.value
+    }
+}
