@@ -52,6 +52,7 @@ test: deps
 bench: release
 	.build/release/tern-bench
 	python3 Benchmarks/startup_to_prompt.py
+	python3 Benchmarks/roster_print.py
 
 demo-server: deps
 	$(TESTSERVER) start $(DEMO_SERVER_DIR) >/dev/null
