@@ -12,5 +12,6 @@ public enum SchemaMigrations {
         Migration(identifier: "0001_initial", sql: String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
         Migration(identifier: "0002_contacts", sql: String(decoding: PackageResources._002_contacts_sql, as: UTF8.self)),
         Migration(identifier: "0003_details", sql: String(decoding: PackageResources._003_details_sql, as: UTF8.self)),
+        Migration(identifier: "0004_caps_ver", sql: String(decoding: PackageResources._004_caps_ver_sql, as: UTF8.self)),
     ]
 }

@@ -115,7 +115,7 @@ extension Store {
     // MARK: - Display
 
     /// Every contact with groups, available resources (best first) and pending edits, plus
-    /// pending adds the server has not seen yet. Four queries, whatever the roster size.
+    /// pending adds the server has not seen yet. Five queries, whatever the roster size.
     public func rosterEntries(accountID: Int64) throws -> [RosterEntry] {
         try read { db in
             let contacts = try Contact.filter(Column("account_id") == accountID).order(Column("jid")).fetchAll(db)
@@ -131,6 +131,14 @@ extension Store {
                 } else {
                     lastSeen[row.jid] = max(lastSeen[row.jid] ?? 0, row.updatedAt)
                 }
+            }
+            // XEP-0012 on the bare JID, as `tern info` cached it: logged out `seconds` before the fetch.
+            let lastActivity = try Row.fetchCursor(
+                db, sql: "SELECT jid, fetched_at - seconds FROM contact_last_activity WHERE account_id = ?", arguments: [accountID])
+            while let row = try lastActivity.next() {
+                let jid: String = row[0]
+                let seen: Double = row[1]
+                lastSeen[jid] = max(lastSeen[jid] ?? seen, seen)
             }
             // Per JID: the latest action, and name and groups as the pending edits leave them.
             var pending: [String: RosterIntent] = [:]
@@ -191,6 +199,8 @@ extension Store {
                 if let old, old.available == update.available, old.show == update.show, old.status == update.status,
                     old.priority == update.priority
                 {
+                    // New caps alone are stored but are no presence change to announce.
+                    if old.capsNode != update.capsNode || old.capsVer != update.capsVer { try update.save(db) }
                     continue
                 }
                 if !update.available, old == nil || old?.available == false {

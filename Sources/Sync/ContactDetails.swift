@@ -19,10 +19,16 @@ enum ContactDetails {
         }
         var resources = (try? context.store.knownResources(accountID: accountID, jid: key)) ?? []
         if let resource = jid.resource, !resources.contains(resource) { resources.insert(resource, at: 0) }
+        // XEP-0115 caps each resource advertised in its presence: claims, checked against the cache.
+        var advertised: [String: (node: String, ver: String)] = [:]
+        for row in (try? context.store.presence(accountID: accountID, jid: key)) ?? [] where row.available {
+            if let node = row.capsNode, let ver = row.capsVer { advertised[row.resource] = (node, ver) }
+        }
         var details: [Store.ResourceDetails] = []
         for resource in resources {
             guard let full = try? bare.withResource(resource) else { continue }
-            details.append(await fetchResource(full, context))
+            let lookup = capsLookup(advertised: advertised[resource]) { (try? context.store.cachedCaps(ver: $0)) != nil }
+            details.append(await fetchResource(full, caps: lookup, context))
         }
         try? context.store.saveResourceDetails(accountID: accountID, jid: key, details)
         // On the bare JID the answer is the time since the last logout (XEP-0012 §4), asked of the server.
@@ -68,15 +74,27 @@ enum ContactDetails {
         return VCard4.isOffered(byAccountInfo: query)
     }
 
+    /// How to learn one resource's capabilities (XEP-0115 §6.2–6.3).
+    enum CapsLookup: Equatable, Sendable {
+        /// It advertised a `ver` we verified before: the cache answers, no round trip.
+        case cached(ver: String)
+        /// Ask disco#info (for `node#ver` when it advertised one) and verify the answer.
+        case query(node: String?, ver: String?)
+    }
+
+    /// Skips disco#info only for an advertised `ver` already in the cache, which holds only
+    /// hashes we computed ourselves; an advertised `ver` alone is never trusted.
+    static func capsLookup(advertised: (node: String, ver: String)?, isCached: (String) -> Bool) -> CapsLookup {
+        guard let advertised else { return .query(node: nil, ver: nil) }
+        return isCached(advertised.ver) ? .cached(ver: advertised.ver) : .query(node: advertised.node, ver: advertised.ver)
+    }
+
     /// Version, idle time and capabilities of one resource, asked at once.
-    static func fetchResource(_ full: JID, _ context: FeatureContext) async -> Store.ResourceDetails {
+    static func fetchResource(_ full: JID, caps: CapsLookup, _ context: FeatureContext) async -> Store.ResourceDetails {
         var details = Store.ResourceDetails(resource: full.resource ?? "")
         async let version = outcome { try await context.request(SoftwareVersion.request(id: context.nextID(), to: full), timeout: requestTimeout) }
         async let last = outcome { try await context.request(LastActivity.request(id: context.nextID(), to: full), timeout: requestTimeout) }
-        async let info = outcome {
-            try await context.request(
-                EntityCapabilities.infoRequest(id: context.nextID(), to: full, node: nil, ver: nil), timeout: requestTimeout)
-        }
+        async let info = fetchInfo(full, caps, context)
         let (versionResult, lastResult, infoResult) = await (version, last, info)
         switch versionResult {
         case .success(let result):
@@ -88,19 +106,35 @@ enum ContactDetails {
             details.error = "\(error)"
         }
         if case .success(let result) = lastResult { details.idleSeconds = LastActivity(result: result)?.seconds }
-        if case .success(let result) = infoResult, let query = result.child("query", namespace: NS.discoInfo) {
-            details.capsVer = cacheCaps(query, context)
-            if details.error != nil, details.capsVer != nil { details.error = nil }  // it answered: it is there
+        switch caps {
+        case .cached(let ver):
+            details.capsVer = ver
+        case .query(_, let advertised):
+            if case .success(let result)? = infoResult, let query = result.child("query", namespace: NS.discoInfo) {
+                details.capsVer = cacheCaps(query, advertised: advertised, context)
+                if details.error != nil, details.capsVer != nil { details.error = nil }  // it answered: it is there
+            }
         }
         return details
     }
 
+    /// disco#info for the resource, unless the caps cache already answers.
+    private static func fetchInfo(_ full: JID, _ caps: CapsLookup, _ context: FeatureContext) async -> Result<Element, any Error>? {
+        guard case .query(let node, let ver) = caps else { return nil }
+        return await outcome {
+            try await context.request(
+                EntityCapabilities.infoRequest(id: context.nextID(), to: full, node: node, ver: ver), timeout: requestTimeout)
+        }
+    }
+
     /// Caches a disco#info answer under the verification string we compute from it ourselves,
-    /// so the cache can only ever hold hashes that match their content (XEP-0115 §5.4).
-    static func cacheCaps(_ query: Element, _ context: FeatureContext) -> String? {
+    /// so the cache can only ever hold hashes that match their content (XEP-0115 §5.4). When
+    /// the resource advertised a `ver`, an answer that does not hash to it is not cached at all.
+    static func cacheCaps(_ query: Element, advertised: String? = nil, _ context: FeatureContext) -> String? {
         guard let info = EntityCapabilities.Info(query: query), let ver = try? EntityCapabilities.verificationString(info) else {
             return nil
         }
+        if let advertised, advertised != ver { return nil }  // the §5.4 check: ver is our own sha-1
         if (try? context.store.cachedCaps(ver: ver)) == nil {
             let identities = (try? JSONEncoder().encode(info.identities)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
             try? context.store.cacheCaps(ver: ver, identitiesJSON: identities, features: info.features.sorted())

@@ -51,10 +51,7 @@ struct PresenceFeature: SessionFeature {
                 continue
             }
             guard let update = PresenceExchange.update(stanza), update.from != context.boundJID else { continue }
-            updates.append(ResourcePresence(
-                accountID: accountID, jid: update.from.bare.description, resource: update.from.resource ?? "",
-                available: update.available, show: update.show?.rawValue, status: update.status,
-                priority: update.priority, updatedAt: now))
+            updates.append(Self.row(update, of: stanza, accountID: accountID, now: now))
         }
         if let changed = try? context.store.storePresence(updates) {
             events = changed.map(SyncEvent.presence) + events
@@ -82,6 +79,16 @@ struct PresenceFeature: SessionFeature {
         } catch {
             // Sent on the next session.
         }
+    }
+
+    /// The stored form of an availability presence, with the XEP-0115 caps it advertises.
+    /// Only a `sha-1` `ver` is kept: no other hash can be verified, so no other is worth asking about.
+    static func row(_ update: PresenceExchange.Update, of stanza: Element, accountID: Int64, now: Double) -> ResourcePresence {
+        let caps = update.available ? EntityCapabilities.advertised(in: stanza).flatMap { $0.hash == "sha-1" ? $0 : nil } : nil
+        return ResourcePresence(
+            accountID: accountID, jid: update.from.bare.description, resource: update.from.resource ?? "",
+            available: update.available, show: update.show?.rawValue, status: update.status,
+            priority: update.priority, updatedAt: now, capsNode: caps?.node, capsVer: caps?.ver)
     }
 
     static let mucUser = "http://jabber.org/protocol/muc#user"

@@ -83,6 +83,47 @@ import XMPP
         #expect(cached.stdout.contains("Pal Ümlaut Peer"))
     }
 
+    // XEP-0115: caps advertised in presence are recorded per resource, and the `ver` is
+    // cached only once the peer's disco#info answer for `node#ver` hashes to it.
+    @Test func info__verifies_and_caches_caps_advertised_in_the_peers_presence() async throws {
+        let (home, me) = try await registeredHome()
+        let (_, pal) = try await registeredHome(password: "pw-pal")
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.account(jid: server.jid(me)))
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        defer { running.cancel() }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+
+        let online = try startProcess("/usr/bin/env", ["python3"] + peer("online", pal, password: "pw-pal", [
+            "--name", "CapsPeer", "--version", "1.0", "--caps", "--presence-to", "\(account.jid)/\(account.resource)",
+            "--timeout", "30",
+        ]))
+        defer { online.interrupt() }
+        try await waitFor("the peer's caps in its presence") {
+            (try? store.presence(accountID: account.rowID, jid: server.jid(pal)))?.first?.capsVer != nil
+        }
+        let advertised = try #require(try store.presence(accountID: account.rowID, jid: server.jid(pal)).first)
+        let ver = try #require(advertised.capsVer)
+        #expect(advertised.capsNode?.isEmpty == false)
+        #expect(try store.cachedCaps(ver: ver) == nil, "an advertised ver is not trusted before it is verified")
+
+        try await engine.refreshDetails(of: try JID(server.jid(pal)))
+        let features = try #require(try store.cachedCaps(ver: ver), "slixmpp's hash verified and cached")
+        #expect(features.contains(NS.version))
+        let details = try store.contactDetails(accountID: account.rowID, jid: server.jid(pal))
+        let resource = try #require(details.resources.first { $0.resource == advertised.resource })
+        #expect(resource.capsVer == ver)
+        #expect(resource.clientName == "CapsPeer")
+
+        // Served from the cache this time; the details still carry the features.
+        try await engine.refreshDetails(of: try JID(server.jid(pal)))
+        let again = try store.contactDetails(accountID: account.rowID, jid: server.jid(pal))
+        #expect(again.resources.first { $0.resource == advertised.resource }?.features?.contains(NS.version) == true)
+        await engine.stop()
+        await running.value
+    }
+
     @Test func vcardSet__edits_one_field_and_keeps_the_others() async throws {
         let (home, _) = try await registeredHome()
         #expect(try await home.run(["vcard", "set", "fn", "Ada", "Lovelace"]).status == 0)

@@ -233,6 +233,12 @@ import Testing
         #expect(result.status == 64)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(try await home.run(["outbox", "--json"]).stdout.isEmpty, "nothing half-written")
+        for arguments in [["bogus"], ["send"], ["history", "--limit"], ["sync", "--nope"]] {
+            let parse = try await home.run(arguments)
+            #expect(parse.status == 64, "\(arguments)")
+            #expect(parse.stderr.split(separator: "\n").count == 1, "one line for \(arguments): \(parse.stderr)")
+        }
+        #expect(try await home.run(["send", "--help"]).status == 0)
     }
 }
 

@@ -49,6 +49,22 @@ import Testing
         #expect(object["pending"] is NSNull)
     }
 
+    @Test func lastSeen__shown_for_offline_contacts_only_in_text_and_json() throws {
+        let seen = 1_700_000_000.0
+        var offline = entry("a@x")
+        offline.lastSeen = seen
+        var present = entry("b@x", presence: [online("b@x", show: nil, status: nil)])
+        present.lastSeen = seen
+        let lines = RosterRenderer.lines([offline, present], colour: false)
+        #expect(lines.contains("  a@x  both  offline, last seen \(Renderer.clock(seen))"))
+        #expect(lines.contains("  b@x  both  online"))
+        let offlineJSON = try #require(try JSONSerialization.jsonObject(with: Data(RosterRenderer.json(offline).utf8)) as? [String: Any])
+        #expect(offlineJSON["last_seen"] as? String == Renderer.isoTimestamp(seen))
+        let onlineJSON = try #require(try JSONSerialization.jsonObject(with: Data(RosterRenderer.json(present).utf8)) as? [String: Any])
+        #expect(onlineJSON["last_seen"] == nil, "an online contact has no last seen")
+        #expect(RosterRenderer.lines([entry("c@x")], colour: false) == ["(no group)", "  c@x  both  offline"], "unknown: nothing shown")
+    }
+
     @Test func parseStatus__a_leading_show_word_sets_the_show_else_only_the_message() {
         var current = OwnPresence(accountID: 1)
         current.show = "dnd"

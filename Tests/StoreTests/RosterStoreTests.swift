@@ -79,6 +79,43 @@ import Testing
         #expect(entry.lastSeen == 100)
     }
 
+    @Test func lastSeen__takes_the_later_of_presence_and_cached_xep0012_activity() throws {
+        let (store, account) = try makeStore()
+        let id = account.rowID
+        try store.replaceRoster(accountID: id, items: [item("bob@example.org"), item("carol@example.org"), item("dan@example.org")], version: nil)
+        func offline(_ jid: String, at time: Double) -> ResourcePresence {
+            ResourcePresence(accountID: id, jid: jid, resource: "r", available: false, updatedAt: time)
+        }
+        try store.storePresence([offline("bob@example.org", at: 1_000), offline("carol@example.org", at: 5_000)])
+        // bob logged out 100 s before a fetch at 2,000: seen at 1,900, later than his presence.
+        try store.saveLastActivity(accountID: id, jid: "bob@example.org", seconds: 100, status: nil, at: 2_000)
+        // carol's XEP-0012 answer is older than the presence we saw.
+        try store.saveLastActivity(accountID: id, jid: "carol@example.org", seconds: 3_000, status: nil, at: 6_000)
+        // dan: only XEP-0012 knows.
+        try store.saveLastActivity(accountID: id, jid: "dan@example.org", seconds: 0, status: "bye", at: 700)
+        let seen = Dictionary(uniqueKeysWithValues: try store.rosterEntries(accountID: id).map { ($0.jid, $0.lastSeen) })
+        #expect(seen["bob@example.org"] == 1_900)
+        #expect(seen["carol@example.org"] == 5_000)
+        #expect(seen["dan@example.org"] == 700)
+    }
+
+    @Test func presence__keeps_advertised_caps_and_a_caps_only_change_is_stored_without_an_event() throws {
+        let (store, account) = try makeStore()
+        func row(ver: String?, available: Bool = true) -> ResourcePresence {
+            ResourcePresence(
+                accountID: account.rowID, jid: "bob@example.org", resource: "desk", available: available, updatedAt: 100,
+                capsNode: ver.map { _ in "https://client.example" }, capsVer: ver)
+        }
+        #expect(try store.storePresence([row(ver: "v1=")]).count == 1)
+        #expect(try store.storePresence([row(ver: "v2=")]).isEmpty, "new caps alone are no presence change")
+        var stored = try #require(try store.presence(accountID: account.rowID, jid: "bob@example.org").first)
+        #expect(stored.capsVer == "v2=")
+        #expect(stored.capsNode == "https://client.example")
+        try store.storePresence([row(ver: nil, available: false)])
+        stored = try #require(try store.presence(accountID: account.rowID, jid: "bob@example.org").first)
+        #expect(stored.capsVer == nil, "gone offline: what it advertised is gone too")
+    }
+
     @Test func subscriptionRequests__survive_reopening_and_go_when_answered() throws {
         let directory = temporaryDirectory()
         var store = try Store(directory: directory)

@@ -385,8 +385,15 @@ async def cmd_online(client, args):
     ready, optionally after sending one message (so the other side learns our resource)."""
     client.register_plugin("xep_0030")
     client.register_plugin("xep_0092", {"name": args.name, "version": args.version, "os": ""})
+    if args.caps:
+        client.register_plugin("xep_0115")
     await open_session(client, args)
     client.send_presence()
+    if args.presence_to:
+        if args.caps:
+            await client["xep_0115"].update_caps(broadcast=False)
+        # Directed presence (RFC 6121 §4.6) reaches the other side without a subscription.
+        client.send_presence(pto=args.presence_to)
     if args.message_to:
         client.make_message(mto=args.message_to, mbody=args.body, mtype="chat").send()
     await ping_server(client, args)
@@ -467,6 +474,8 @@ def parse_args(argv):
     p.add_argument("--name", required=True, help="software name answered to XEP-0092 queries")
     p.add_argument("--version", required=True)
     p.add_argument("--message-to", default=None)
+    p.add_argument("--presence-to", default=None, help="also send directed presence to this JID")
+    p.add_argument("--caps", action="store_true", help="advertise XEP-0115 caps on presence")
     p.add_argument("--body", default="hello")
     p.add_argument("--timeout", type=float, default=30.0, help="how long to stay online")
     p.add_argument("--linger", type=float, default=0.0)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `tern`: the command surface of CLI.md. With no subcommand, the interactive shell.
 public struct Tern: AsyncParsableCommand {
@@ -21,7 +22,26 @@ public struct Tern: AsyncParsableCommand {
 
     /// Runs tern with global options accepted before the subcommand too (`tern --home D login …`).
     public static func run(arguments: [String]) async {
-        await main(globalOptionsMoved(arguments))
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(globalOptionsMoved(arguments))
+        } catch {
+            // Bad usage is one line on stderr (exit 64); help and version requests as ArgumentParser does them.
+            if exitCode(for: error) == .validationFailure {
+                Terminal.error(message(for: error) + " (see tern --help)")
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)  // commands have already printed their one line
+        }
     }
 
     static let globalOptionsWithValue: Set<String> = ["--home", "--account"]

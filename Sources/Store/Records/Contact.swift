@@ -40,16 +40,22 @@ public struct ResourcePresence: Codable, Sendable, Equatable, FetchableRecord, P
     public var status: String?
     public var priority: Int
     public var updatedAt: Double
+    /// XEP-0115 node and `ver` the presence advertised (sha-1 only, migration 0004): an
+    /// unverified claim, trusted only when the same `ver` is already in the caps cache.
+    public var capsNode: String?
+    public var capsVer: String?
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
         case jid, resource, available, show, status, priority
         case updatedAt = "updated_at"
+        case capsNode = "caps_node"
+        case capsVer = "caps_ver"
     }
 
     public init(
         accountID: Int64, jid: String, resource: String, available: Bool, show: String? = nil, status: String? = nil,
-        priority: Int = 0, updatedAt: Double
+        priority: Int = 0, updatedAt: Double, capsNode: String? = nil, capsVer: String? = nil
     ) {
         self.accountID = accountID
         self.jid = jid
@@ -59,6 +65,8 @@ public struct ResourcePresence: Codable, Sendable, Equatable, FetchableRecord, P
         self.status = status
         self.priority = priority
         self.updatedAt = updatedAt
+        self.capsNode = capsNode
+        self.capsVer = capsVer
     }
 
     /// Chat beats plain available beats away beats xa beats dnd, for picking the best resource.
@@ -169,7 +177,8 @@ public struct RosterEntry: Sendable, Equatable {
     public var groups: [String]
     /// Available resources, best first.
     public var presence: [ResourcePresence]
-    /// When offline: the last time any resource changed, where known.
+    /// When offline: the latest of any resource's last change and the XEP-0012 answer
+    /// (fetch time minus the seconds since logout), where known.
     public var lastSeen: Double?
     /// The latest edit not yet executed, if any.
     public var pending: RosterIntent.Action?

@@ -25,4 +25,7 @@ public enum NS {
     public static let oob = "jabber:x:oob"
     public static let mediaElement = "urn:xmpp:media-element"
     public static let registerFeature = "http://jabber.org/features/iq-register"
+    public static let forward = "urn:xmpp:forward:0"
+    public static let mam = "urn:xmpp:mam:2"
+    public static let rsm = "http://jabber.org/protocol/rsm"
 }
