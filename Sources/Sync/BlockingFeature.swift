@@ -10,11 +10,13 @@ struct BlockingFeature: SessionFeature {
 
     func sessionStarted(_ context: FeatureContext) async {
         await runIntents(context)
-        do {
-            let result = try await context.request(Blocking.listRequest(id: context.nextID()), timeout: .seconds(15))
-            try context.store.replaceBlocklist(accountID: context.account.rowID, jids: Blocking.blocklist(inResult: result))
-        } catch {
-            // The server may not offer XEP-0191; the cache stays as it was.
+        await context.gate.run {
+            do {
+                let result = try await context.request(Blocking.listRequest(id: context.nextID()), timeout: .seconds(15))
+                try context.store.replaceBlocklist(accountID: context.account.rowID, jids: Blocking.blocklist(inResult: result))
+            } catch {
+                // The server may not offer XEP-0191; the cache stays as it was.
+            }
         }
     }
 
@@ -24,6 +26,11 @@ struct BlockingFeature: SessionFeature {
     }
 
     func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+        // After any fetch in flight has stored its (older) list: see SerialGate.
+        await context.gate.run { await applyPushes(stanzas, context) }
+    }
+
+    private func applyPushes(_ stanzas: [Element], _ context: FeatureContext) async {
         var replies: [Element] = []
         for stanza in stanzas {
             guard let iq = IQ(stanza) else { continue }

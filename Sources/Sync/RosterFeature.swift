@@ -11,7 +11,7 @@ struct RosterFeature: SessionFeature {
     var discoFeatures: [String] { [] }
 
     func sessionStarted(_ context: FeatureContext) async {
-        await fetch(context)
+        await context.gate.run { await fetch(context) }
         await RosterIntents.execute(context)
     }
 
@@ -19,8 +19,13 @@ struct RosterFeature: SessionFeature {
         Roster.isPush(stanza)
     }
 
-    /// Valid pushes of a burst are stored in one transaction and answered after the commit.
+    /// Valid pushes of a burst are stored in one transaction and answered after the commit,
+    /// after any fetch in flight has stored its (older) roster: see SerialGate.
     func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+        await context.gate.run { await applyPushes(stanzas, context) }
+    }
+
+    private func applyPushes(_ stanzas: [Element], _ context: FeatureContext) async {
         var items: [Store.ServerRosterItem] = []
         var version: String?
         var accepted: [(request: Element, reply: Element)] = []

@@ -40,6 +40,8 @@ struct FeatureContext: Sendable {
     let account: Account
     let boundJID: JID
     let engine: SyncEngine
+    /// One per session: hold it across "fetch, then store" and while applying pushes.
+    let gate: SerialGate
     /// The post-authentication stream features (e.g. roster versioning, RFC 6121 §2.6.1).
     var streamFeatures: Element? = nil
 

@@ -45,6 +45,7 @@ public actor SyncEngine {
     private var receivedCount = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
     private let features: [any SessionFeature] = SessionFeatures.all
+    private let featureGate = SerialGate()
     /// The connection being negotiated, so `stop()` can cut a slow login short.
     private var connecting: Connection?
 
@@ -261,7 +262,8 @@ public actor SyncEngine {
     func featureContext() -> FeatureContext? {
         guard let session else { return nil }
         return FeatureContext(
-            store: store, account: account, boundJID: session.boundJID, engine: self, streamFeatures: session.features)
+            store: store, account: account, boundJID: session.boundJID, engine: self, gate: featureGate,
+            streamFeatures: session.features)
     }
 
     /// Sends an IQ over the live session and waits for its reply (for account actions).

@@ -15,6 +15,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Also trust the CA certificates in this PEM file.", valueName: "PEM"))
     var caFile: String?
 
+    @Option(help: ArgumentHelp("Accept the server key with this SPKI SHA-256 (from a failed verification).", valueName: "SPKI"))
+    var pin: String?
+
     func apply(to account: inout Account) throws {
         if let server {
             let (host, port) = try Self.split(server)
@@ -27,6 +30,15 @@ struct ServerOptions: ParsableArguments {
             guard FileManager.default.isReadableFile(atPath: path) else { throw UsageFailure("cannot read the CA file \(caFile)") }
             account.caFile = path
         }
+        if let pin { account.pinnedSPKI = try TrustCommand.normalise(pin) }
+    }
+
+    /// The bare JID of an account to create or log in: it needs a user part.
+    static func accountJID(_ text: String) throws -> JID {
+        let bare: JID
+        do { bare = try JID(text).bare } catch { throw UsageFailure("\(error)") }
+        guard bare.local != nil else { throw UsageFailure("\(text) has no user part (expected user@domain)") }
+        return bare
     }
 
     static func split(_ server: String) throws -> (String, Int?) {
@@ -60,21 +72,16 @@ struct LoginCommand: AsyncParsableCommand {
     @Argument(help: "The account's JID, e.g. alice@example.org.") var jid: String
     @OptionGroup var server: ServerOptions
     @Option(help: ArgumentHelp("Read the password from this file.", valueName: "FILE")) var passwordFile: String?
-    @Option(help: ArgumentHelp("Accept the server key with this SPKI SHA-256 (from a failed verification).", valueName: "SPKI"))
-    var pin: String?
     @Flag(help: "If the server offers no SCRAM (PLAIN only), keep the password itself in the store (mode 0600).")
     var remember = false
 
     func run() async throws {
         try await runReportingErrors {
             let context = try AppContext(global)
-            let bare: JID
-            do { bare = try JID(jid).bare } catch { throw UsageFailure("\(error)") }
-            guard bare.local != nil else { throw UsageFailure("\(jid) has no user part (expected user@domain)") }
+            let bare = try ServerOptions.accountJID(jid)
             var account = try context.store.account(jid: bare.description)
                 ?? Account(jid: bare.description, resource: Login.newResource(), createdAt: Store.now)
             try server.apply(to: &account)
-            if let pin { account.pinnedSPKI = try TrustCommand.normalise(pin) }
             let password = try Password.obtain(file: passwordFile, prompt: "Password for \(bare): ")
             do {
                 let outcome = try await Login.login(store: context.store, account: account, password: password, remember: remember)

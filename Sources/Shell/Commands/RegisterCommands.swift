@@ -83,14 +83,11 @@ struct RegisterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Read the new password from this file.", valueName: "FILE")) var passwordFile: String?
     @Option(help: ArgumentHelp("Answer a form field without being asked (repeatable).", valueName: "KEY=VALUE"))
     var field: [String] = []
-    @Option(help: ArgumentHelp("Accept the server key with this SPKI SHA-256.", valueName: "SPKI")) var pin: String?
 
     func run() async throws {
         try await runReportingErrors {
             let context = try AppContext(global)
-            let bare: JID
-            do { bare = try JID(jid).bare } catch { throw UsageFailure("\(error)") }
-            guard bare.local != nil else { throw UsageFailure("\(jid) has no user part (expected user@domain)") }
+            let bare = try ServerOptions.accountJID(jid)
             if let existing = try context.store.account(jid: bare.description), existing.state != .deleted {
                 throw UsageFailure("\(bare) is already stored here; use `tern login \(bare)`")
             }
@@ -103,7 +100,6 @@ struct RegisterCommand: AsyncParsableCommand {
             }
             var account = Account(jid: bare.description, resource: Login.newResource(), createdAt: Store.now)
             try server.apply(to: &account)
-            if let pin { account.pinnedSPKI = try TrustCommand.normalise(pin) }
             let password = try await NewPassword.obtain(file: passwordFile, prompter: TerminalPrompter())
             try await AccountFlows.register(
                 account: account, password: password, given: given, store: context.store, prompter: TerminalPrompter(),
