@@ -674,6 +674,24 @@ struct TLSSessionTests {
         }
     }
 
+    /// XEP-0368 §3: direct TLS offers ALPN `xmpp-client`; nothing is offered unless asked.
+    @Test func alpn__offersXMPPClient__onlyWhenAsked() throws {
+        let certs = try Certificates.get()
+        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA, extra: ["-alpn", "xmpp-client"])
+        defer { server.stop() }
+        let socket = try TCPSocket.connect(host: "127.0.0.1", port: server.port, timeout: .seconds(5))
+        let direct = try TLSSession(fd: socket.fd, serverName: "localhost", trust: TLSTrust(caFile: certs.certA), alpn: ["xmpp-client"])
+        try direct.handshake(timeout: .seconds(5))
+        #expect(direct.negotiatedALPN == "xmpp-client")
+        direct.bye()
+        socket.close()  // s_server serves one connection at a time
+
+        let (plainSocket, plain) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
+        defer { plainSocket.close() }
+        try plain.handshake(timeout: .seconds(5))
+        #expect(plain.negotiatedALPN == nil)
+    }
+
     @Test func init__rejectsMalformedPinAndMissingCAFile() throws {
         let listener = try Listener()
         let socket = try TCPSocket.connect(host: "127.0.0.1", port: listener.port, timeout: .seconds(2))

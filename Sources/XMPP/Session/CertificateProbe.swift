@@ -22,7 +22,8 @@ public enum CertificateProbe {
             if !candidate.directTLS { try negotiateStartTLS(socket, domain: domain, timeout: timeout) }
             let session: TLSSession
             do throws(TLSError) {
-                session = try TLSSession(fd: socket.fd, serverName: domain, trust: trust)
+                session = try TLSSession(
+                    fd: socket.fd, serverName: domain, trust: trust, alpn: candidate.directTLS ? ["xmpp-client"] : [])
             } catch {
                 throw .tls(error)
             }

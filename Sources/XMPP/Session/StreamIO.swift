@@ -117,17 +117,18 @@ final class StreamIO: @unchecked Sendable {
             }
             var tlsInfo: StreamNegotiator.TLSInfo?
             if endpoint.directTLS {
-                tlsInfo = try startTLS()
+                tlsInfo = try startTLS(alpn: ["xmpp-client"])
             }
             return try negotiate(tls: tlsInfo)
         }
         throw lastError
     }
 
-    private func startTLS() throws(ConnectionError) -> StreamNegotiator.TLSInfo {
+    private func startTLS(alpn: [String] = []) throws(ConnectionError) -> StreamNegotiator.TLSInfo {
         guard let socket else { throw .transport("not connected") }
         do throws(TLSError) {
-            let session = try TLSSession(fd: socket.fd, serverName: configuration.jid.domain, trust: configuration.trust)
+            let session = try TLSSession(
+                fd: socket.fd, serverName: configuration.jid.domain, trust: configuration.trust, alpn: alpn)
             try session.handshake(timeout: configuration.connectTimeout)
             tls = session
             var bindings: [String: [UInt8]] = [:]

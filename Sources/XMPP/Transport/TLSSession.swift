@@ -126,7 +126,9 @@ public final class TLSSession {
     public private(set) var peerCertificate: PeerCertificate?
 
     /// - Parameter serverName: the JID's domain, used for SNI and verification.
-    public init(fd: Int32, serverName: String, trust: TLSTrust) throws(TLSError) {
+    /// - Parameter alpn: ALPN protocols to offer; direct TLS offers `xmpp-client` (XEP-0368 §3),
+    ///   so the connection cannot be mistaken for another protocol on a shared port.
+    public init(fd: Int32, serverName: String, trust: TLSTrust, alpn: [String] = []) throws(TLSError) {
         var pin: String?
         if let raw = trust.pinnedSPKISHA256 {
             guard let normalized = TLSTrust.normalizedPin(raw) else { throw .invalidPin(raw) }
@@ -146,6 +148,7 @@ public final class TLSSession {
         }
         do {
             try Self.configure(session: ses, credentials: cred, fd: fd, serverName: serverName, trust: trust)
+            try Self.offerALPN(alpn, session: ses)
         } catch {
             gnutls_deinit(ses)
             gnutls_certificate_free_credentials(cred)
@@ -161,6 +164,23 @@ public final class TLSSession {
         // The session references the credentials: free it first.
         gnutls_deinit(session)
         gnutls_certificate_free_credentials(credentials)
+    }
+
+    private static func offerALPN(_ protocols: [String], session: OpaquePointer) throws(TLSError) {
+        guard !protocols.isEmpty else { return }
+        let names = protocols.map { Array($0.utf8) }
+        let rc = names.withUnsafeBufferPointers { pointers in
+            var data = pointers.map { gnutls_datum_t(data: UnsafeMutablePointer(mutating: $0.baseAddress), size: UInt32($0.count)) }
+            return gnutls_alpn_set_protocols(session, &data, UInt32(data.count), 0)
+        }
+        if rc != GNUTLS_E_SUCCESS { throw .setupFailed(step: "setting ALPN", reason: text(rc)) }
+    }
+
+    /// The ALPN protocol the server selected, if any.
+    public var negotiatedALPN: String? {
+        var datum = gnutls_datum_t()
+        guard gnutls_alpn_get_selected_protocol(session, &datum) == GNUTLS_E_SUCCESS, let data = datum.data else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(datum.size)), as: UTF8.self)
     }
 
     private static func configure(
@@ -468,5 +488,16 @@ public final class TLSSession {
         var v4 = in_addr()
         var v6 = in6_addr()
         return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
+    }
+}
+
+extension Array where Element == [UInt8] {
+    /// Calls `body` with a stable pointer to each element's bytes.
+    fileprivate func withUnsafeBufferPointers<R>(_ body: ([UnsafeBufferPointer<UInt8>]) -> R) -> R {
+        func step(_ index: Int, _ collected: [UnsafeBufferPointer<UInt8>]) -> R {
+            guard index < count else { return body(collected) }
+            return self[index].withUnsafeBufferPointer { step(index + 1, collected + [$0]) }
+        }
+        return step(0, [])
     }
 }
