@@ -77,18 +77,42 @@ extension Store {
     /// Moves rows to a new state; only forward moves from the given states happen.
     public func markOutbox(ids: [String], as state: OutboxItem.State, from allowed: [OutboxItem.State], error: String? = nil) throws {
         guard !ids.isEmpty else { return }
-        let now = Store.now
-        try write { db in
-            let countsAttempt = state == .sent
-            try db.execute(
-                sql: """
-                    UPDATE outbox SET state = ?, error = ?,
-                        attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END
-                    WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
-                      AND state IN (\(databaseQuestionMarks(count: allowed.count)))
-                    """,
-                arguments: [state.rawValue, error, countsAttempt ? 1 : 0, countsAttempt, now]
-                    + StatementArguments(ids) + StatementArguments(allowed.map(\.rawValue)))
+        try write { db in try Self.markOutbox(db, ids: ids, as: state, from: allowed, error: error) }
+    }
+
+    /// The rows with these ids, by id, in one read (a burst's receipts and bounces).
+    public func outboxItems(ids: [String]) throws -> [String: OutboxItem] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            Dictionary(uniqueKeysWithValues: try OutboxItem.fetchAll(db, keys: ids).map { ($0.id, $0) })
         }
+    }
+
+    /// Receipts and bounces of one burst, settled in one transaction: sent or acked rows
+    /// become delivered, or failed with their reason.
+    public func settleOutbox(delivered: [String], failed: [(id: String, reason: String)]) throws {
+        guard !delivered.isEmpty || !failed.isEmpty else { return }
+        try write { db in
+            try Self.markOutbox(db, ids: delivered, as: .delivered, from: [.sent, .acked], error: nil)
+            for (id, reason) in failed {
+                try Self.markOutbox(db, ids: [id], as: .failed, from: [.sent, .acked], error: reason)
+            }
+        }
+    }
+
+    private static func markOutbox(
+        _ db: Database, ids: [String], as state: OutboxItem.State, from allowed: [OutboxItem.State], error: String?
+    ) throws {
+        guard !ids.isEmpty else { return }
+        let countsAttempt = state == .sent
+        try db.execute(
+            sql: """
+                UPDATE outbox SET state = ?, error = ?,
+                    attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END
+                WHERE id IN (\(databaseQuestionMarks(count: ids.count)))
+                  AND state IN (\(databaseQuestionMarks(count: allowed.count)))
+                """,
+            arguments: [state.rawValue, error, countsAttempt ? 1 : 0, countsAttempt, Store.now]
+                + StatementArguments(ids) + StatementArguments(allowed.map(\.rawValue)))
     }
 }

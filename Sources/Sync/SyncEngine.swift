@@ -391,19 +391,21 @@ public actor SyncEngine {
             receivedCount += inserted.count
             for message in inserted { eventSink.yield(.message(message)) }
             // An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
+            let items = try store.outboxItems(ids: outboxClaims.map(\.claim.id))
+            var delivered: [String] = []
+            var failed: [(id: String, reason: String)] = []
             for (claim, from) in outboxClaims {
-                guard let item = try store.outboxItem(id: claim.id),
+                guard let item = items[claim.id],
                     OutboxReplies.isTrusted(claim, from: from, about: item, accountID: account.rowID, ourJID: session.boundJID)
                 else { continue }
                 switch claim {
-                case .delivered:
-                    try store.markOutbox(ids: [item.id], as: .delivered, from: [.sent, .acked])
-                    eventSink.yield(.outbox(id: item.id, state: .delivered))
-                case .failed(_, let reason):
-                    try store.markOutbox(ids: [item.id], as: .failed, from: [.sent, .acked], error: reason)
-                    eventSink.yield(.outbox(id: item.id, state: .failed))
+                case .delivered: delivered.append(item.id)
+                case .failed(_, let reason): failed.append((item.id, reason))
                 }
             }
+            try store.settleOutbox(delivered: delivered, failed: failed)
+            for id in delivered { eventSink.yield(.outbox(id: id, state: .delivered)) }
+            for (id, _) in failed { eventSink.yield(.outbox(id: id, state: .failed)) }
         } catch {
             report(.offline, "store error: \(error)")
         }

@@ -1,4 +1,6 @@
 import Foundation
+import Store
+import Sync
 import Testing
 
 /// The project's test server, as `scripts/testserver` described it in the environment.
@@ -172,5 +174,21 @@ struct Peer {
 
     static func messages(_ result: ProcessResult) -> [[String: Any]] {
         result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+extension TestServer {
+    /// A fresh store logged in as `user`, with its sync engine running (online when this returns).
+    func runningEngine(_ user: String, resource: String) async throws -> (Store, Account, SyncEngine, Task<Void, Never>) {
+        let store = try Store(directory: NSTemporaryDirectory() + "tern-engine-\(UUID().uuidString)")
+        var draft = Account(jid: jid(user), resource: resource, createdAt: Store.now)
+        draft.host = host
+        draft.port = port
+        draft.caFile = caFile
+        let account = try await Login.login(store: store, account: draft, password: password(user)).account
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+        return (store, account, engine, running)
     }
 }

@@ -34,16 +34,8 @@ import XMPP
     }
 
     @Test func receipts_and_errors__from_a_third_party__leave_our_outbox_alone() async throws {
-        let store = try Store(directory: NSTemporaryDirectory() + "tern-outbox-trust-\(UUID().uuidString)")
-        var draft = Account(jid: server.jid("test57"), resource: "tern.trust", createdAt: Store.now)
-        draft.host = server.host
-        draft.port = server.port
-        draft.caFile = server.caFile
-        let account = try await Login.login(store: store, account: draft, password: server.password("test57")).account
-        let engine = SyncEngine(store: store, account: account)
-        let running = Task { await engine.run() }
+        let (store, account, engine, running) = try await server.runningEngine("test57", resource: "tern.trust")
         defer { running.cancel() }
-        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
 
         let toReceipt = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test58"), body: "one")
         let toBounce = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test58"), body: "two")

@@ -22,16 +22,8 @@ import XMPP
 
     @Test func iq__ping_disco_and_unknown_requests_both_ways() async throws {
         // tern's engine runs as test13; a raw connection as test14 asks it things.
-        let store = try Store(directory: NSTemporaryDirectory() + "tern-session-\(UUID().uuidString)")
-        var draft = Account(jid: server.jid("test13"), resource: "tern.session", createdAt: Store.now)
-        draft.host = server.host
-        draft.port = server.port
-        draft.caFile = server.caFile
-        let account = try await Login.login(store: store, account: draft, password: server.password("test13")).account
-        let engine = SyncEngine(store: store, account: account)
-        let running = Task { await engine.run() }
+        let (store, account, engine, running) = try await server.runningEngine("test13", resource: "tern.session")
         defer { running.cancel() }
-        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
 
         let asker = Connection(configuration: try configuration("test14", resource: "asker"))
         let session = try await asker.connect()
