@@ -100,4 +100,9 @@ public final class Store: Sendable {
     }
 
     public static var now: Double { Date().timeIntervalSince1970 }
+
+    /// SQLite's own consistency check: `["ok"]` when the file is sound (after a crash, say).
+    public func integrityCheck() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
 }

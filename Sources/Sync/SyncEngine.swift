@@ -22,6 +22,8 @@ public enum SyncEvent: Sendable {
 /// The result of one `sync` pass.
 public struct SyncReport: Sendable {
     public var connected: Bool
+    /// Whether the pass continued a saved XEP-0198 session instead of starting a new one.
+    public var resumed: Bool = false
     public var sent: Int
     public var received: Int
     public var error: ConnectionError?
@@ -43,6 +45,10 @@ public actor SyncEngine {
     private var barriers: [String: CheckedContinuation<Void, Never>] = [:]
     private var stopped = false
     private var receivedCount = 0
+    /// Why the last link ended, when it was not our own clean close.
+    private var lastCloseError: ConnectionError?
+    /// Sessions started from scratch (features run, roster requested); resumptions do not count.
+    public private(set) var newSessions = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
     private let features: [any SessionFeature] = SessionFeatures.all
     private let featureGate = SerialGate()
@@ -52,6 +58,10 @@ public actor SyncEngine {
     /// How often an owner looks for rows other processes queued (DESIGN §2: they nudge through the Store).
     public static let outboxPollInterval: Duration = .milliseconds(300)
     public static let keepAliveInterval: Duration = .seconds(60)
+    /// How long an XEP-0198 ack request may go unanswered before the link counts as dead.
+    public var ackTimeout: Duration = .seconds(30)
+
+    public func setAckTimeout(_ timeout: Duration) { ackTimeout = timeout }
 
     public init(store: Store, account: Account, password: String? = nil) {
         self.store = store
@@ -78,16 +88,23 @@ public actor SyncEngine {
             throw SyncError.noCredentials(account.jid)
         }
         report(.connecting, nil)
-        let connection = Connection(configuration: try Self.configuration(for: account, credential: credential))
+        var configuration = try Self.configuration(for: account, credential: credential)
+        configuration.streamManagement = StreamSession.restore(store: store, accountID: account.rowID)
+        configuration.saveStreamManagement = StreamSession.saver(store: store, accountID: account.rowID)
+        configuration.ackTimeout = ackTimeout
+        let connection = Connection(configuration: configuration)
         connecting = connection
         defer { connecting = nil }
         let session: StreamNegotiator.Session
         do {
             session = try await connection.connect()
         } catch {
+            // A saved session the server rejects as inconsistent must not be tried again.
+            if case .negotiation(.streamManagement) = error { StreamSession.forget(store: store, accountID: account.rowID) }
             report(.offline, error.description)
             throw error
         }
+        if session.streamManagement == nil { StreamSession.forget(store: store, accountID: account.rowID) }
         if let password,
             let fresh = Credentials.toStore(after: session, accountID: account.rowID, password: password, remember: false)
         {
@@ -97,10 +114,10 @@ public actor SyncEngine {
         self.session = session
         consumer = Task { [weak self] in
             for await event in connection.events {
-                await self?.handle(event)
+                await self?.handle(event, from: connection)
             }
         }
-        report(.online, session.boundJID.description)
+        report(.online, "\(session.boundJID), " + (session.start.isResumed ? "resumed" : "new session"))
         return session
     }
 
@@ -116,19 +133,39 @@ public actor SyncEngine {
 
     /// One pass: connect, announce presence, flush the outbox, wait until the server has
     /// answered everything (offline messages included), and disconnect cleanly.
-    public func syncOnce() async -> SyncReport {
-        do {
-            _ = try await connect()
-        } catch let error as ConnectionError {
-            return SyncReport(connected: false, sent: 0, received: 0, error: error)
-        } catch {
-            return SyncReport(connected: false, sent: 0, received: 0, error: .transport("\(error)"))
+    ///
+    /// A link lost during the pass is reconnected (resuming where the server allows) a few
+    /// times before the pass gives up, so what was written is confirmed or resent.
+    public func syncOnce(attempts: Int = 3) async -> SyncReport {
+        var report = SyncReport(connected: false, sent: 0, received: 0, error: nil)
+        for attempt in 1...max(1, attempts) {
+            let session: StreamNegotiator.Session
+            do {
+                session = try await connect()
+            } catch {
+                let failure = error as? ConnectionError ?? .transport("\(error)")
+                report.error = failure
+                if failure.isPermanent || attempt == attempts { return report }
+                continue
+            }
+            report.connected = true
+            report.resumed = report.resumed || session.start.isResumed
+            report.sent += await startSession()
+            // The server answers in order: the acks arrive before the barrier's pong.
+            await connection?.requestAck()
+            await barrier()
+            guard connection != nil else {
+                report.error = lastCloseError ?? .closed
+                if report.error?.isPermanent == true { break }
+                continue
+            }
+            report.error = nil
+            report.received = receivedCount
+            await disconnect()
+            return report
         }
-        let sent = await startSession()
-        await barrier()
-        let received = receivedCount
-        await disconnect()
-        return SyncReport(connected: true, sent: sent, received: received, error: nil)
+        report.received = receivedCount
+        return report
     }
 
     /// Connects, starts the session (features, initial presence, outbox), runs `body` on it, waits
@@ -193,6 +230,7 @@ public actor SyncEngine {
         wakeUp = nil
     }
 
+    /// Closes the stream cleanly, which ends the XEP-0198 session too: nothing is left to resume.
     public func disconnect() async {
         guard let connection else { return }
         if session != nil {
@@ -202,21 +240,65 @@ public actor SyncEngine {
         await consumer?.value
         self.connection = nil
         self.session = nil
+        StreamSession.forget(store: store, accountID: account.rowID)
         try? store.clearPresence(accountID: account.rowID)
         report(.offline, nil)
     }
 
+    /// Drops the link as a network fault would, leaving the session resumable (fault tests, dead links).
+    public func dropLink() async {
+        await connection?.abort()
+    }
+
     // MARK: - The session
 
-    /// The features' start (roster first), initial presence (which makes the server deliver
-    /// offline messages), then the outbox.
+    /// A resumed session only resends what the server never got: roster, presence and
+    /// everything else still stand (XEP-0198 §5). A new session runs the features' start
+    /// (roster first, then initial presence, which makes the server deliver offline
+    /// messages), then resends what a failed resumption left unconfirmed, then the outbox.
     private func startSession() async -> Int {
-        guard connection != nil else { return 0 }
-        if let context = featureContext() {
-            for feature in features { await feature.sessionStarted(context) }
+        guard let session else { return 0 }
+        acknowledge(session.start.acknowledged)
+        if session.start.isResumed {
+            await resend(session.start.unconfirmed, delayed: false)
+        } else {
+            newSessions += 1
+            if let context = featureContext() {
+                for feature in features { await feature.sessionStarted(context) }
+            }
+            await resend(session.start.unconfirmed, delayed: true)
         }
-        // Initial presence (the stored show and status) is PresenceFeature's, sent last in its start.
         return await flush()
+    }
+
+    /// Writes again what the server did not confirm, in the order first sent. Outbox rows
+    /// keep their id and origin-id; on a new session they carry a XEP-0203 delay with the
+    /// time they were written. Other stanzas only make sense on the session they were
+    /// sent on, so only a resumed session gets them again.
+    private func resend(_ keys: [String], delayed: Bool) async {
+        guard let connection, !keys.isEmpty else { return }
+        let items = (try? store.outboxItems(ids: keys.compactMap(StreamSession.outboxID(ofKey:)))) ?? [:]
+        var texts: [String] = []
+        var resentKeys: [String] = []
+        var ids: [String] = []
+        for key in keys {
+            if let id = StreamSession.outboxID(ofKey: key) {
+                guard let item = items[id], item.state == .sent else { continue }
+                texts.append(delayed ? StreamSession.delayed(item.stanza, since: item.createdAt) : item.stanza)
+                ids.append(id)
+            } else if !delayed, let text = Connection.text(ofTransientKey: key) {
+                texts.append(text)
+            } else {
+                continue
+            }
+            resentKeys.append(key)
+        }
+        guard !texts.isEmpty else { return }
+        let store = store
+        let accountID = account.rowID
+        try? await connection.sendSerialized(texts, keys: resentKeys) { snapshot in
+            try store.markOutboxSent(accountID: accountID, ids: ids, streamManagementState: snapshot.flatMap(StreamSession.encode))
+        }
     }
 
     private func stayOnline() async {
@@ -232,6 +314,7 @@ public actor SyncEngine {
                 return
             }
             _ = await flush()
+            await connection?.tick()
             if let context = featureContext() {
                 for feature in features { await feature.poll(context) }
             }
@@ -286,9 +369,17 @@ public actor SyncEngine {
         repeat {
             flushAgain = false
             guard let items = try? store.queuedOutbox(accountID: account.rowID), !items.isEmpty else { break }
+            let store = store
+            let accountID = account.rowID
+            let ids = items.map(\.id)
             do {
-                try await connection.sendSerialized(items.map(\.stanza))
-                try store.markOutbox(ids: items.map(\.id), as: .sent, from: [.queued])
+                try await connection.sendSerialized(items.map(\.stanza), keys: ids.map(StreamSession.key(outboxID:))) { snapshot in
+                    try store.markOutboxSent(
+                        accountID: accountID, ids: ids, streamManagementState: snapshot.flatMap(StreamSession.encode))
+                }
+            } catch ConnectionError.commit(let error) where error is OutboxChangedError {
+                flushAgain = true  // a cancel won the race: nothing was written, read the queue again
+                continue
             } catch {
                 break
             }
@@ -296,6 +387,13 @@ public actor SyncEngine {
             for item in items { eventSink.yield(.outbox(id: item.id, state: .sent)) }
         } while flushAgain
         return total
+    }
+
+    /// Outbox rows the server confirmed through XEP-0198 move from sent to acked.
+    private func acknowledge(_ keys: [String]) {
+        let ids = keys.compactMap(StreamSession.outboxID(ofKey:))
+        guard !ids.isEmpty, (try? store.markOutbox(ids: ids, as: .acked, from: [.sent])) != nil else { return }
+        for id in ids { eventSink.yield(.outbox(id: id, state: .acked)) }
     }
 
     /// Returns once the server has answered a ping sent now, and everything before it is stored.
@@ -328,15 +426,20 @@ public actor SyncEngine {
 
     // MARK: - Inbound
 
-    private func handle(_ event: Connection.Event) async {
+    private func handle(_ event: Connection.Event, from source: Connection) async {
         switch event {
-        case .stanzas(let elements):
+        case .stanzas(let elements, let batch):
             await handle(elements)
+            await source.handled(batch)
+        case .acked(let keys):
+            acknowledge(keys)
         case .closed(let error):
-            // No stream resumption yet: what contacts' presence we knew ends with the session.
-            try? store.clearPresence(accountID: account.rowID)
+            // Contacts' presence stands while the session may still be resumed (RFC 6121 §4
+            // via XEP-0198 §5); a new session clears it when it starts.
+            if await !source.isResumable { try? store.clearPresence(accountID: account.rowID) }
             session = nil
             connection = nil
+            lastCloseError = error
             for (_, barrier) in barriers { barrier.resume() }
             barriers.removeAll()
             report(.offline, error?.description)

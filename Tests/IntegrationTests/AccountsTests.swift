@@ -53,7 +53,7 @@ import Testing
         // test19 (the default, no --account) writes to test20, which lives in the same store.
         let first = try await home.run(["send", server.jid("test20"), "from nineteen"])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.hasSuffix("sent\n"), "\(first.stdout)")
+        #expect(first.stdout.hasSuffix("acked\n"), "\(first.stdout)")
         let receiver = try Peer(server: server, user: "test21").startReceiving(from: server.jid("test20"), count: 1)
         let second = try await home.run(["send", "--account", server.jid("test20"), server.jid("test21"), "from twenty"])
         #expect(second.status == 0, "\(second.stderr)")

@@ -106,7 +106,7 @@ import Testing
         try await bob.login("test4")
         let send = try await alice.run(["send", server.jid("test4"), "hello", "from", "tern"])
         #expect(send.status == 0, "\(send.stderr)")
-        #expect(send.stdout.hasSuffix("sent\n"))
+        #expect(send.stdout.hasSuffix("acked\n"), "the server confirmed it (XEP-0198): \(send.stdout)")
         let sync = try await bob.run(["sync"])
         #expect(sync.status == 0, "\(sync.stderr)")
         let received = try await bob.historyJSON(with: "test3")
@@ -223,7 +223,7 @@ import Testing
         let sync = try await home.run(["sync"])
         #expect(sync.stdout.contains("sent 1"), "the next sync delivers it: \(sync.stdout)")
         let history = try await home.historyJSON(with: "test18")
-        #expect(history.map { $0["state"] as? String } == ["sent"])
+        #expect(history.map { $0["state"] as? String } == ["acked"])
     }
 
     @Test func usage__an_invalid_jid_exits_64_with_one_line() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Store
 import Sync
 import Testing
+import XMPP
 
 /// The project's test server, as `scripts/testserver` described it in the environment.
 /// A missing server is a failure, never a skip.
@@ -178,6 +179,16 @@ struct Peer {
 }
 
 extension TestServer {
+    /// A bare connection logged in as `user`: a hand-driven second client (a forger, say).
+    func connect(_ user: String, resource: String) async throws -> Connection {
+        let connection = Connection(configuration: ConnectionConfiguration(
+            jid: try JID(jid(user)), resource: resource, credential: .password(password(user)),
+            endpoint: Endpoint(host: host, port: UInt16(port), directTLS: false),
+            trust: TLSTrust(caFile: caFile)))
+        _ = try await connection.connect()
+        return connection
+    }
+
     /// A fresh store logged in as `user`, with its sync engine running (online when this returns).
     func runningEngine(_ user: String, resource: String) async throws -> (Store, Account, SyncEngine, Task<Void, Never>) {
         let store = try Store(directory: NSTemporaryDirectory() + "tern-engine-\(UUID().uuidString)")

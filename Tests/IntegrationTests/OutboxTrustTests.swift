@@ -13,15 +13,6 @@ import XMPP
         server = try TestServer.fromEnvironment()
     }
 
-    func connect(_ user: String, resource: String) async throws -> Connection {
-        let connection = Connection(configuration: ConnectionConfiguration(
-            jid: try JID(server.jid(user)), resource: resource, credential: .password(server.password(user)),
-            endpoint: Endpoint(host: server.host, port: UInt16(server.port), directTLS: false),
-            trust: TLSTrust(caFile: server.caFile)))
-        _ = try await connection.connect()
-        return connection
-    }
-
     func receipt(to: JID, for id: String) -> Element {
         Element("message", namespace: NS.client, attributes: ["to": to.description, "id": UUID().uuidString],
                 elements: [Element("received", namespace: NS.receipts, attributes: ["id": id])])
@@ -40,21 +31,21 @@ import XMPP
         let toReceipt = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test58"), body: "one")
         let toBounce = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test58"), body: "two")
         await engine.flush()
-        try await waitFor("both rows to be sent") {
-            [toReceipt.id, toBounce.id].allSatisfy { (try? store.outboxItem(id: $0)?.state) == .sent }
+        try await waitFor("the server to confirm both rows (XEP-0198)") {
+            [toReceipt.id, toBounce.id].allSatisfy { (try? store.outboxItem(id: $0)?.state) == .acked }
         }
         let tern = try JID("\(account.jid)/\(account.resource)")
 
         // Mallory learnt the ids (they travel in the clear) and claims both messages' fate.
-        let mallory = try await connect("test59", resource: "mallory")
+        let mallory = try await server.connect("test59", resource: "mallory")
         try await mallory.send([receipt(to: tern, for: toReceipt.id), bounce(to: tern, for: toBounce.id)])
         // tern answers this ping only after it has handled what Mallory sent before it.
         _ = try await mallory.request(Ping.request(id: "after-mallory", to: tern))
-        #expect(try store.outboxItem(id: toReceipt.id)?.state == .sent, "a stranger's receipt marked our message delivered")
-        #expect(try store.outboxItem(id: toBounce.id)?.state == .sent, "a stranger's error marked our message failed")
+        #expect(try store.outboxItem(id: toReceipt.id)?.state == .acked, "a stranger's receipt marked our message delivered")
+        #expect(try store.outboxItem(id: toBounce.id)?.state == .acked, "a stranger's error marked our message failed")
 
         // The recipient itself is believed, from any of its resources.
-        let bob = try await connect("test58", resource: "bob")
+        let bob = try await server.connect("test58", resource: "bob")
         try await bob.send([receipt(to: tern, for: toReceipt.id), bounce(to: tern, for: toBounce.id)])
         _ = try await bob.request(Ping.request(id: "after-bob", to: tern))
         #expect(try store.outboxItem(id: toReceipt.id)?.state == .delivered)

@@ -28,10 +28,13 @@ public struct StreamManagement: Sendable, Equatable {
         public var lastAcked: UInt32
         /// Sent, not yet acknowledged: sequence numbers `lastAcked &+ 1 … outbound`, in order.
         public var unacked: [Unacked]
+        /// The full JID bound when the session was enabled: a resumed stream binds nothing.
+        public var boundJID: String?
 
         public init(
             id: String? = nil, resumable: Bool = false, location: String? = nil, max: Int? = nil,
-            inbound: UInt32 = 0, outbound: UInt32 = 0, lastAcked: UInt32 = 0, unacked: [Unacked] = []
+            inbound: UInt32 = 0, outbound: UInt32 = 0, lastAcked: UInt32 = 0, unacked: [Unacked] = [],
+            boundJID: String? = nil
         ) {
             self.id = id
             self.resumable = resumable
@@ -41,6 +44,7 @@ public struct StreamManagement: Sendable, Equatable {
             self.outbound = outbound
             self.lastAcked = lastAcked
             self.unacked = unacked
+            self.boundJID = boundJID
         }
 
         /// Whether `<resume/>` can be attempted with this state.
@@ -86,6 +90,8 @@ public struct StreamManagement: Sendable, Equatable {
     public struct Failure: Sendable, Equatable {
         /// The stanza error condition inside `<failed/>` (e.g. "item-not-found"), if any.
         public var condition: String?
+        /// Keys its `h` confirmed, in send order.
+        public var acknowledged: [String]
         /// Keys the server never confirmed, in send order: resend them on the new session
         /// (with their same origin-id and a XEP-0203 delay), through `stanzaSent` again.
         public var unconfirmed: [String]
@@ -143,7 +149,7 @@ public struct StreamManagement: Sendable, Equatable {
     }
 
     /// `<enabled/>`: records the SM-ID, `resume`, `location` and `max`; the inbound count starts.
-    public mutating func handle(enabled element: Element) throws(SMError) {
+    public mutating func handle(enabled element: Element, boundJID: String? = nil) throws(SMError) {
         guard phase == .enabling else { throw .unexpected("<enabled/> without a pending <enable/>") }
         let id = element["id"].flatMap { $0.isEmpty ? nil : $0 }
         snapshot.id = id
@@ -152,6 +158,7 @@ public struct StreamManagement: Sendable, Equatable {
         snapshot.location = element["location"].flatMap { $0.isEmpty ? nil : $0 }
         snapshot.max = element["max"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         snapshot.inbound = 0
+        snapshot.boundJID = boundJID
         phase = .active
     }
 
@@ -160,11 +167,12 @@ public struct StreamManagement: Sendable, Equatable {
     /// The old session is over either way: trims the queue by `h` when present, then forgets
     /// the session and returns the keys left unconfirmed. Throws for a bad or too-high `h`.
     public mutating func handle(failed element: Element) throws(SMError) -> Failure {
+        var acknowledged: [String] = []
         if let raw = element["h"] {
-            try trim(to: parseH(raw))
+            acknowledged = try trim(to: parseH(raw))
         }
         let condition = element.elements.first { $0.namespace == NS.stanzas && $0.name != "text" }?.name
-        let failure = Failure(condition: condition, unconfirmed: unackedKeys)
+        let failure = Failure(condition: condition, acknowledged: acknowledged, unconfirmed: unackedKeys)
         snapshot = Snapshot()
         resetBatching()
         phase = .inactive
@@ -261,20 +269,29 @@ public struct StreamManagement: Sendable, Equatable {
         return Element("resume", namespace: NS.sm, attributes: ["previd": id, "h": String(snapshot.inbound)])
     }
 
-    /// `<resumed previd h/>`: trims the queue by `h` and returns the keys to resend, in order.
+    /// What `<resumed/>` settled: keys its `h` confirmed, and keys the server never got.
+    public struct Resumption: Sendable, Equatable {
+        public var acknowledged: [String]
+        public var unconfirmed: [String]
+    }
+
+    /// `<resumed previd h/>`: trims the queue by `h`; the keys the server never got are
+    /// returned in order, for the caller to send again through `stanzaSent`.
     ///
-    /// They stay queued under their sequence numbers (so a crash before they are rewritten
-    /// loses nothing): write them as they are, without calling `stanzaSent` for them again.
-    public mutating func handle(resumed element: Element, now: ContinuousClock.Instant) throws(SMError) -> [String] {
+    /// The queue restarts at the acknowledged count because the caller may not be able to
+    /// resend everything (an iq whose waiter died with the old link): numbering only what is
+    /// actually rewritten keeps our count equal to the server's.
+    public mutating func handle(resumed element: Element) throws(SMError) -> Resumption {
         guard phase == .resuming else { throw .unexpected("<resumed/> without a pending <resume/>") }
         guard element["previd"] == snapshot.id else {
             throw .previdMismatch(expected: snapshot.id, received: element["previd"])
         }
-        try trim(to: parseH(element["h"]))
+        let acknowledged = try trim(to: parseH(element["h"]))
+        let unconfirmed = unackedKeys
+        snapshot.unacked = []
+        snapshot.outbound = snapshot.lastAcked
         phase = .active
-        unrequested = snapshot.unacked.count
-        oldestUnrequestedAt = unrequested > 0 ? now : nil
-        return unackedKeys
+        return Resumption(acknowledged: acknowledged, unconfirmed: unconfirmed)
     }
 
     /// The link dropped: counting stops, the session is kept for `resumeRequest()`.

@@ -11,6 +11,13 @@ public struct ConnectionConfiguration: Sendable {
     public var connectTimeout: Duration
     public var negotiationTimeout: Duration
     public var purpose: StreamNegotiator.Purpose = .login
+    /// XEP-0198 state to resume, or a fresh machine to enable; nil: no stream management.
+    public var streamManagement: StreamManagement?
+    /// Saves every change of the XEP-0198 state. It runs before the stanzas it counts are
+    /// written, so a crash can never leave the server ahead of the count we saved.
+    public var saveStreamManagement: (@Sendable (StreamManagement.Snapshot) throws -> Void)?
+    /// How long an ack request may go unanswered before the link counts as dead.
+    public var ackTimeout: Duration = .seconds(30)
 
     public init(
         jid: JID, resource: String?, credential: LoginCredential, endpoint: Endpoint? = nil,
@@ -34,6 +41,9 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
     case parser(XMLStreamError)
     case stream(StreamError)
     case serialization(String)
+    /// The caller's commit before a write failed; nothing was written.
+    case commit(any Error)
+    case streamManagement(SMError)
     case timeout(String)
     case closed
     case cancelled
@@ -46,6 +56,8 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         case .parser(let error): "the server sent bad XML: \(error)"
         case .stream(let error): error.description
         case .serialization(let why): "cannot send: \(why)"
+        case .commit(let error): "cannot record what is sent: \(error)"
+        case .streamManagement(let error): error.description
         case .timeout(let what): "timed out: \(what)"
         case .closed: "the connection was closed"
         case .cancelled: "cancelled"
@@ -68,16 +80,30 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// One XMPP client connection: the only door to its I/O thread, and the IQ tracker.
+/// One XMPP client connection: the only door to its I/O thread, the IQ tracker, and the
+/// XEP-0198 counters.
 ///
 /// Stanzas arrive in order on `stanzas`; replies to our own IQ requests are routed to the
 /// awaiting `request` call instead (RFC 6120 §8.2.3), after checking they come from the
 /// entity we asked.
+///
+/// Stream management lives here because only this actor sees every stanza in the order it
+/// is written: counting elsewhere could number two concurrent sends in the wrong order.
+/// Inbound stanzas are counted only when the consumer reports a burst `handled`, after
+/// its Store commit (DESIGN §6).
 public actor Connection {
     public enum Event: Sendable {
-        /// Stanzas that arrived together, in order.
-        case stanzas([Element])
+        /// Stanzas that arrived together, in order. Report `handled(batch)` once they are stored.
+        case stanzas([Element], InboundBatch)
+        /// The server confirmed these stanza keys (XEP-0198 `<a/>`), oldest first.
+        case acked([String])
         case closed(ConnectionError?)
+    }
+
+    /// What one burst counts for XEP-0198, claimed iq replies included.
+    public struct InboundBatch: Sendable {
+        let countable: Int
+        let ackRequested: Bool
     }
 
     public nonisolated let events: AsyncStream<Event>
@@ -89,6 +115,8 @@ public actor Connection {
     private var routing: Task<Void, Never>?
     private var closedWaiters: [CheckedContinuation<Void, Never>] = []
     private var isClosed = false
+    private var streamManagement: StreamManagement?
+    private static let ackRequestText = (try? XMLSerializer.serialize(Element("r", namespace: NS.sm))) ?? ""
 
     struct PendingRequest {
         let to: String?
@@ -126,7 +154,11 @@ public actor Connection {
         }
         switch result {
         case .success(let negotiated):
-            if case .bound(let session) = negotiated { self.session = session }
+            if case .bound(let session) = negotiated {
+                self.session = session
+                streamManagement = session.streamManagement
+                if let snapshot = streamManagement?.snapshot { try? configuration.saveStreamManagement?(snapshot) }
+            }
             routing = Task { [weak self] in
                 for await event in inbound {
                     await self?.route(event)
@@ -144,24 +176,110 @@ public actor Connection {
     }
 
     /// Serialises and queues stanzas for sending, in order. Fails if any cannot be serialised.
+    ///
+    /// Under XEP-0198 each counted stanza is remembered by its own text (`transientKey`), so
+    /// whatever the server did not confirm can be written again after a resumption.
     public func send(_ elements: [Element]) throws(ConnectionError) {
-        guard let io, !isClosed else { throw .closed }
         var texts: [String] = []
+        var keys: [String?] = []
         texts.reserveCapacity(elements.count)
         for element in elements {
-            do { texts.append(try XMLSerializer.serialize(element)) } catch { throw .serialization("\(error)") }
+            let text: String
+            do { text = try XMLSerializer.serialize(element) } catch { throw .serialization("\(error)") }
+            texts.append(text)
+            keys.append(Stanza.isCountable(element) ? Self.transientKey(text) : nil)
         }
-        io.enqueue(texts)
+        let save = configuration.saveStreamManagement
+        try write(texts, keys: keys) { snapshot in
+            if let snapshot { try save?(snapshot) }
+        }
     }
 
     public func send(_ element: Element) throws(ConnectionError) {
         try send([element])
     }
 
-    /// Queues already-serialised stanzas (the outbox keeps them serialised).
-    public func sendSerialized(_ texts: [String]) throws(ConnectionError) {
+    /// Queues already-serialised stanzas under the caller's keys (the outbox keeps them
+    /// serialised). `commit` runs first with the XEP-0198 state to save (nil without SM):
+    /// the outbox marks its rows sent and saves it in one transaction; if it throws,
+    /// nothing is written.
+    public func sendSerialized(
+        _ texts: [String], keys: [String], commit: (StreamManagement.Snapshot?) throws -> Void
+    ) throws(ConnectionError) {
+        try write(texts, keys: keys, commit: commit)
+    }
+
+    /// The key a stanza sent through `send` is counted under: its own text.
+    public static func transientKey(_ text: String) -> String { "x:" + text }
+
+    /// The text behind a `transientKey`, to write it again after a resumption.
+    public static func text(ofTransientKey key: String) -> String? {
+        key.hasPrefix("x:") ? String(key.dropFirst(2)) : nil
+    }
+
+    private func write(
+        _ texts: [String], keys: [String?], commit: (StreamManagement.Snapshot?) throws -> Void
+    ) throws(ConnectionError) {
         guard let io, !isClosed else { throw .closed }
-        io.enqueue(texts)
+        guard var machine = streamManagement, machine.isActive else {
+            do { try commit(nil) } catch { throw .commit(error) }
+            io.enqueue(texts)
+            return
+        }
+        let now = ContinuousClock.now
+        for case let key? in keys { machine.countedStanzaSent(key: key, now: now) }
+        var out = texts
+        if machine.shouldRequestAck(now: now) {
+            _ = machine.ackRequest(now: now)
+            out.append(Self.ackRequestText)
+        }
+        do { try commit(machine.snapshot) } catch { throw .commit(error) }
+        streamManagement = machine
+        io.enqueue(out)
+    }
+
+    /// Counts a consumed burst as handled (XEP-0198 §4: only after it is stored), and
+    /// answers the server's ack request if the burst carried one.
+    public func handled(_ batch: InboundBatch) {
+        guard let io, !isClosed, var machine = streamManagement, machine.isActive else { return }
+        for _ in 0..<batch.countable { machine.stanzaReceived() }
+        if batch.countable > 0 { try? configuration.saveStreamManagement?(machine.snapshot) }
+        streamManagement = machine
+        if batch.ackRequested, let answer = try? XMLSerializer.serialize(machine.ackElement) {
+            io.enqueue([answer])
+        }
+    }
+
+    /// Asks the server to confirm what it has (an explicit `<r/>`, e.g. before a clean close).
+    public func requestAck() {
+        guard let io, !isClosed, var machine = streamManagement, machine.isActive else { return }
+        _ = machine.ackRequest(now: .now)
+        streamManagement = machine
+        io.enqueue([Self.ackRequestText])
+    }
+
+    /// Periodic upkeep: an ack request whose batch is due by time, and dead-link detection
+    /// when an `<r/>` has gone unanswered for `ackTimeout` (XEP-0198 §4).
+    public func tick() {
+        guard let io, !isClosed, var machine = streamManagement, machine.isActive else { return }
+        let now = ContinuousClock.now
+        if let asked = machine.ackRequestedAt, asked.duration(to: now) > configuration.ackTimeout {
+            io.requestAbort(.timeout("the server did not answer an ack request"))
+            return
+        }
+        if machine.shouldRequestAck(now: now) {
+            _ = machine.ackRequest(now: now)
+            streamManagement = machine
+            io.enqueue([Self.ackRequestText])
+        }
+    }
+
+    /// Whether this stream can be resumed after the link drops.
+    public var isResumable: Bool { streamManagement?.snapshot.canResume ?? false }
+
+    /// Drops the link without closing the stream, so the session stays resumable.
+    public func abort(_ reason: ConnectionError = .closed) {
+        io?.requestAbort(reason)
     }
 
     /// Sends an IQ get or set and waits for its result or error (RFC 6120 §8.2.3).
@@ -186,6 +304,10 @@ public actor Connection {
     /// Closes the stream cleanly and waits until the I/O thread has finished.
     public func close() async {
         guard let io, !isClosed else { return }
+        // A clean close ends any XEP-0198 session; tell the server what we handled first.
+        if let machine = streamManagement, machine.isActive, let answer = try? XMLSerializer.serialize(machine.ackElement) {
+            io.enqueue([answer])
+        }
         io.requestClose()
         await withCheckedContinuation { closedWaiters.append($0) }
     }
@@ -199,16 +321,45 @@ public actor Connection {
     private func route(_ event: StreamIO.Event) {
         switch event {
         case .stanzas(let elements):
-            let unclaimed = elements.filter { !claimReply($0) }
-            if !unclaimed.isEmpty { eventSink.yield(.stanzas(unclaimed)) }
+            var unclaimed: [Element] = []
+            var countable = 0
+            var ackRequested = false
+            for element in elements {
+                if element.namespace == NS.sm {
+                    if element.name == "r" { ackRequested = true } else if element.name == "a" { handleAck(element) }
+                    continue
+                }
+                if Stanza.isCountable(element) { countable += 1 }
+                if !claimReply(element) { unclaimed.append(element) }
+            }
+            if !unclaimed.isEmpty || countable > 0 || ackRequested {
+                eventSink.yield(.stanzas(unclaimed, InboundBatch(countable: countable, ackRequested: ackRequested)))
+            }
         case .closed(let error):
             isClosed = true
+            streamManagement?.connectionLost()
             for (_, request) in pending { request.continuation.resume(throwing: error ?? .closed) }
             pending.removeAll()
             eventSink.yield(.closed(error))
             eventSink.finish()
             closedWaiters.forEach { $0.resume() }
             closedWaiters.removeAll()
+        }
+    }
+
+    /// The server's `<a h/>`: a bad or too-high `h` is fatal to the stream (XEP-0198 §6).
+    private func handleAck(_ element: Element) {
+        guard var machine = streamManagement, machine.isActive, let io else { return }
+        do throws(SMError) {
+            let keys = try machine.handle(ack: element)
+            streamManagement = machine
+            try? configuration.saveStreamManagement?(machine.snapshot)
+            if !keys.isEmpty { eventSink.yield(.acked(keys)) }
+        } catch {
+            if let text = try? XMLSerializer.serialize(error.streamError) {
+                io.enqueue([text + XMLSerializer.streamFooter])
+            }
+            io.requestAbort(.streamManagement(error))
         }
     }
 

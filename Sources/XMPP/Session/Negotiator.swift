@@ -19,15 +19,18 @@ public enum LoginCredential: Sendable {
     }
 }
 
-/// Stream negotiation for a client (RFC 6120 §4.3, §5 STARTTLS, §6 SASL, §7 resource binding),
-/// as a pure state machine.
+/// Stream negotiation for a client (RFC 6120 §4.3, §5 STARTTLS, §6 SASL, §7 resource binding,
+/// XEP-0198 §3 and §5: enabling or resuming stream management), as a pure state machine.
 ///
 /// The negotiator never touches a socket: the `Connection` feeds it stream events and carries
 /// out the actions it returns. That keeps every ordering rule testable without a network:
 /// - TLS is required: without `<starttls/>` on a plain stream we abort before any `<auth>`;
 /// - features seen before TLS or before authentication are never reused (each restart
 ///   forgets them and waits for fresh ones);
-/// - PLAIN is only ever chosen over TLS, and a SCRAM `<success>` must carry the right `v=`.
+/// - PLAIN is only ever chosen over TLS, and a SCRAM `<success>` must carry the right `v=`;
+/// - a stored stream-management session is resumed instead of binding (XEP-0198 §5); otherwise,
+///   or when resumption fails, `<enable/>` follows the bind, and the session is reported only
+///   once the server answered it, so no stanza is ever sent before counting starts.
 public struct StreamNegotiator: Sendable {
     public struct Configuration: Sendable {
         public var jid: JID
@@ -35,13 +38,19 @@ public struct StreamNegotiator: Sendable {
         public var credential: LoginCredential
         public var lang: String
         public var purpose: Purpose
+        /// Stream management to resume or enable when the server offers it; nil: never use it.
+        public var streamManagement: StreamManagement?
 
-        public init(jid: JID, resource: String?, credential: LoginCredential, lang: String = "en", purpose: Purpose = .login) {
+        public init(
+            jid: JID, resource: String?, credential: LoginCredential, lang: String = "en", purpose: Purpose = .login,
+            streamManagement: StreamManagement? = nil
+        ) {
             self.jid = jid
             self.resource = resource
             self.credential = credential
             self.lang = lang
             self.purpose = purpose
+            self.streamManagement = streamManagement
         }
     }
 
@@ -95,6 +104,30 @@ public struct StreamNegotiator: Sendable {
         public var derivedKeys: SCRAMKeys?
         /// The hash the derived keys belong to.
         public var keysHash: HashAlgorithm?
+        /// Whether the stream continues an earlier session or starts a new one.
+        public var start: Start = .new(unconfirmed: [])
+        /// The running XEP-0198 state; nil when the stream has no stream management.
+        public var streamManagement: StreamManagement?
+    }
+
+    /// How a session began (XEP-0198 §5).
+    public struct Start: Sendable, Equatable {
+        /// Whether the earlier session goes on: binding, roster and presence still stand.
+        /// Otherwise this is a new session.
+        public var isResumed: Bool
+        /// Keys the server confirmed while reconnecting (the `h` of `<resumed/>` or `<failed/>`).
+        public var acknowledged: [String]
+        /// Keys that never reached the server: send them again. On a new session that is
+        /// done after it is set up, with the same origin-id and a XEP-0203 delay.
+        public var unconfirmed: [String]
+
+        public static func resumed(acknowledged: [String] = [], unconfirmed: [String]) -> Start {
+            Start(isResumed: true, acknowledged: acknowledged, unconfirmed: unconfirmed)
+        }
+
+        public static func new(acknowledged: [String] = [], unconfirmed: [String]) -> Start {
+            Start(isResumed: false, acknowledged: acknowledged, unconfirmed: unconfirmed)
+        }
     }
 
     public enum NegotiationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -107,6 +140,7 @@ public struct StreamNegotiator: Sendable {
         case unexpected(String)
         case closedByServer
         case registrationNotOffered
+        case streamManagement(SMError)
 
         public var description: String {
             switch self {
@@ -120,6 +154,7 @@ public struct StreamNegotiator: Sendable {
             case .unexpected(let what): "unexpected during stream negotiation: \(what)"
             case .closedByServer: "the server closed the stream during negotiation"
             case .registrationNotOffered: "this server offers no in-band registration on this connection"
+            case .streamManagement(let error): error.description
             }
         }
     }
@@ -132,6 +167,8 @@ public struct StreamNegotiator: Sendable {
         case authenticating(SASLExchange)
         case binding(id: String)
         case establishingSession(id: String, bound: JID)
+        case resuming
+        case enabling(bound: JID)
         case done
         case failed
     }
@@ -151,12 +188,16 @@ public struct StreamNegotiator: Sendable {
     private var keysHash: HashAlgorithm?
     private var saslCapture: String?
     private let idPrefix: String
+    private var streamManagement: StreamManagement?
+    /// What a failed `<resume/>` settled, for the new session to report and resend.
+    private var failedResumption: StreamManagement.Failure?
 
     /// - Parameter tls: set when the socket is already TLS (XEP-0368 direct TLS).
     public init(configuration: Configuration, tls: TLSInfo? = nil, idPrefix: String = "neg") {
         self.configuration = configuration
         self.tls = tls
         self.idPrefix = idPrefix
+        self.streamManagement = configuration.streamManagement
     }
 
     public var isFinished: Bool {
@@ -199,8 +240,12 @@ public struct StreamNegotiator: Sendable {
         case (.binding(let id), .element(let element)) where element.name == "iq" && element["id"] == id:
             return finishBind(element)
         case (.establishingSession(let id, let bound), .element(let element)) where element.name == "iq" && element["id"] == id:
-            if element["type"] == "result" { return finish(bound) }
+            if element["type"] == "result" { return enableOrFinish(bound) }
             return fail(.bindFailed(IQ(element)?.error ?? StanzaError(type: "cancel", condition: "undefined-condition")))
+        case (.resuming, .element(let element)) where element.namespace == NS.sm:
+            return continueResumption(element)
+        case (.enabling(let bound), .element(let element)) where element.namespace == NS.sm:
+            return finishEnabling(element, bound: bound)
         default:
             return fail(.unexpected(describe(input)))
         }
@@ -228,7 +273,21 @@ public struct StreamNegotiator: Sendable {
             return beginSASL(features)
         }
         postAuthFeatures = features
-        guard features.child("bind", namespace: NS.bind) != nil else {
+        if !offersStreamManagement { streamManagement = nil }
+        if var machine = streamManagement, let resume = machine.resumeRequest() {
+            streamManagement = machine
+            phase = .resuming
+            return [.send(resume)]
+        }
+        return bind()
+    }
+
+    private var offersStreamManagement: Bool {
+        postAuthFeatures?.child("sm", namespace: NS.sm) != nil
+    }
+
+    private mutating func bind() -> [Action] {
+        guard postAuthFeatures?.child("bind", namespace: NS.bind) != nil else {
             return fail(.unexpected("the server offers no resource binding"))
         }
         let id = "\(idPrefix)-bind"
@@ -334,15 +393,80 @@ public struct StreamNegotiator: Sendable {
             phase = .establishingSession(id: id, bound: bound)
             return [.send(IQ.request(.set, id: id, payload: Element("session", namespace: NS.session)))]
         }
-        return finish(bound)
+        return enableOrFinish(bound)
     }
 
-    private mutating func finish(_ bound: JID) -> [Action] {
+    /// XEP-0198 §3: `<enable/>` right after binding, when the server offers it.
+    private mutating func enableOrFinish(_ bound: JID) -> [Action] {
+        guard var machine = streamManagement else {
+            return finish(bound, start: newStart)
+        }
+        let enable = machine.enableRequest(resume: true)
+        streamManagement = machine
+        phase = .enabling(bound: bound)
+        return [.send(enable)]
+    }
+
+    private mutating func finishEnabling(_ element: Element, bound: JID) -> [Action] {
+        guard var machine = streamManagement else { return fail(.unexpected("stream management")) }
+        switch element.name {
+        case "enabled":
+            do throws(SMError) {
+                try machine.handle(enabled: element, boundJID: bound.description)
+            } catch {
+                return failStreamManagement(error)
+            }
+            streamManagement = machine
+        case "failed":
+            // The server would not enable it: the session simply runs without.
+            streamManagement = nil
+        default:
+            return fail(.unexpected("<\(element.name)> while enabling stream management"))
+        }
+        return finish(bound, start: newStart)
+    }
+
+    private var newStart: Start {
+        .new(acknowledged: failedResumption?.acknowledged ?? [], unconfirmed: failedResumption?.unconfirmed ?? [])
+    }
+
+    /// XEP-0198 §5: `<resumed/>` ends negotiation; `<failed/>` falls back to binding.
+    private mutating func continueResumption(_ element: Element) -> [Action] {
+        guard var machine = streamManagement else { return fail(.unexpected("stream management")) }
+        do throws(SMError) {
+            switch element.name {
+            case "resumed":
+                let resumption = try machine.handle(resumed: element)
+                guard let text = machine.snapshot.boundJID, let bound = try? JID(text), bound.bare == configuration.jid.bare
+                else {
+                    return fail(.unexpected("a resumed session whose bound JID was not saved"))
+                }
+                streamManagement = machine
+                return finish(bound, start: .resumed(acknowledged: resumption.acknowledged, unconfirmed: resumption.unconfirmed))
+            case "failed":
+                failedResumption = try machine.handle(failed: element)
+                streamManagement = machine
+                return bind()
+            default:
+                return fail(.unexpected("<\(element.name)> while resuming"))
+            }
+        } catch {
+            return failStreamManagement(error)
+        }
+    }
+
+    private mutating func failStreamManagement(_ error: SMError) -> [Action] {
+        phase = .failed
+        return [.send(error.streamError), .fail(.streamManagement(error))]
+    }
+
+    private mutating func finish(_ bound: JID, start: Start) -> [Action] {
         phase = .done
         return [.established(Session(
             boundJID: bound, streamID: streamID,
             features: postAuthFeatures ?? Element("features", namespace: NS.stream),
-            mechanism: mechanismUsed, derivedKeys: derivedKeys, keysHash: keysHash))]
+            mechanism: mechanismUsed, derivedKeys: derivedKeys, keysHash: keysHash,
+            start: start, streamManagement: streamManagement))]
     }
 
     private mutating func fail(_ error: NegotiationError) -> [Action] {

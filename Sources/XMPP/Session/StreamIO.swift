@@ -19,6 +19,9 @@ final class StreamIO: @unchecked Sendable {
     struct Shared {
         var writes: [String] = []
         var closeRequested = false
+        /// Set to drop the link at once, without `</stream:stream>` (which would end a
+        /// XEP-0198 session the server could otherwise resume).
+        var abortReason: ConnectionError?
     }
 
     private let configuration: ConnectionConfiguration
@@ -31,6 +34,9 @@ final class StreamIO: @unchecked Sendable {
     private var tls: TLSSession?
     private var parser = StreamParser()
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// What arrived in the same read as the end of negotiation (a resumed session's
+    /// redelivered stanzas, say): the main loop handles it before reading again.
+    private var leftover: [StreamEvent] = []
 
     init(configuration: ConnectionConfiguration, events: AsyncStream<Event>.Continuation) throws(ConnectionError) {
         self.configuration = configuration
@@ -74,6 +80,12 @@ final class StreamIO: @unchecked Sendable {
         wake()
     }
 
+    /// Drops the connection without closing the stream (a dead link, or a fault test).
+    func requestAbort(_ reason: ConnectionError) {
+        shared.withLock { if $0.abortReason == nil { $0.abortReason = reason } }
+        wake()
+    }
+
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)
@@ -96,7 +108,7 @@ final class StreamIO: @unchecked Sendable {
                 established(.failure(error))
             }
         }
-        tls?.bye()
+        if shared.withLock({ $0.abortReason == nil }) { tls?.bye() }
         tls = nil
         socket?.close()
         socket = nil
@@ -145,7 +157,7 @@ final class StreamIO: @unchecked Sendable {
         var negotiator = StreamNegotiator(
             configuration: .init(
                 jid: configuration.jid, resource: configuration.resource, credential: configuration.credential,
-                purpose: configuration.purpose),
+                purpose: configuration.purpose, streamManagement: configuration.streamManagement),
             tls: initialTLS)
         let deadline = ContinuousClock.now + configuration.negotiationTimeout
         var actions = negotiator.start()
@@ -178,11 +190,16 @@ final class StreamIO: @unchecked Sendable {
             if isCloseRequested { throw .cancelled }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw .timeout("stream negotiation") }
-            for event in try readEvents(timeout: remaining) {
+            let events = try readEvents(timeout: remaining)
+            for (index, event) in events.enumerated() {
                 switch event {
                 case .streamOpened(let attributes): actions += negotiator.handle(.streamOpened(attributes: attributes))
                 case .element(let element): actions += negotiator.handle(.element(element))
                 case .streamClosed: actions += negotiator.handle(.streamClosed)
+                }
+                if negotiator.isFinished {
+                    leftover = Array(events[(index + 1)...])
+                    break
                 }
                 // After a restart-triggering element, later bytes belong to a stream we have not opened yet.
                 if actions.contains(where: \.restartsStream) { break }
@@ -192,11 +209,14 @@ final class StreamIO: @unchecked Sendable {
 
     private func mainLoop() throws(ConnectionError) {
         var closingSince: ContinuousClock.Instant?
+        var pending = leftover
+        leftover = []
         while true {
-            let (writes, closeRequested) = shared.withLock { state in
+            let (writes, closeRequested, abortReason) = shared.withLock { state in
                 defer { state.writes.removeAll(keepingCapacity: true) }
-                return (state.writes, state.closeRequested)
+                return (state.writes, state.closeRequested, state.abortReason)
             }
+            if let abortReason { throw abortReason }
             if !writes.isEmpty { try writeNow(writes.joined()) }
             if closeRequested, closingSince == nil {
                 try? writeNow(XMLSerializer.streamFooter)
@@ -210,7 +230,9 @@ final class StreamIO: @unchecked Sendable {
             }
             var burst: [Element] = []
             defer { if !burst.isEmpty { events.yield(.stanzas(burst)) } }
-            for event in try readEvents(timeout: timeout) {
+            let events = pending.isEmpty ? try readEvents(timeout: timeout) : pending
+            pending = []
+            for event in events {
                 switch event {
                 case .element(let element):
                     if StreamError.isStreamError(element) { throw .stream(StreamError(element)) }

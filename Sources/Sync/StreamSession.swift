@@ -1,0 +1,50 @@
+import Foundation
+import Store
+import XMPP
+
+/// Keeping a XEP-0198 session across restarts (XEP-0198 §5, DESIGN §6): the state saved in
+/// the Store, and how outbox rows are named in its queue.
+///
+/// Only Monal keeps stream management across a restart among today's clients; tern does,
+/// so a crash or `kill -9` resumes the same session while the server still holds it.
+enum StreamSession {
+    /// The saved session, or a fresh machine when there is none or it cannot be read.
+    static func restore(store: Store, accountID: Int64) -> StreamManagement {
+        guard let text = try? store.streamManagementState(accountID: accountID),
+            let snapshot = try? JSONDecoder().decode(StreamManagement.Snapshot.self, from: Data(text.utf8)),
+            let machine = try? StreamManagement(snapshot: snapshot)
+        else { return StreamManagement() }
+        return machine
+    }
+
+    /// What the connection calls with every change of the state.
+    static func saver(store: Store, accountID: Int64) -> @Sendable (StreamManagement.Snapshot) throws -> Void {
+        { snapshot in try store.saveStreamManagementState(accountID: accountID, encode(snapshot)) }
+    }
+
+    /// The session is over (a clean close, or the server no longer offers it).
+    static func forget(store: Store, accountID: Int64) {
+        try? store.saveStreamManagementState(accountID: accountID, nil)
+    }
+
+    static func encode(_ snapshot: StreamManagement.Snapshot) -> String? {
+        (try? JSONEncoder().encode(snapshot)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Outbox rows are queued under "o:" and their id, so an ack can move them to `acked`.
+    static func key(outboxID: String) -> String { "o:" + outboxID }
+
+    static func outboxID(ofKey key: String) -> String? {
+        key.hasPrefix("o:") ? String(key.dropFirst(2)) : nil
+    }
+
+    /// The stored stanza with a XEP-0203 delay stamped with when it was written, for a
+    /// resend on a new session: the recipient then shows it at its true time.
+    static func delayed(_ stanza: String, since createdAt: Double) -> String {
+        let closing = "</message>"
+        guard stanza.hasSuffix(closing), !stanza.contains(NS.delay),
+            let delay = try? XMLSerializer.serialize(Delay.element(stamp: Date(timeIntervalSince1970: createdAt)))
+        else { return stanza }
+        return String(stanza.dropLast(closing.count)) + delay + closing
+    }
+}
