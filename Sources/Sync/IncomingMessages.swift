@@ -16,6 +16,9 @@ public enum IncomingMessages {
         else { return nil }
         // A message "from" our own bare JID without carbons support is not a conversation.
         guard from.bare != ourJID.bare else { return nil }
+        // Anything dressed as a carbon is CarbonsFeature's to judge; here (a forged copy an
+        // archive kept, say) its outer body must never pass for a message (CVE-2017-5589 class).
+        guard Carbons.copy(in: element, ourJID: ourJID) == .notACarbon else { return nil }
         let timestamp = Delay.timestamp(of: element) ?? receivedAt
         let originID = StanzaID.originID(of: element)
         let stanzaID = StanzaID.stanzaID(of: element, by: ourJID.bare)

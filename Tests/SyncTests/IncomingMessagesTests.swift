@@ -24,6 +24,18 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         #expect(record.sender == "bob@example.org/phone")
     }
 
+    @Test func record__refuses_a_stranger_dressed_as_a_carbon_even_from_an_archive() {
+        // What Prosody archives when a stranger sends us a fake <sent/> copy: its outer body must not pass.
+        let forged = message(
+            ["from": "mallory@example.org/x", "type": "chat", "id": "f1"],
+            [body("outer body"), Element("sent", namespace: NS.carbons, elements: [
+                Element("forwarded", namespace: NS.forward, elements: [
+                    message(["from": "alice@example.org/phone", "to": "bob@example.org", "type": "chat"], [body("inner")]),
+                ]),
+            ])])
+        #expect(IncomingMessages.record(for: forged, account: account, ourJID: me, receivedAt: Date()) == nil)
+    }
+
     @Test func dedup_key__prefers_origin_id_then_sender_and_id() throws {
         let withOrigin = message(
             ["from": "bob@example.org/a", "type": "chat", "id": "x"], [body("hi"), StanzaID.originID("o-1")])

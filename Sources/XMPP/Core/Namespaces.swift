@@ -28,4 +28,5 @@ public enum NS {
     public static let forward = "urn:xmpp:forward:0"
     public static let mam = "urn:xmpp:mam:2"
     public static let rsm = "http://jabber.org/protocol/rsm"
+    public static let carbons = "urn:xmpp:carbons:2"
 }

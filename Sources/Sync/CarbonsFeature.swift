@@ -1,0 +1,76 @@
+import Foundation
+import Store
+import XMPP
+
+/// XEP-0280 on a live session: carbons enabled on every new session when our server offers
+/// them (§3–§4), and trusted copies (§6–§7, §11) stored as the history they stand for.
+///
+/// A received copy becomes exactly the row the original would have made, so the same message
+/// reaching us directly and as a copy collapses to one. A sent copy is our own message written
+/// on another device. Copies are never answered (§10.4): the resource that got the original
+/// sends any receipt.
+struct CarbonsFeature: SessionFeature {
+    var discoFeatures: [String] { [] }
+
+    static let requestTimeout: Duration = .seconds(15)
+
+    func sessionStarted(_ context: FeatureContext) async {
+        guard await Self.serverOffersCarbons(context) else { return }
+        // A refusal (§4.1, e.g. forbidden by policy) leaves a session without copies, nothing worse.
+        _ = try? await context.request(Carbons.enableRequest(id: context.nextID()), timeout: Self.requestTimeout)
+    }
+
+    /// Everything that claims to be a copy, forged ones included: they must not reach the
+    /// ordinary message path, where their outer body would be stored.
+    func claims(_ stanza: Element, _ context: FeatureContext) -> Bool {
+        Carbons.copy(in: stanza, ourJID: context.boundJID) != .notACarbon
+    }
+
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+        let now = Date()
+        let records = stanzas.compactMap { stanza -> StoredMessage? in
+            guard case .copy(let copy) = Carbons.copy(in: stanza, ourJID: context.boundJID) else { return nil }
+            return Self.record(for: copy, account: context.account, ourJID: context.boundJID, receivedAt: now)
+        }
+        // One transaction for the burst; a failed write loses only copies, which MAM can bring back.
+        guard let inserted = try? context.store.insertMessages(records) else { return }
+        for message in inserted { await context.emit(.message(message)) }
+    }
+
+    /// disco#info of our server's domain lists `urn:xmpp:carbons:2` (§3); no answer means no.
+    static func serverOffersCarbons(_ context: FeatureContext) async -> Bool {
+        guard let server = JID(validating: context.boundJID.domain) else { return false }
+        let request = IQ.request(.get, id: context.nextID(), to: server, payload: Element("query", namespace: NS.discoInfo))
+        guard let result = try? await context.request(request, timeout: requestTimeout),
+            let query = result.child("query", namespace: NS.discoInfo)
+        else { return false }
+        return Carbons.isOffered(byServerInfo: query)
+    }
+
+    /// The history row a trusted copy stands for, or nil when it has nothing to show
+    /// (chat states, receipts, errors).
+    static func record(for copy: Carbons.Copy, account: Account, ourJID: JID, receivedAt: Date) -> StoredMessage? {
+        switch copy {
+        case .received(let original):
+            return IncomingMessages.record(for: original, account: account, ourJID: ourJID, receivedAt: receivedAt)
+        case .sent(let original):
+            let message = Message(original)
+            guard message.kind == .chat || message.kind == .normal,
+                let body = message.body, !body.isEmpty,
+                let to = message.to, to.bare != ourJID.bare  // notes to self: not a conversation, as in IncomingMessages
+            else { return nil }
+            // The server stamps `from` on what our other resource sent; without it, the account wrote it.
+            let sender = message.from ?? ourJID.bare
+            let timestamp = Delay.timestamp(of: original) ?? receivedAt
+            let originID = StanzaID.originID(of: original)
+            return StoredMessage(
+                accountID: account.rowID, conversation: to.bare.description, direction: .outgoing,
+                type: message.kind == .chat ? "chat" : "normal", sender: sender.description,
+                recipient: to.description, body: body,
+                timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
+                stanzaKey: message.id, originID: originID, stanzaID: StanzaID.stanzaID(of: original, by: ourJID.bare),
+                dedupKey: IncomingMessages.dedupKey(from: sender, id: message.id, originID: originID, body: body, timestamp: timestamp),
+                isRead: true)
+        }
+    }
+}
