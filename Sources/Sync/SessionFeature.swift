@@ -31,7 +31,7 @@ extension SessionFeature {
 
 /// The features every session runs, in the order they start and claim stanzas.
 enum SessionFeatures {
-    static let all: [any SessionFeature] = [RosterFeature(), PresenceFeature(), DetailsFeature(), BlockingFeature()]
+    static let all: [any SessionFeature] = [RosterFeature(), CarbonsFeature(), PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature()]
 }
 
 /// What a feature may do on the live session.
