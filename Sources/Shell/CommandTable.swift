@@ -52,9 +52,10 @@ enum CommandTable {
             summary: "Show the last N messages (default 20) of a conversation, oldest first.", minArguments: 0
         ) { shell, args, _ in try await shell.history(args) },
         ShellCommandSpec(
-            name: "outbox", aliases: [], arguments: "",
-            summary: "List queued and unconfirmed messages with their states.", minArguments: 0
-        ) { shell, _, _ in try await shell.showOutbox() },
+            name: "outbox", aliases: [], arguments: "[cancel ID | retry ID]",
+            summary: "List queued and unconfirmed messages; cancel a queued one or retry a failed one (ID or a unique prefix).",
+            minArguments: 0
+        ) { shell, args, _ in try await shell.showOutbox(args) },
         ShellCommandSpec(
             name: "sync", aliases: [], arguments: "",
             summary: "Connect (or retry) now and flush the outbox.", minArguments: 0

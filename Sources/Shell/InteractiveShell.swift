@@ -152,8 +152,19 @@ actor InteractiveShell {
         for entry in entries { say(Renderer.line(entry.message, state: entry.state)) }
     }
 
-    func showOutbox() async throws {
+    func showOutbox(_ arguments: [String] = []) async throws {
         let account = try requireAccount()
+        if let word = arguments.first {
+            guard arguments.count == 2, let action = OutboxEditing.Action(rawValue: word) else {
+                say("usage: /outbox [cancel ID | retry ID]")
+                return
+            }
+            let item = try OutboxEditing.apply(action, arguments[1], store: context.store, accountID: account.rowID)
+            say(OutboxEditing.result(item, json: false))
+            if action == .retry, let engine { Task { await engine.flush() } }
+            updatePrompt()
+            return
+        }
         let items = try context.store.outbox(accountID: account.rowID)
         if items.isEmpty { say("the outbox is empty") }
         for item in items { say(Renderer.outboxLine(item)) }

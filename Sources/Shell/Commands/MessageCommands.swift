@@ -110,7 +110,7 @@ struct SyncCommand: AsyncParsableCommand {
                 if let error = report.error {
                     throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
                 }
-                print("synced \(account.jid): sent \(report.sent), received \(report.received)")
+                print("synced \(account.jid) (\(report.resumed ? "resumed" : "new session")): sent \(report.sent), received \(report.received)")
             }
         }
     }
@@ -195,6 +195,7 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only messages before this date (ISO 8601, or YYYY-MM-DD).", valueName: "DATE"))
     var before: String?
     @Flag(help: "Print JSON Lines.") var json = false
+    @Flag(help: "First fetch up to --limit older messages from the server's archive (XEP-0313).") var fetch = false
 
     func run() async throws {
         try await runReportingErrors {
@@ -204,6 +205,7 @@ struct HistoryCommand: AsyncParsableCommand {
             do { conversation = try JID(jid).bare } catch { throw UsageFailure("\(error)") }
             guard limit > 0 else { throw UsageFailure("--limit must be positive") }
             let cutoff = try before.map(DateArgument.parse)
+            if fetch { try await fetchOlder(conversation, account: account, context: context) }
             for entry in try context.store.history(
                 accountID: account.rowID, conversation: conversation.description, limit: limit,
                 before: cutoff?.timeIntervalSince1970)
@@ -211,6 +213,24 @@ struct HistoryCommand: AsyncParsableCommand {
                 print(json ? Renderer.messageJSON(entry.message, state: entry.state) : Renderer.line(entry.message, state: entry.state))
             }
         }
+    }
+
+    /// On a session of our own; the summary goes to stderr so `--json` output stays JSON Lines.
+    private func fetchOlder(_ conversation: JID, account: Account, context: AppContext) async throws {
+        let count = limit
+        let fetched: ArchiveHistory.Fetched?
+        do {
+            fetched = try await DetailsFlows.withOwnSession(account: account, context: context) { engine in
+                try await ArchiveHistory.fetchOlder(engine: engine, with: conversation, count: count)
+            }
+        } catch let error as ArchiveHistory.FetchError {
+            throw Failure("not fetched: \(error)")
+        }
+        guard let fetched else {
+            Terminal.error("not fetched: \(context.ownerDescription(account)) holds the connection; showing what is stored")
+            return
+        }
+        Terminal.error("fetched \(fetched.stored) older message(s)" + (fetched.reachedStart ? "; that is the start of the archive" : ""))
     }
 }
 
@@ -224,8 +244,11 @@ enum DateArgument {
 
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "outbox", abstract: "List queued and unconfirmed messages with their states.")
+        commandName: "outbox", abstract: "List queued and unconfirmed messages with their states; cancel or retry one.",
+        subcommands: [OutboxCancelCommand.self, OutboxRetryCommand.self])
 
+    // Here rather than in each subcommand: `tern --home D outbox cancel ID` arrives as
+    // `outbox --home D cancel ID`, and only the group's own options may come before `cancel`.
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON Lines.") var json = false
 
@@ -237,5 +260,75 @@ struct OutboxCommand: AsyncParsableCommand {
                 print(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
             }
         }
+    }
+}
+
+struct OutboxCancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a message that is still queued; it is removed from history. Works offline.",
+        discussion: "ID is the outbox id, or a unique prefix of at least \(Store.minimumOutboxIDPrefix) characters.")
+
+    @ParentCommand var group: OutboxCommand
+    @Argument(help: "The outbox id, or a unique prefix of it.") var id: String
+    @Flag(help: "Print the cancelled row as JSON.") var json = false
+    // ArgumentParser hands a `--json` after the ID to the group when both declare it.
+    var printsJSON: Bool { json || group.json }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(group.global)
+            let account = try context.account()
+            let item = try OutboxEditing.apply(.cancel, id, store: context.store, accountID: account.rowID)
+            print(OutboxEditing.result(item, json: printsJSON))
+        }
+    }
+}
+
+struct OutboxRetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry",
+        abstract: "Queue a failed message again (same id); the connection's owner sends it. Works offline.",
+        discussion: "ID is the outbox id, or a unique prefix of at least \(Store.minimumOutboxIDPrefix) characters.")
+
+    @ParentCommand var group: OutboxCommand
+    @Argument(help: "The outbox id, or a unique prefix of it.") var id: String
+    @Flag(help: "Print the requeued row as JSON.") var json = false
+    // ArgumentParser hands a `--json` after the ID to the group when both declare it.
+    var printsJSON: Bool { json || group.json }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let context = try AppContext(group.global)
+            let account = try context.account()
+            let item = try OutboxEditing.apply(.retry, id, store: context.store, accountID: account.rowID)
+            print(OutboxEditing.result(item, json: printsJSON))
+        }
+    }
+}
+
+/// `outbox cancel|retry` and the shell's `/outbox cancel|retry`: Store only, never the network.
+enum OutboxEditing {
+    enum Action: String, CaseIterable, Sendable { case cancel, retry }
+
+    /// A bad id (too short, unknown, ambiguous) is a usage error (64); a row in the wrong
+    /// state is a refused operation (1).
+    static func apply(_ action: Action, _ id: String, store: Store, accountID: Int64) throws -> OutboxItem {
+        do {
+            switch action {
+            case .cancel: return try store.cancelOutbox(matching: id, accountID: accountID)
+            case .retry: return try store.retryOutbox(matching: id, accountID: accountID)
+            }
+        } catch let error as OutboxEditError {
+            switch error {
+            case .idTooShort, .unknownID, .ambiguousID: throw UsageFailure(error.description)
+            case .notQueued, .notFailed: throw Failure(error.description)
+            }
+        }
+    }
+
+    /// `ID STATE` like `tern send`, or the row as `tern outbox --json` prints it.
+    static func result(_ item: OutboxItem, json: Bool) -> String {
+        json ? Renderer.outboxJSON(item) : "\(item.id) \(item.state.rawValue)"
     }
 }
