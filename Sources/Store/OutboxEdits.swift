@@ -14,6 +14,8 @@ public enum OutboxEditError: Error, Equatable, CustomStringConvertible {
     case ambiguousID(String, matches: [String])
     /// Only a queued row can be cancelled.
     case notQueued(id: String, state: OutboxItem.State)
+    /// Queued again after a stream ended unconfirmed: the server may already have it.
+    case alreadySent(id: String)
     /// Only a failed row can be retried.
     case notFailed(id: String, state: OutboxItem.State)
 
@@ -33,6 +35,8 @@ public enum OutboxEditError: Error, Equatable, CustomStringConvertible {
             }
         case .notFailed(let id, let state):
             return "\(id) is \(state.rawValue), not failed: only a failed message can be retried"
+        case .alreadySent(let id):
+            return "\(id) was already sent once and is queued to be sent again: it may have arrived, so it cannot be cancelled"
         }
     }
 }
@@ -53,9 +57,12 @@ extension Store {
         try write { db in
             var item = try Self.resolveOutboxItem(db, text, accountID: accountID)
             try db.execute(
-                sql: "UPDATE outbox SET state = ? WHERE id = ? AND state = ?",
+                sql: "UPDATE outbox SET state = ? WHERE id = ? AND state = ? AND attempts = 0",
                 arguments: [OutboxItem.State.cancelled.rawValue, item.id, OutboxItem.State.queued.rawValue])
-            guard db.changesCount == 1 else { throw OutboxEditError.notQueued(id: item.id, state: item.state) }
+            guard db.changesCount == 1 else {
+                if item.state == .queued, item.attempts > 0 { throw OutboxEditError.alreadySent(id: item.id) }
+                throw OutboxEditError.notQueued(id: item.id, state: item.state)
+            }
             try Self.deleteHistoryEntry(db, of: item)
             item.state = .cancelled
             return item

@@ -36,6 +36,23 @@ extension Store {
         }
     }
 
+    /// What a new or resumed stream settles, with the state of the stream that starts, in one
+    /// transaction: rows the server confirmed while we reconnected become acked, and rows it
+    /// never got go back to the queue (oldest first by seq, so order holds). Done together so
+    /// that no crash can drop a row from the saved state without putting it back in the queue.
+    public func beginStreamSession(
+        accountID: Int64, acknowledged: [String], requeue: [String], streamManagementState state: String?
+    ) throws {
+        try write { db in
+            for (ids, newState) in [(acknowledged, "acked"), (requeue, "queued")] where !ids.isEmpty {
+                try db.execute(
+                    sql: "UPDATE outbox SET state = ? WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND state = 'sent'",
+                    arguments: [newState] + StatementArguments(ids))
+            }
+            try Self.saveStreamManagementState(db, accountID: accountID, state)
+        }
+    }
+
     private static func saveStreamManagementState(_ db: Database, accountID: Int64, _ state: String?) throws {
         try db.execute(
             sql: """

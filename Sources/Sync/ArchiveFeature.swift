@@ -30,8 +30,28 @@ struct ArchiveFeature: SessionFeature {
 
     var discoFeatures: [String] { [] }
 
-    func sessionStarted(_ context: FeatureContext) async {
-        await catchUp(context)
+    func sessionStarted(_ context: FeatureContext) async {}
+
+    /// After every new session. A catch-up the link cut short is finished later, on the
+    /// resumed stream (resumption brings back what the server still held for the session,
+    /// not what it archived while no session existed), but at most every `retryInterval`,
+    /// so a link that keeps dropping does not flood the server with archive queries.
+    func sessionSettled(_ context: FeatureContext, resumed: Bool) async {
+        let due = await router.isCatchUpDue(context.account.rowID, retryInterval: Self.retryInterval)
+        if !resumed || due { await trackedCatchUp(context) }
+    }
+
+    func poll(_ context: FeatureContext) async {
+        if await router.isCatchUpDue(context.account.rowID, retryInterval: Self.retryInterval) {
+            await trackedCatchUp(context)
+        }
+    }
+
+    static let retryInterval: Duration = .seconds(5)
+
+    private func trackedCatchUp(_ context: FeatureContext) async {
+        await router.catchUpStarted(context.account.rowID)
+        if await catchUp(context) { await router.catchUpFinished(context.account.rowID) }
     }
 
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool {
@@ -42,11 +62,16 @@ struct ArchiveFeature: SessionFeature {
         await router.route(stanzas, accountID: context.account.rowID)
     }
 
+    func linkLost(accountID: Int64) async {
+        await router.closeAll(accountID: accountID)
+    }
+
     /// From the stored id to the end of the archive; a first sync (or a stored id the archive
-    /// no longer knows) fetches the recent window instead.
-    func catchUp(_ context: FeatureContext) async {
+    /// no longer knows) fetches the recent window instead. Returns whether it got to the end.
+    @discardableResult
+    func catchUp(_ context: FeatureContext) async -> Bool {
         let support = await ArchiveSupport.discover(context)
-        guard support.available else { return }
+        guard support.available else { return await context.engine.isOnline }
         let accountID = context.account.rowID
         let archive = MAM.Archive.account(context.boundJID.bare)
         if let stored = (try? context.store.archiveLastID(accountID: accountID)) ?? nil {
@@ -58,7 +83,7 @@ struct ArchiveFeature: SessionFeature {
                     try? context.store.setArchiveLastID(accountID: accountID, last)
                 }
             }
-            guard case .failed(.unknownArchiveID) = outcome else { return }
+            guard case .failed(.unknownArchiveID) = outcome else { return outcome == .finished }
             // The stored id expired from the archive: start over from a recent window.
         }
         var window = ArchiveBackfill(
@@ -70,6 +95,7 @@ struct ArchiveFeature: SessionFeature {
         if window.idsAreStable, let newest = window.newestID {
             try? context.store.setArchiveLastID(accountID: accountID, newest)
         }
+        return pages.outcome == .finished
     }
 }
 
@@ -116,6 +142,26 @@ actor ArchiveRouter {
     static let iqPrefix = "mam-"
 
     private var byQueryID: [Key: AsyncStream<Element>.Continuation] = [:]
+    /// Accounts whose catch-up reached the end of the archive in this process. Any other one
+    /// is pending, so a process that starts by resuming a saved session still catches up.
+    private var caughtUp: Set<Int64> = []
+    private var lastAttempt: [Int64: ContinuousClock.Instant] = [:]
+
+    /// Pending, and not tried within `retryInterval`.
+    func isCatchUpDue(_ accountID: Int64, retryInterval: Duration) -> Bool {
+        guard !caughtUp.contains(accountID) else { return false }
+        return lastAttempt[accountID].map { $0.duration(to: .now) >= retryInterval } ?? true
+    }
+
+    func catchUpStarted(_ accountID: Int64) {
+        caughtUp.remove(accountID)
+        lastAttempt[accountID] = .now
+    }
+
+    func catchUpFinished(_ accountID: Int64) {
+        caughtUp.insert(accountID)
+    }
+
     private var byIQID: [Key: AsyncStream<Element>.Continuation] = [:]
 
     /// Anything claiming to be a MAM result, and the result or error replies to our queries.
@@ -136,6 +182,12 @@ actor ArchiveRouter {
     func close(accountID: Int64, queryID: String, iqID: String) {
         byQueryID.removeValue(forKey: Key(accountID: accountID, id: queryID))?.finish()
         byIQID.removeValue(forKey: Key(accountID: accountID, id: iqID))?.finish()
+    }
+
+    /// Ends every open page of the account (the link is gone, their answers will not come).
+    func closeAll(accountID: Int64) {
+        for key in byQueryID.keys where key.accountID == accountID { byQueryID.removeValue(forKey: key)?.finish() }
+        for key in byIQID.keys where key.accountID == accountID { byIQID.removeValue(forKey: key)?.finish() }
     }
 
     func route(_ stanzas: [Element], accountID: Int64) {

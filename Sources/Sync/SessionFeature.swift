@@ -15,6 +15,11 @@ protocol SessionFeature: Sendable {
     /// Once per new session, before initial presence is sent (RFC 6121 §2.2: roster first).
     func sessionStarted(_ context: FeatureContext) async
 
+    /// Once per session, new or resumed (XEP-0198 §5), after the outbox was flushed: work
+    /// that may take long (archive catch-up) goes here, so a short-lived link still gets
+    /// our queued messages out first.
+    func sessionSettled(_ context: FeatureContext, resumed: Bool) async
+
     /// Whether this feature handles an inbound stanza (checked in `SessionFeatures.all` order).
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool
 
@@ -23,10 +28,16 @@ protocol SessionFeature: Sendable {
 
     /// Every owner poll interval while online: picks up intents other processes stored.
     func poll(_ context: FeatureContext) async
+
+    /// The link went away: whatever waits for an answer on it must stop waiting now, or a
+    /// resumable session could expire on the server while we wait.
+    func linkLost(accountID: Int64) async
 }
 
 extension SessionFeature {
     func poll(_ context: FeatureContext) async {}
+    func sessionSettled(_ context: FeatureContext, resumed: Bool) async {}
+    func linkLost(accountID: Int64) async {}
 }
 
 /// The features every session runs, in the order they start and claim stanzas.

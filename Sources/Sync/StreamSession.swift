@@ -22,6 +22,16 @@ enum StreamSession {
         { snapshot in try store.saveStreamManagementState(accountID: accountID, encode(snapshot)) }
     }
 
+    /// Records how a stream started: what it settled in the outbox, and its state (nil when
+    /// the stream has no stream management, which also forgets any earlier session).
+    static func begin(_ session: StreamNegotiator.Session, store: Store, accountID: Int64) throws {
+        try store.beginStreamSession(
+            accountID: accountID,
+            acknowledged: session.start.acknowledged.compactMap(outboxID(ofKey:)),
+            requeue: session.start.unconfirmed.compactMap(outboxID(ofKey:)),
+            streamManagementState: session.streamManagement.flatMap { encode($0.snapshot) })
+    }
+
     /// The session is over (a clean close, or the server no longer offers it).
     static func forget(store: Store, accountID: Int64) {
         try? store.saveStreamManagementState(accountID: accountID, nil)

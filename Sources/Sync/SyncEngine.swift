@@ -50,6 +50,9 @@ public actor SyncEngine {
     /// Sessions started from scratch (features run, roster requested); resumptions do not count.
     public private(set) var newSessions = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
+    private var sleepGeneration = 0
+    /// What the user is doing (XEP-0352); told to the server on every stream that offers it.
+    private var clientState: ClientState = .active
     private let features: [any SessionFeature] = SessionFeatures.all
     private let featureGate = SerialGate()
     /// The connection being negotiated, so `stop()` can cut a slow login short.
@@ -104,7 +107,16 @@ public actor SyncEngine {
             report(.offline, error.description)
             throw error
         }
-        if session.streamManagement == nil { StreamSession.forget(store: store, accountID: account.rowID) }
+        do {
+            try StreamSession.begin(session, store: store, accountID: account.rowID)
+        } catch {
+            await connection.abort()
+            report(.offline, "store error: \(error)")
+            throw error
+        }
+        for key in session.start.acknowledged {
+            if let id = StreamSession.outboxID(ofKey: key) { eventSink.yield(.outbox(id: id, state: .acked)) }
+        }
         if let password,
             let fresh = Credentials.toStore(after: session, accountID: account.rowID, password: password, remember: false)
         {
@@ -189,6 +201,7 @@ public actor SyncEngine {
     public func run() async {
         var policy = ReconnectPolicy()
         while !stopped {
+            var serverReached = true
             if let current = try? store.account(jid: account.jid) { account = current }
             if account.state != .active {
                 report(.offline, "\(account.jid) is logged out")
@@ -207,9 +220,10 @@ public actor SyncEngine {
                 return
             } catch {
                 // Reported by connect(); wait and try again.
+                serverReached = (error as? ConnectionError)?.reachedServer ?? false
             }
             if stopped { break }
-            let delay = policy.nextDelay()
+            let delay = policy.nextDelay(serverReached: serverReached)
             await sleep(delay)
         }
         report(.offline, nil)
@@ -222,6 +236,19 @@ public actor SyncEngine {
         wakeUp = nil
         await connecting?.close()
         await disconnect()
+    }
+
+    /// The shell says whether the user is active; an idle client lets the server hold back
+    /// what is not urgent (presence floods, chat states).
+    public func setClientState(_ state: ClientState) async {
+        guard state != clientState else { return }
+        clientState = state
+        await announceClientState()
+    }
+
+    private func announceClientState() async {
+        guard let connection, let session, ClientState.isOffered(in: session.features) else { return }
+        try? await connection.send(clientState.element)
     }
 
     /// Retries now instead of waiting for the backoff (`/sync`).
@@ -254,50 +281,39 @@ public actor SyncEngine {
 
     /// A resumed session only resends what the server never got: roster, presence and
     /// everything else still stand (XEP-0198 §5). A new session runs the features' start
-    /// (roster first, then initial presence, which makes the server deliver offline
-    /// messages), then resends what a failed resumption left unconfirmed, then the outbox.
+    /// (roster first, carbons, then initial presence, which makes the server deliver offline
+    /// messages). Then the outbox goes out, rows a failed resumption left unconfirmed first
+    /// (connect() queued them again), and only then the slow work such as archive catch-up.
     private func startSession() async -> Int {
         guard let session else { return 0 }
-        acknowledge(session.start.acknowledged)
         if session.start.isResumed {
-            await resend(session.start.unconfirmed, delayed: false)
+            await resendTransient(session.start.unconfirmed)
         } else {
             newSessions += 1
             if let context = featureContext() {
                 for feature in features { await feature.sessionStarted(context) }
             }
-            await resend(session.start.unconfirmed, delayed: true)
         }
-        return await flush()
+        // Every stream starts active, a resumed one too (XEP-0352 §5.2).
+        if clientState == .inactive { await announceClientState() }
+        // Outbox rows the server never got were put back in the queue by connect().
+        let sent = await flush()
+        if let context = featureContext() {
+            for feature in features { await feature.sessionSettled(context, resumed: session.start.isResumed) }
+        }
+        return sent
     }
 
-    /// Writes again what the server did not confirm, in the order first sent. Outbox rows
-    /// keep their id and origin-id; on a new session they carry a XEP-0203 delay with the
-    /// time they were written. Other stanzas only make sense on the session they were
-    /// sent on, so only a resumed session gets them again.
-    private func resend(_ keys: [String], delayed: Bool) async {
-        guard let connection, !keys.isEmpty else { return }
-        let items = (try? store.outboxItems(ids: keys.compactMap(StreamSession.outboxID(ofKey:)))) ?? [:]
-        var texts: [String] = []
-        var resentKeys: [String] = []
-        var ids: [String] = []
-        for key in keys {
-            if let id = StreamSession.outboxID(ofKey: key) {
-                guard let item = items[id], item.state == .sent else { continue }
-                texts.append(delayed ? StreamSession.delayed(item.stanza, since: item.createdAt) : item.stanza)
-                ids.append(id)
-            } else if !delayed, let text = Connection.text(ofTransientKey: key) {
-                texts.append(text)
-            } else {
-                continue
-            }
-            resentKeys.append(key)
-        }
-        guard !texts.isEmpty else { return }
+    /// A resumed session gets again the stanzas other than messages that the server never
+    /// got (presence, iq answers), in their order. They only make sense on the session they
+    /// were written for, so a new session does not.
+    private func resendTransient(_ keys: [String]) async {
+        let texts = keys.compactMap(Connection.text(ofTransientKey:))
+        guard let connection, !texts.isEmpty else { return }
         let store = store
         let accountID = account.rowID
-        try? await connection.sendSerialized(texts, keys: resentKeys) { snapshot in
-            try store.markOutboxSent(accountID: accountID, ids: ids, streamManagementState: snapshot.flatMap(StreamSession.encode))
+        try? await connection.sendSerialized(texts, keys: texts.map(Connection.transientKey)) { snapshot in
+            try store.markOutboxSent(accountID: accountID, ids: [], streamManagementState: snapshot.flatMap(StreamSession.encode))
         }
     }
 
@@ -372,8 +388,10 @@ public actor SyncEngine {
             let store = store
             let accountID = account.rowID
             let ids = items.map(\.id)
+            // A row written before (its stream ended unconfirmed) says when it was written (XEP-0203).
+            let texts = items.map { $0.attempts > 0 ? StreamSession.delayed($0.stanza, since: $0.createdAt) : $0.stanza }
             do {
-                try await connection.sendSerialized(items.map(\.stanza), keys: ids.map(StreamSession.key(outboxID:))) { snapshot in
+                try await connection.sendSerialized(texts, keys: ids.map(StreamSession.key(outboxID:))) { snapshot in
                     try store.markOutboxSent(
                         accountID: accountID, ids: ids, streamManagementState: snapshot.flatMap(StreamSession.encode))
                 }
@@ -415,13 +433,22 @@ public actor SyncEngine {
     }
 
     private func sleep(_ duration: Duration) async {
+        sleepGeneration += 1
+        let generation = sleepGeneration
         await withCheckedContinuation { continuation in
             wakeUp = continuation
             Task { [weak self] in
                 try? await Task.sleep(for: duration)
-                await self?.retryNow()
+                await self?.endSleep(generation)
             }
         }
+    }
+
+    /// A timer only ends its own sleep: a stale one (its sleep was cut short by `retryNow`)
+    /// must not cut a later backoff short.
+    private func endSleep(_ generation: Int) {
+        guard generation == sleepGeneration else { return }
+        retryNow()
     }
 
     // MARK: - Inbound
@@ -440,6 +467,7 @@ public actor SyncEngine {
             session = nil
             connection = nil
             lastCloseError = error
+            for feature in features { await feature.linkLost(accountID: account.rowID) }
             for (_, barrier) in barriers { barrier.resume() }
             barriers.removeAll()
             report(.offline, error?.description)

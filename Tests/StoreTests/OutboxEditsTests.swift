@@ -57,6 +57,19 @@ import Testing
         #expect(try historyBodies(store, account) == ["gone already"])
     }
 
+    @Test func cancel__a_message_queued_again_after_an_unconfirmed_send__is_refused() throws {
+        let (store, account) = try makeStore()
+        try enqueue(store, account, id: "55555555-eeee", body: "maybe arrived")
+        try store.markOutboxSent(accountID: account.rowID, ids: ["55555555-eeee"], streamManagementState: nil)
+        // The stream ended before the server confirmed it: it goes back to the queue.
+        try store.beginStreamSession(accountID: account.rowID, acknowledged: [], requeue: ["55555555-eeee"], streamManagementState: nil)
+        #expect(try store.outboxItem(id: "55555555-eeee")?.state == .queued)
+        #expect(throws: OutboxEditError.alreadySent(id: "55555555-eeee")) {
+            try store.cancelOutbox(matching: "55555555-eeee", accountID: account.rowID)
+        }
+        #expect(try historyBodies(store, account) == ["maybe arrived"])
+    }
+
     @Test func cancel__after_a_flusher_read_the_queue_and_marked_it_sent__the_flusher_wins() throws {
         let (store, account) = try makeStore()
         try enqueue(store, account, id: "55555555-eeee", body: "racing")

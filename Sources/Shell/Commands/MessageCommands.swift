@@ -322,7 +322,7 @@ enum OutboxEditing {
         } catch let error as OutboxEditError {
             switch error {
             case .idTooShort, .unknownID, .ambiguousID: throw UsageFailure(error.description)
-            case .notQueued, .notFailed: throw Failure(error.description)
+            case .notQueued, .notFailed, .alreadySent: throw Failure(error.description)
             }
         }
     }

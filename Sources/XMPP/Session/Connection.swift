@@ -64,10 +64,19 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the server answered before this went wrong: false when it could not be
+    /// reached at all (no route, refused, no answer in time).
+    public var reachedServer: Bool {
+        switch self {
+        case .transport, .timeout, .cancelled: false
+        default: true
+        }
+    }
+
     /// Errors after which reconnecting cannot help until the user acts.
     public var isPermanent: Bool {
         switch self {
-        case .tls: true
+        case .tls(let error): error.isTrustFailure
         case .negotiation(let error):
             switch error {
             case .authenticationFailed, .tlsNotOffered, .noAcceptableMechanism: true
@@ -156,8 +165,8 @@ public actor Connection {
         case .success(let negotiated):
             if case .bound(let session) = negotiated {
                 self.session = session
+                // Saved by the caller, together with what the start settled (see SyncEngine.connect).
                 streamManagement = session.streamManagement
-                if let snapshot = streamManagement?.snapshot { try? configuration.saveStreamManagement?(snapshot) }
             }
             routing = Task { [weak self] in
                 for await event in inbound {
