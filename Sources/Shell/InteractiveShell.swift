@@ -27,6 +27,8 @@ actor InteractiveShell {
     private var account: Account?
     private var lock: AccountLock?
     private var engine: SyncEngine?
+    /// Idle this long, the shell tells the server it is inactive (XEP-0352).
+    static let inactiveAfter: Duration = .seconds(60)
     private var engineTask: Task<Void, Never>?
     private var watcher: Task<Void, Never>?
     private var conversation: String?
@@ -79,6 +81,10 @@ actor InteractiveShell {
     }
 
     // MARK: - Lines
+
+    func indicateClientState(_ state: ClientState) async {
+        await engine?.setClientState(state)
+    }
 
     func execute(_ line: String) async {
         let trimmed = line.trimmingCharacters(in: .whitespaces)

@@ -46,6 +46,7 @@ extension InteractiveShell {
 
     /// Any typed line: back from auto-away, to what was set before.
     func noteActivity() async {
+        await indicateClientState(.active)
         guard let account = try? requireCurrentAccount() else { return }
         if let saved = await idle.active(), let current = try? context.store.ownPresence(accountID: account.rowID),
             current.revision == saved.autoRevision
@@ -58,7 +59,9 @@ extension InteractiveShell {
     func startIdleWatch() {
         let store = context.store
         idle.start { [weak self] idleFor in
-            guard let self, let account = try? await self.requireCurrentAccount() else { return nil }
+            guard let self else { return nil }
+            if idleFor >= Self.inactiveAfter { await self.indicateClientState(.inactive) }
+            guard let account = try? await self.requireCurrentAccount() else { return nil }
             guard let own = try? store.ownPresence(accountID: account.rowID), own.autoAwayMinutes > 0,
                 idleFor >= .seconds(own.autoAwayMinutes * 60), own.show == nil || own.show == "chat"
             else { return nil }

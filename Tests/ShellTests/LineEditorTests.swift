@@ -226,8 +226,9 @@ struct LineEditorTerminalTests {
         var output: String { screen.withLock { String(decoding: $0, as: UTF8.self) } }
 
         /// Waits up to 5 s for the output to satisfy `condition`.
+        /// Up to 30 s: the fault tests may be loading both cores meanwhile.
         func waitFor(_ condition: (String) -> Bool) -> Bool {
-            for _ in 0..<500 {
+            for _ in 0..<3000 {
                 if condition(output) { return true }
                 usleep(10_000)
             }

@@ -110,6 +110,14 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         policy.reset()
         #expect(policy.nextDelay(random: { $0.upperBound }) == .seconds(1))
     }
+
+    @Test func reconnect_policy__a_flaky_link_to_a_live_server__backs_off_only_to_the_link_cap() {
+        var policy = ReconnectPolicy(base: .seconds(1), cap: .seconds(60), linkCap: .seconds(4))
+        let ceilings = (0..<6).map { _ in policy.nextDelay(serverReached: true, random: { $0.upperBound }) }
+        #expect(ceilings == [1, 2, 4, 4, 4, 4].map { Duration.seconds($0) })
+        // The server going away altogether still backs off to the full cap.
+        #expect(policy.nextDelay(serverReached: false, random: { $0.upperBound }) == .seconds(60))
+    }
 }
 
 /// An independent FNV-1a written from the spec's parameters, to pin the stored key format.

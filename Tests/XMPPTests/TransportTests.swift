@@ -719,3 +719,20 @@ struct TLSSessionTests {
         #expect(TLSTrust.normalizedPin(String(repeating: "zz", count: 32)) == nil)
     }
 }
+
+/// Which failures stop reconnection: untrusted servers and our own bad settings, never a cut link.
+@Suite struct ReconnectionVerdictTests {
+    @Test func tls__aCutHandshakeOrRecord__isRetried() {
+        for error: TLSError in [.prematureTermination, .handshakeFailed(reason: "pull error"), .receiveFailed(reason: "reset"),
+                                .sendFailed(reason: "broken pipe"), .handshakeTimedOut] {
+            #expect(!ConnectionError.tls(error).isPermanent, "\(error)")
+        }
+    }
+
+    @Test func tls__anUntrustedCertificateOrChangedPin__stops() {
+        for error: TLSError in [.verificationFailed(serverName: "example.org", reason: "unknown issuer", spkiSHA256: "ab"),
+                                .pinMismatch(expected: "a", actual: "b"), .noPeerCertificate] {
+            #expect(ConnectionError.tls(error).isPermanent, "\(error)")
+        }
+    }
+}

@@ -29,4 +29,5 @@ public enum NS {
     public static let mam = "urn:xmpp:mam:2"
     public static let rsm = "http://jabber.org/protocol/rsm"
     public static let carbons = "urn:xmpp:carbons:2"
+    public static let csi = "urn:xmpp:csi:0"
 }

@@ -72,6 +72,19 @@ public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     /// the partial record stays buffered and the next `receive` continues it.
     case receiveTimedOut
 
+    /// Whether the server (or our own settings) cannot be trusted, as opposed to a link
+    /// that failed: only these stop reconnecting until the user acts. A connection cut in
+    /// the middle of a handshake is just a network fault.
+    public var isTrustFailure: Bool {
+        switch self {
+        case .setupFailed, .invalidPin, .caFileUnreadable, .noPeerCertificate, .verificationFailed, .pinMismatch,
+            .notVerified:
+            true
+        case .handshakeFailed, .handshakeTimedOut, .sendFailed, .receiveFailed, .prematureTermination, .receiveTimedOut:
+            false
+        }
+    }
+
     public var description: String {
         switch self {
         case .setupFailed(let step, let reason):
