@@ -154,7 +154,8 @@ async def ping_server(client, args):
     iq = client.make_iq_get(ito=client.boundjid.domain)
     ET.SubElement(iq.xml, f"{{{NS_PING}}}ping")
     try:
-        await iq.send(timeout=args.connect_timeout)
+        # Behind a burst of many stanzas the server may need longer than a connect.
+        await iq.send(timeout=max(args.connect_timeout, 60.0))
     except IqError:
         pass  # an error reply completes the round trip just as well
 
