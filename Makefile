@@ -12,6 +12,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 TESTSERVER := bash scripts/testserver
 TEST_SERVER_DIR := .testserver
+BENCH_SERVER_DIR := .bench-server
 DEMO_SERVER_DIR := .demo-server
 DEMO_DIR := .demo
 TERN := .build/release/tern
@@ -49,10 +50,18 @@ test: deps
 	$(SWIFT) test --skip-build
 
 # Release-mode benchmarks that print their figures (DESIGN §7); not part of `make test`.
+# tern-sync-bench gets its own throwaway server, stopped and removed by the trap however it ends.
 bench: release
 	.build/release/tern-bench
 	python3 Benchmarks/startup_to_prompt.py
 	python3 Benchmarks/roster_print.py
+	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
+	rm -rf $(BENCH_SERVER_DIR)
+	trap '$(TESTSERVER) stop $(BENCH_SERVER_DIR); rm -rf $(BENCH_SERVER_DIR)' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(TESTSERVER) start $(BENCH_SERVER_DIR) >/dev/null; \
+	set -a; . $(BENCH_SERVER_DIR)/env; set +a; \
+	.build/release/tern-sync-bench
 
 demo-server: deps
 	$(TESTSERVER) start $(DEMO_SERVER_DIR) >/dev/null

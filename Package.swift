@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "tern", targets: ["tern"]),
         .executable(name: "tern-bench", targets: ["TernBench"]),
+        .executable(name: "tern-sync-bench", targets: ["TernSyncBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -54,6 +55,7 @@ let package = Package(
         .executableTarget(name: "tern", dependencies: ["Shell"]),
         // Release-mode benchmarks for DESIGN §7 (`make bench`); they print figures, tests assert behaviour.
         .executableTarget(name: "TernBench", dependencies: ["XMPP", "Store"]),
+        .executableTarget(name: "TernSyncBench", dependencies: ["Store", "Sync", "XMPP"]),
 
         .testTarget(name: "XMPPTests", dependencies: ["XMPP"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
