@@ -8,13 +8,26 @@ import XMPP
 /// Only Monal keeps stream management across a restart among today's clients; tern does,
 /// so a crash or `kill -9` resumes the same session while the server still holds it.
 enum StreamSession {
-    /// The saved session, or a fresh machine when there is none or it cannot be read.
+    /// The saved session, or a fresh machine when there is none or it cannot be used.
     static func restore(store: Store, accountID: Int64) -> StreamManagement {
-        guard let text = try? store.streamManagementState(accountID: accountID),
-            let snapshot = try? JSONDecoder().decode(StreamManagement.Snapshot.self, from: Data(text.utf8)),
-            let machine = try? StreamManagement(snapshot: snapshot)
-        else { return StreamManagement() }
+        guard let snapshot = saved(store: store, accountID: accountID) else { return StreamManagement() }
+        guard let machine = try? StreamManagement(snapshot: snapshot) else {
+            abandon(store: store, accountID: accountID)
+            return StreamManagement()
+        }
         return machine
+    }
+
+    /// Gives up a saved session that cannot be resumed (inconsistent, or refused as such):
+    /// its unconfirmed outbox rows go back to the queue as the state is forgotten.
+    static func abandon(store: Store, accountID: Int64) {
+        let unconfirmed = saved(store: store, accountID: accountID)?.unacked.compactMap { outboxID(ofKey: $0.key) } ?? []
+        try? store.beginStreamSession(accountID: accountID, acknowledged: [], requeue: unconfirmed, streamManagementState: nil)
+    }
+
+    private static func saved(store: Store, accountID: Int64) -> StreamManagement.Snapshot? {
+        guard let text = try? store.streamManagementState(accountID: accountID) else { return nil }
+        return try? JSONDecoder().decode(StreamManagement.Snapshot.self, from: Data(text.utf8))
     }
 
     /// What the connection calls with every change of the state.

@@ -103,7 +103,7 @@ public actor SyncEngine {
             session = try await connection.connect()
         } catch {
             // A saved session the server rejects as inconsistent must not be tried again.
-            if case .negotiation(.streamManagement) = error { StreamSession.forget(store: store, accountID: account.rowID) }
+            if case .negotiation(.streamManagement) = error { StreamSession.abandon(store: store, accountID: account.rowID) }
             report(.offline, error.description)
             throw error
         }
