@@ -30,8 +30,6 @@ struct ArchiveFeature: SessionFeature {
 
     var discoFeatures: [String] { [] }
 
-    func sessionStarted(_ context: FeatureContext) async {}
-
     /// After every new session. A catch-up the link cut short is finished later, on the
     /// resumed stream (resumption brings back what the server still held for the session,
     /// not what it archived while no session existed), but at most every `retryInterval`,
@@ -91,8 +89,9 @@ struct ArchiveFeature: SessionFeature {
             limit: firstSyncWindow.maxMessages, pageSize: pageSize)
         let pages = await ArchivePages.runBackwards(&window, router: router, context: context)
         await ArchivePages.storeOldestFirst(pages, support: support, context: context)
-        // The newest item fixes where the next session resumes.
-        if window.idsAreStable, let newest = window.newestID {
+        // The newest item fixes where the next session resumes, but only once the whole window
+        // is in: after a cut, the pages between it and what we hold would never be asked for.
+        if pages.outcome == .finished, window.idsAreStable, let newest = window.newestID {
             try? context.store.setArchiveLastID(accountID: accountID, newest)
         }
         return pages.outcome == .finished
