@@ -33,20 +33,26 @@ release: deps
 # Builds first, so the servers only run while the tests do. The trap stops them
 # on success, failure and ^C alike, and the test status is kept. The second
 # server serves the same name with another key (the pinned-key test) and offers
-# only PLAIN (the credentials-at-rest tests).
+# only PLAIN (the credentials-at-rest tests). The third one takes the fault tests'
+# floods and cut storms, so the other tests' server stays responsive meanwhile.
 test: deps
 	$(SWIFT) build --build-tests
 	-$(TESTSERVER) stop $(TEST_SERVER_DIR)
 	-$(TESTSERVER) stop $(TEST_SERVER_DIR)-other
-	rm -rf $(TEST_SERVER_DIR) $(TEST_SERVER_DIR)-other
-	trap '$(TESTSERVER) stop $(TEST_SERVER_DIR); $(TESTSERVER) stop $(TEST_SERVER_DIR)-other' EXIT; \
+	-$(TESTSERVER) stop $(TEST_SERVER_DIR)-faults
+	rm -rf $(TEST_SERVER_DIR) $(TEST_SERVER_DIR)-other $(TEST_SERVER_DIR)-faults
+	trap '$(TESTSERVER) stop $(TEST_SERVER_DIR); $(TESTSERVER) stop $(TEST_SERVER_DIR)-other; $(TESTSERVER) stop $(TEST_SERVER_DIR)-faults' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	TERN_TEST_PLAIN_ONLY=1 $(TESTSERVER) start $(TEST_SERVER_DIR)-other >/dev/null; \
 	other_port=$$(. $(TEST_SERVER_DIR)-other/env && echo $$TERN_TEST_PORT); \
 	other_ca=$$(. $(TEST_SERVER_DIR)-other/env && echo $$TERN_TEST_CA); \
+	$(TESTSERVER) start $(TEST_SERVER_DIR)-faults >/dev/null; \
+	faults_port=$$(. $(TEST_SERVER_DIR)-faults/env && echo $$TERN_TEST_PORT); \
+	faults_ca=$$(. $(TEST_SERVER_DIR)-faults/env && echo $$TERN_TEST_CA); \
 	$(TESTSERVER) start $(TEST_SERVER_DIR); \
 	set -a; . $(TEST_SERVER_DIR)/env; set +a; \
 	export TERN_TEST_OTHER_KEY_PORT=$$other_port TERN_TEST_OTHER_KEY_CA=$$other_ca; \
+	export TERN_TEST_FAULTS_PORT=$$faults_port TERN_TEST_FAULTS_CA=$$faults_ca; \
 	$(SWIFT) test --skip-build
 
 # Release-mode benchmarks that print their figures (DESIGN §7); not part of `make test`.

@@ -35,6 +35,7 @@ protocol SessionFeature: Sendable {
 }
 
 extension SessionFeature {
+    func sessionStarted(_ context: FeatureContext) async {}
     func poll(_ context: FeatureContext) async {}
     func sessionSettled(_ context: FeatureContext, resumed: Bool) async {}
     func linkLost(accountID: Int64) async {}

@@ -61,10 +61,6 @@ public actor SyncEngine {
     /// How often an owner looks for rows other processes queued (DESIGN §2: they nudge through the Store).
     public static let outboxPollInterval: Duration = .milliseconds(300)
     public static let keepAliveInterval: Duration = .seconds(60)
-    /// How long an XEP-0198 ack request may go unanswered before the link counts as dead.
-    public var ackTimeout: Duration = .seconds(30)
-
-    public func setAckTimeout(_ timeout: Duration) { ackTimeout = timeout }
 
     public init(store: Store, account: Account, password: String? = nil) {
         self.store = store
@@ -94,7 +90,6 @@ public actor SyncEngine {
         var configuration = try Self.configuration(for: account, credential: credential)
         configuration.streamManagement = StreamSession.restore(store: store, accountID: account.rowID)
         configuration.saveStreamManagement = StreamSession.saver(store: store, accountID: account.rowID)
-        configuration.ackTimeout = ackTimeout
         let connection = Connection(configuration: configuration)
         connecting = connection
         defer { connecting = nil }

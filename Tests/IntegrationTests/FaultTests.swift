@@ -10,18 +10,12 @@ import XMPP
     let server: TestServer
 
     init() throws {
-        server = try TestServer.fromEnvironment()
+        server = try TestServer.forFaults()
     }
 
     /// A fresh store logged in as `user` through `proxy` (before any fault is switched on).
     func store(_ user: String, through proxy: FaultProxy) async throws -> (Store, Account) {
-        let store = try Store(directory: NSTemporaryDirectory() + "tern-fault-\(UUID().uuidString)")
-        var draft = Account(jid: server.jid(user), resource: "fault", createdAt: Store.now)
-        draft.host = "127.0.0.1"
-        draft.port = Int(proxy.port)
-        draft.caFile = server.caFile
-        let account = try await Login.login(store: store, account: draft, password: server.password(user)).account
-        return (store, account)
+        try await server.loggedInStore(user, resource: "fault", port: Int(proxy.port))
     }
 
     func history(_ store: Store, _ account: Account, with user: String, token: String) throws -> [StoredMessage] {

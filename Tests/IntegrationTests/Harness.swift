@@ -28,6 +28,19 @@ struct TestServer {
             caFile: try need("TERN_TEST_CA"), peerScript: try need("TERN_TEST_PEER"))
     }
 
+    /// The fault tests' own server (same accounts and name, another process), so their
+    /// floods do not slow everyone else's: TERN_TEST_FAULTS_PORT and TERN_TEST_FAULTS_CA.
+    static func forFaults() throws -> TestServer {
+        let main = try fromEnvironment()
+        let env = ProcessInfo.processInfo.environment
+        guard let port = env["TERN_TEST_FAULTS_PORT"].flatMap(Int.init), let ca = env["TERN_TEST_FAULTS_CA"], !ca.isEmpty else {
+            throw HarnessError("TERN_TEST_FAULTS_PORT and TERN_TEST_FAULTS_CA are not set: run the tests with `make test`")
+        }
+        return TestServer(
+            host: main.host, port: port, domain: main.domain, wrongDomain: main.wrongDomain, caFile: ca,
+            peerScript: main.peerScript)
+    }
+
     func jid(_ user: String) -> String { "\(user)@\(domain)" }
     func password(_ user: String) -> String { "pw-\(user)" }
     var server: String { "\(host):\(port)" }
@@ -191,15 +204,21 @@ extension TestServer {
 
     /// A fresh store logged in as `user`, with its sync engine running (online when this returns).
     func runningEngine(_ user: String, resource: String) async throws -> (Store, Account, SyncEngine, Task<Void, Never>) {
-        let store = try Store(directory: NSTemporaryDirectory() + "tern-engine-\(UUID().uuidString)")
-        var draft = Account(jid: jid(user), resource: resource, createdAt: Store.now)
-        draft.host = host
-        draft.port = port
-        draft.caFile = caFile
-        let account = try await Login.login(store: store, account: draft, password: password(user)).account
+        let (store, account) = try await loggedInStore(user, resource: resource)
         let engine = SyncEngine(store: store, account: account)
         let running = Task { await engine.run() }
         try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
         return (store, account, engine, running)
+    }
+
+    /// A fresh store logged in as `user`, through `port` when given (a fault proxy), else directly.
+    func loggedInStore(_ user: String, resource: String, port viaPort: Int? = nil) async throws -> (Store, Account) {
+        let store = try Store(directory: NSTemporaryDirectory() + "tern-engine-\(UUID().uuidString)")
+        var draft = Account(jid: jid(user), resource: resource, createdAt: Store.now)
+        draft.host = host
+        draft.port = viaPort ?? port
+        draft.caFile = caFile
+        let account = try await Login.login(store: store, account: draft, password: password(user)).account
+        return (store, account)
     }
 }

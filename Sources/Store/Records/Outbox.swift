@@ -36,10 +36,6 @@ public struct SyncState: Codable, Sendable, Equatable, FetchableRecord, Persista
     public static let databaseTableName = "sync_state"
 
     public var accountID: Int64
-    public var smID: String?
-    public var smLocation: String?
-    public var smInbound: Int64
-    public var smOutbound: Int64
     public var rosterVer: String?
     public var connection: String
     public var lastError: String?
@@ -47,10 +43,6 @@ public struct SyncState: Codable, Sendable, Equatable, FetchableRecord, Persista
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
-        case smID = "sm_id"
-        case smLocation = "sm_location"
-        case smInbound = "sm_inbound"
-        case smOutbound = "sm_outbound"
         case rosterVer = "roster_ver"
         case connection
         case lastError = "last_error"
@@ -59,8 +51,6 @@ public struct SyncState: Codable, Sendable, Equatable, FetchableRecord, Persista
 
     public init(accountID: Int64) {
         self.accountID = accountID
-        smInbound = 0
-        smOutbound = 0
         connection = "offline"
     }
 }

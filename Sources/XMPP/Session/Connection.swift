@@ -199,8 +199,9 @@ public actor Connection {
             keys.append(Stanza.isCountable(element) ? Self.transientKey(text) : nil)
         }
         let save = configuration.saveStreamManagement
+        let counted = keys.contains { $0 != nil }
         try write(texts, keys: keys) { snapshot in
-            if let snapshot { try save?(snapshot) }
+            if counted, let snapshot { try save?(snapshot) }
         }
     }
 
