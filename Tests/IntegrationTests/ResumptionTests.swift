@@ -86,4 +86,40 @@ import XMPP
         let history = try store.history(accountID: account.rowID, conversation: server.jid("test54"), limit: 5000)
         #expect(history.filter { $0.message.body.hasPrefix("crash \(run) ") }.count == count, "our own store shows each message once")
     }
+
+    /// XEP-0198 §5: a session enabled with a `location` is resumed there first. Prosody sends
+    /// none, so the saved state gets one that names the real server, while the usual route
+    /// (a proxy) refuses every connection: only the location can bring the session back.
+    @Test func resumptionLocation__isTriedFirst__whenTheUsualRouteIsDown() async throws {
+        let proxy = try FaultProxy(upstreamHost: server.host, upstreamPort: UInt16(server.port))
+        defer { proxy.stop() }
+        let (store, account) = try await server.loggedInStore("test55", resource: "location", port: Int(proxy.port))
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        defer { running.cancel() }
+        let resumed = Task {
+            for await event in engine.events {
+                if case .connection(.online, let detail?) = event, detail.hasSuffix("resumed") { return true }
+            }
+            return false
+        }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+
+        proxy.refuse(true)
+        proxy.cutAll()
+        try await waitFor("the link to drop") { (try? store.syncState(accountID: account.rowID).connection) != "online" }
+        let text = try #require(try store.streamManagementState(accountID: account.rowID))
+        var snapshot = try JSONDecoder().decode(StreamManagement.Snapshot.self, from: Data(text.utf8))
+        #expect(snapshot.canResume)
+        snapshot.location = "\(server.host):\(server.port)"
+        let edited = String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self)
+        try store.saveStreamManagementState(accountID: account.rowID, edited)
+
+        try await waitFor("the session to resume at its location", timeout: .seconds(30)) {
+            (try? store.syncState(accountID: account.rowID).connection) == "online"
+        }
+        #expect(await resumed.value)
+        #expect(await engine.newSessions == 1, "the same session, not a new one")
+        await engine.stop()
+    }
 }

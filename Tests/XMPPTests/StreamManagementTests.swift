@@ -57,6 +57,19 @@ import Testing
         #expect(machine.snapshot.location == "[2001:db8::1]:5222")
     }
 
+    @Test func location__parsesHostsAddressesAndPorts__andRejectsGarbage() {
+        func endpoint(_ text: String) -> Endpoint? { StreamManagement.resumptionEndpoint(location: text, directTLS: false) }
+        #expect(endpoint("[2001:db8::1]:5223") == Endpoint(host: "2001:db8::1", port: 5223, directTLS: false))
+        #expect(endpoint("[2001:db8::1]") == Endpoint(host: "2001:db8::1", port: 5222, directTLS: false))
+        #expect(endpoint("c2s-2.example.org:5333") == Endpoint(host: "c2s-2.example.org", port: 5333, directTLS: false))
+        #expect(endpoint("192.0.2.7") == Endpoint(host: "192.0.2.7", port: 5222, directTLS: false))
+        #expect(StreamManagement.resumptionEndpoint(location: "node.example", directTLS: true)?.directTLS == true)
+        for bad in ["", ":5222", "2001:db8::1", "[2001:db8::1", "[2001:db8::1]5222", "[host]:1", "host:0",
+                    "host:70000", "host:port", "host name:5222", "host/path:5222", "a:b:c"] {
+            #expect(endpoint(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func enabled__notResumable__whenWeDidNotAskOrServerRefusesOrNoID() throws {
         var notAsked = StreamManagement()
         _ = notAsked.enableRequest(resume: false)

@@ -332,6 +332,39 @@ public struct StreamManagement: Sendable, Equatable {
     private static func isTrue(_ value: String?) -> Bool {
         value == "true" || value == "1"
     }
+
+    /// §5: where to try resuming first, from `<enabled location>`. The value takes the
+    /// RFC 6120 §4.9.3.19 `see-other-host` form: a host name or IPv4 address, or an IPv6
+    /// address in brackets, with an optional `:port` (5222 when absent). Nil when unusable.
+    /// TLS is still verified against the account's domain, so a forged location can only
+    /// make the resumption fail, never redirect it to another identity.
+    public static func resumptionEndpoint(location: String, directTLS: Bool) -> Endpoint? {
+        let text = location
+        var host: Substring
+        var portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { return nil }
+                portText = rest.dropFirst()
+            }
+            guard host.contains(":") else { return nil }
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { return nil }  // a bare IPv6 address must be bracketed
+            host = parts[0]
+            portText = parts.count == 2 ? parts[1] : nil
+        }
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || ".-_:".contains($0) }) else { return nil }
+        var port = Resolver.defaultPort
+        if let portText {
+            guard let value = UInt16(portText), value > 0 else { return nil }
+            port = value
+        }
+        return Endpoint(host: String(host), port: port, directTLS: directTLS)
+    }
 }
 
 /// Stream-management failures, each fatal to the stream: send `streamError`, then close.

@@ -117,7 +117,18 @@ final class StreamIO: @unchecked Sendable {
 
     private func connectAndNegotiate() throws(ConnectionError) -> Negotiated {
         let domain = configuration.jid.domain
-        let endpoints = Resolver.endpoints(domain: domain, override: configuration.endpoint)
+        var endpoints = Resolver.endpoints(domain: domain, override: configuration.endpoint)
+        // XEP-0198 §5: a resumable session is tried first where the server asked; the usual
+        // endpoints remain the fallback when that place cannot be reached.
+        if let snapshot = configuration.streamManagement?.snapshot, snapshot.canResume,
+            let location = snapshot.location,
+            let preferred = StreamManagement.resumptionEndpoint(
+                location: location, directTLS: endpoints.first?.directTLS ?? false),
+            !endpoints.isEmpty
+        {
+            endpoints.removeAll { $0 == preferred }
+            endpoints.insert(preferred, at: 0)
+        }
         var lastError: ConnectionError = .transport("no address found for \(domain)")
         for endpoint in endpoints {
             if isCloseRequested { throw .cancelled }
