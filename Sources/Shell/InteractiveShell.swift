@@ -31,6 +31,8 @@ actor InteractiveShell {
     static let inactiveAfter: Duration = .seconds(60)
     private var engineTask: Task<Void, Never>?
     private var watcher: Task<Void, Never>?
+    /// Follows the rows `/outbox` listed (OutboxWatch).
+    private var outboxFollower: Task<Void, Never>?
     private var conversation: String?
     private var connectionState = "offline"
     private var unread: [String: Int] = [:]
@@ -174,6 +176,23 @@ actor InteractiveShell {
         let items = try context.store.outbox(accountID: account.rowID)
         if items.isEmpty { say("the outbox is empty") }
         for item in items { say(Renderer.outboxLine(item)) }
+        followOutbox(OutboxWatch(items, followsNewRows: false), accountID: account.rowID)
+    }
+
+    /// The list `/outbox` printed stays live: each later change of state prints one line,
+    /// until every listed row is settled or the next `/outbox` takes over.
+    private func followOutbox(_ start: OutboxWatch, accountID: Int64) {
+        outboxFollower?.cancel()
+        guard !start.isSettled else { return }
+        let store = context.store
+        outboxFollower = Task { [weak self] in
+            var watch = start
+            while !Task.isCancelled, !watch.isSettled {
+                try? await Task.sleep(for: .milliseconds(250))
+                guard let changed = try? watch.changes(in: store, accountID: accountID), !Task.isCancelled else { continue }
+                for item in changed { await self?.say("-- outbox " + Renderer.outboxLine(item)) }
+            }
+        }
     }
 
     func login(_ jidText: String?) async throws {
@@ -365,6 +384,8 @@ actor InteractiveShell {
             await engineTask?.value
         }
         watcher?.cancel()
+        outboxFollower?.cancel()
+        outboxFollower = nil
         engine = nil
         engineTask = nil
         watcher = nil

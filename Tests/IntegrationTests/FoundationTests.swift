@@ -165,6 +165,31 @@ import Testing
         #expect(again.stdout.contains("sent 0"))
     }
 
+    /// Issue 5: the outbox shows its states live, whichever process moves them.
+    @Test func outbox_watch__prints_each_change_made_by_another_process() async throws {
+        let home = TernHome(server)
+        try await home.login("test56")
+        let watcher = try home.start(["outbox", "--watch", "--json"])
+        defer { watcher.interrupt() }
+        let queued = try await home.run(["send", "--queue-only", server.jid("test60"), "watched live"])
+        let id = try #require(queued.stdout.split(separator: " ").first.map(String.init), "\(queued.stdout)")
+        func states() -> [String] {
+            watcher.output().stdout.split(separator: "\n").compactMap { line in
+                guard let row = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    row["id"] as? String == id
+                else { return nil }
+                return row["state"] as? String
+            }
+        }
+        try await waitFor("the queued row") { states() == ["queued"] }
+        let sync = try await home.run(["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        try await waitFor("the acked row") { states().last == "acked" }
+        let seen = states()
+        #expect(seen.count == Set(seen).count, "each state once: \(seen)")
+        #expect(Set(seen).isSubset(of: ["queued", "sent", "acked"]), "\(seen)")
+    }
+
     @Test func send__while_another_process_owns_the_connection__is_handed_over_through_the_store() async throws {
         let home = TernHome(server)
         try await home.login("test9")

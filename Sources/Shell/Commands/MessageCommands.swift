@@ -251,15 +251,27 @@ struct OutboxCommand: AsyncParsableCommand {
     // `outbox --home D cancel ID`, and only the group's own options may come before `cancel`.
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON Lines.") var json = false
+    @Flag(help: "Keep running and print each later change of state (from any tern process), one line each, until interrupted.")
+    var watch = false
 
     func run() async throws {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            for item in try context.store.outbox(accountID: account.rowID) {
-                print(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
+            let items = try context.store.outbox(accountID: account.rowID)
+            for item in items { show(item) }
+            guard watch else { return }
+            var follower = OutboxWatch(items, followsNewRows: true)
+            while true {
+                try await Task.sleep(for: .milliseconds(250))
+                for item in try follower.changes(in: context.store, accountID: account.rowID) { show(item) }
             }
         }
+    }
+
+    private func show(_ item: OutboxItem) {
+        print(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
+        fflush(nil)  // each line as it happens, also into a pipe
     }
 }
 
