@@ -30,4 +30,13 @@ public enum NS {
     public static let rsm = "http://jabber.org/protocol/rsm"
     public static let carbons = "urn:xmpp:carbons:2"
     public static let csi = "urn:xmpp:csi:0"
+    public static let muc = "http://jabber.org/protocol/muc"
+    public static let mucUser = "http://jabber.org/protocol/muc#user"
+    public static let mucAdmin = "http://jabber.org/protocol/muc#admin"
+    public static let mucOwner = "http://jabber.org/protocol/muc#owner"
+    public static let conference = "jabber:x:conference"
+    public static let bookmarks = "urn:xmpp:bookmarks:1"
+    public static let pubsub = "http://jabber.org/protocol/pubsub"
+    public static let pubsubEvent = "http://jabber.org/protocol/pubsub#event"
+    public static let pubsubPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
 }
