@@ -30,8 +30,25 @@ Subcommands:
            XEP-0092 with N/V; prints {"jid": our full JID} once ready.
   prefeatures [--domain D]               prints the stream features offered
            before TLS (raw XML) on a plain TCP connection; no login.
+  room     --jid J --password P --room ROOM --nick N [--history N] [--change-nick NEW]
+           [--subject S] [--post BODY [--count N]] [--invite JID [--mediated] [--reason R]]
+           [--ready-file PATH] [--expect N --from-nick NICK] [--timeout S] [--linger S]
+           [--until-file PATH]
+           joins ROOM (XEP-0045; a room we create is unlocked as an instant room), then in
+           this order: changes nick, sets the subject, posts N groupchat messages (body may
+           contain {n}; origin-id = id), invites JID (XEP-0249 direct, or XEP-0045 mediated),
+           writes the ready file, waits for N groupchat messages from NICK (delayed history
+           counts too), stays --linger seconds, then until PATH exists; leaves cleanly.
+           Prints JSON lines: {"event":"joined","nick","created"} once our self-presence
+           (110) arrives; {"event":"presence","nick","type","role","affiliation","codes",
+           "new_nick","jid","destroy"} for every occupant change; {"event":"subject","nick",
+           "subject"}; {"event":"message","nick","body","id","origin_id","stanza_id","delay"}
+           for every groupchat message; {"event":"error","id","condition"} for bounced ones.
+           --timeout bounds everything up to the end of the expect / until-file waits.
+           If the room removes us (kick, destroy) the waits end: exit 0 if the expected
+           messages had arrived, else 1.
 
-Exit codes: 0 ok; 1 authentication failed / receive timed out; 2 usage;
+Exit codes: 0 ok; 1 authentication failed / receive or room wait timed out; 2 usage;
 3 connection, TLS or other failure (including the hard overall timeout).
 Errors go to stderr as one line.
 """
@@ -53,6 +70,12 @@ NS_DELAY = "urn:xmpp:delay"
 NS_SID = "urn:xmpp:sid:0"
 NS_RECEIPTS = "urn:xmpp:receipts"
 NS_PING = "urn:xmpp:ping"
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner"
+NS_DATA = "jabber:x:data"
+NS_CONFERENCE = "jabber:x:conference"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 
 def fail(code, message):
@@ -407,6 +430,247 @@ async def cmd_online(client, args):
     return EXIT_OK
 
 
+def error_condition(stanza_xml):
+    error = stanza_xml.find("{jabber:client}error")
+    if error is None:
+        return None
+    for child in error:
+        if child.tag.startswith(f"{{{NS_STANZAS}}}") and not child.tag.endswith("}text"):
+            return child.tag.split("}", 1)[1]
+    return None
+
+
+def muc_presence_json(pres):
+    """One occupant change (XEP-0045 §7.2, §7.6, §9.2, §10.9) as a JSON object."""
+    x = pres.xml.find(f"{{{NS_MUC_USER}}}x")
+    item = x.find(f"{{{NS_MUC_USER}}}item") if x is not None else None
+    codes = sorted(int(s.get("code")) for s in x.findall(f"{{{NS_MUC_USER}}}status")
+                   if (s.get("code") or "").isdigit()) if x is not None else []
+    destroy = x.find(f"{{{NS_MUC_USER}}}destroy") if x is not None else None
+    destroy_json = None
+    if destroy is not None:
+        reason = destroy.find(f"{{{NS_MUC_USER}}}reason")
+        destroy_json = {"jid": destroy.get("jid"), "reason": reason.text if reason is not None else None}
+    return {
+        "event": "presence",
+        "nick": pres["from"].resource,
+        "type": "unavailable" if pres["type"] == "unavailable" else "available",
+        "role": item.get("role") if item is not None else None,
+        "affiliation": item.get("affiliation") if item is not None else None,
+        "jid": item.get("jid") if item is not None else None,
+        "codes": codes,
+        "new_nick": item.get("nick") if item is not None and 303 in codes else None,
+        "destroy": destroy_json,
+    }
+
+
+def muc_message_json(msg, room):
+    xml = msg.xml
+    delay = xml.find(f"{{{NS_DELAY}}}delay")
+    origin = xml.find(f"{{{NS_SID}}}origin-id")
+    # The room's own stanza-id (XEP-0359 §3) is the one to use for MAM.
+    stanza_id = None
+    for el in xml.findall(f"{{{NS_SID}}}stanza-id"):
+        if el.get("by") == room or stanza_id is None:
+            stanza_id = el.get("id")
+    return {
+        "event": "message",
+        "nick": msg["from"].resource or None,
+        "body": msg["body"],
+        "id": msg["id"] or None,
+        "origin_id": origin.get("id") if origin is not None else None,
+        "stanza_id": stanza_id,
+        "delay": delay.get("stamp") if delay is not None else None,
+    }
+
+
+async def cmd_room(client, args):
+    """Joins a room (XEP-0045 §7.2), does the optional steps, leaves (§7.14)."""
+    from slixmpp import JID
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.timeout
+    room = JID(args.room).bare
+    nick = args.nick
+    joined = loop.create_future()       # -> (codes) or PeerError
+    nick_changed = None                 # future while a nick change is pending
+    left = loop.create_future()         # our own unavailable presence
+    enough = loop.create_future()
+    removed = loop.create_future()      # the room threw us out (kick, ban, destroy)
+    received = 0
+    leaving = False
+
+    def remaining():
+        return max(0.0, deadline - loop.time())
+
+    def on_presence(pres):
+        nonlocal nick
+        if pres["from"].bare != room:
+            return
+        if pres["type"] == "error":
+            condition = error_condition(pres.xml)
+            if not joined.done():
+                joined.set_exception(PeerError(EXIT_ERROR, f"joining {room} as {nick} failed: {condition}"))
+            elif nick_changed is not None and not nick_changed.done():
+                nick_changed.set_exception(PeerError(EXIT_ERROR, f"nick change failed: {condition}"))
+            else:
+                emit({"event": "error", "id": pres["id"] or None, "condition": condition})
+                if leaving and not left.done():
+                    left.set_result(None)  # the room is gone already
+            return
+        if pres.xml.find(f"{{{NS_MUC_USER}}}x") is None:
+            return
+        event = muc_presence_json(pres)
+        emit(event)
+        codes = event["codes"]
+        mine = 110 in codes or pres["from"].resource == nick
+        if not mine:
+            return
+        if event["type"] == "available":
+            if not joined.done():
+                nick = pres["from"].resource
+                joined.set_result(codes)
+            elif nick_changed is not None and not nick_changed.done() and pres["from"].resource == args.change_nick:
+                nick = args.change_nick
+                nick_changed.set_result(None)
+        elif 303 in codes:
+            pass  # our nick change: the available presence under the new nick follows
+        elif not left.done() and not removed.done():
+            if leaving:
+                left.set_result(None)
+            else:
+                removed.set_result(codes)
+
+    def on_message(msg):
+        nonlocal received
+        if msg["from"].bare != room:
+            return
+        if msg["type"] == "error":
+            emit({"event": "error", "id": msg["id"] or None, "condition": error_condition(msg.xml)})
+            return
+        if msg["type"] != "groupchat":
+            return
+        subject = msg.xml.find("{jabber:client}subject")
+        if subject is not None and not msg["body"]:
+            emit({"event": "subject", "nick": msg["from"].resource or None, "subject": subject.text or ""})
+            return
+        if not msg["body"]:
+            return
+        emit(muc_message_json(msg, room))
+        if args.expect and msg["from"].resource == args.from_nick:
+            received += 1
+            if received >= args.expect and not enough.done():
+                enough.set_result(None)
+
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    client.add_event_handler("presence", on_presence)
+    # slixmpp's "message" event skips messages without a body, such as subject changes.
+    client.register_handler(Callback("room messages", MatchXPath("{jabber:client}message"), on_message))
+    await open_session(client, args)
+    client.send_presence()
+
+    join = client.make_presence(pto=f"{room}/{nick}")
+    x = ET.SubElement(join.xml, f"{{{NS_MUC}}}x")
+    if args.history is not None:
+        ET.SubElement(x, f"{{{NS_MUC}}}history", {"maxstanzas": str(args.history)})
+    join.send()
+    try:
+        codes = await asyncio.wait_for(joined, min(args.connect_timeout, remaining()) or 0.001)
+    except asyncio.TimeoutError:
+        raise PeerError(EXIT_ERROR, f"no self-presence from {room} within {args.connect_timeout} s")
+    created = 201 in codes
+    if created:
+        # A new room stays locked to others until its owner configures it (§10.1.2).
+        iq = client.make_iq_set(ito=room)
+        query = ET.SubElement(iq.xml, f"{{{NS_MUC_OWNER}}}query")
+        ET.SubElement(query, f"{{{NS_DATA}}}x", {"type": "submit"})
+        await iq.send(timeout=args.connect_timeout)
+    emit({"event": "joined", "nick": nick, "created": created})
+
+    if args.change_nick and args.change_nick != nick:
+        nick_changed = loop.create_future()
+        client.make_presence(pto=f"{room}/{args.change_nick}").send()
+        try:
+            await asyncio.wait_for(nick_changed, min(args.connect_timeout, remaining()) or 0.001)
+        except asyncio.TimeoutError:
+            raise PeerError(EXIT_ERROR, f"nick change to {args.change_nick} not confirmed")
+
+    if args.subject is not None:
+        msg = client.make_message(mto=room, mtype="groupchat")
+        ET.SubElement(msg.xml, "{jabber:client}subject").text = args.subject
+        msg.send()
+
+    if args.post is not None:
+        for n in range(1, args.count + 1):
+            msg = client.make_message(mto=room, mbody=args.post.replace("{n}", str(n)), mtype="groupchat")
+            msg["id"] = str(uuid.uuid4())
+            ET.SubElement(msg.xml, f"{{{NS_SID}}}origin-id", {"id": msg["id"]})
+            msg.send()
+
+    if args.invite:
+        if args.mediated:
+            msg = client.make_message(mto=room)
+            x = ET.SubElement(msg.xml, f"{{{NS_MUC_USER}}}x")
+            invite = ET.SubElement(x, f"{{{NS_MUC_USER}}}invite", {"to": args.invite})
+            if args.reason is not None:
+                ET.SubElement(invite, f"{{{NS_MUC_USER}}}reason").text = args.reason
+        else:
+            msg = client.make_message(mto=args.invite)
+            attrs = {"jid": room}
+            if args.reason is not None:
+                attrs["reason"] = args.reason
+            ET.SubElement(msg.xml, f"{{{NS_CONFERENCE}}}x", attrs)
+        msg.send()
+
+    # The room is on the same server: once the ping returns, all of the above was handled.
+    await ping_server(client, args)
+    if args.ready_file:
+        with open(args.ready_file, "w") as f:
+            f.write(f"{room}/{nick}\n")
+
+    def wait_or_removed(fut):
+        return asyncio.wait({fut, removed}, timeout=remaining(), return_when=asyncio.FIRST_COMPLETED)
+
+    def done_when_removed():
+        if not removed.done():
+            return False
+        if args.expect and not enough.done():
+            sys.stderr.write(f"peer: removed from {room} with {received} of {args.expect} messages\n")
+            finish(EXIT_FAIL)
+        finish(EXIT_OK)
+
+    if args.expect:
+        await wait_or_removed(enough)
+        done_when_removed()
+        if not enough.done():
+            sys.stderr.write(f"peer: timed out after {args.timeout} s with {received} of {args.expect} "
+                             f"messages from {args.from_nick}\n")
+            finish(EXIT_FAIL)
+
+    if args.linger > 0:
+        await asyncio.wait({removed}, timeout=args.linger)
+        done_when_removed()
+
+    if args.until_file:
+        while not os.path.exists(args.until_file):
+            if loop.time() >= deadline:
+                sys.stderr.write(f"peer: {args.until_file} did not appear within {args.timeout} s\n")
+                finish(EXIT_FAIL)
+            await asyncio.wait({removed}, timeout=0.1)
+            done_when_removed()
+
+    if args.expect and received > args.expect:
+        sys.stderr.write(f"peer: {received - args.expect} extra message(s) after the expected {args.expect}\n")
+    leaving = True
+    client.make_presence(pto=f"{room}/{nick}", ptype="unavailable").send()
+    try:
+        await asyncio.wait_for(left, 5)
+    except asyncio.TimeoutError:
+        pass  # leaving is best effort: closing the stream takes us out anyway
+    await close_session(client)
+    return EXIT_OK
+
+
 def parse_args(argv):
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--host", default=os.environ.get("TERN_TEST_HOST", "127.0.0.1"))
@@ -482,6 +746,25 @@ def parse_args(argv):
     p.add_argument("--linger", type=float, default=0.0)
     p.add_argument("--ready-file", default=None)
 
+    p = sub.add_parser("room", parents=[common, account])
+    p.add_argument("--room", required=True, help="room@service")
+    p.add_argument("--nick", required=True)
+    p.add_argument("--history", type=int, default=None,
+                   help="ask for at most N history messages on join (default: the room's)")
+    p.add_argument("--change-nick", default=None, help="change to this nick once joined")
+    p.add_argument("--subject", default=None)
+    p.add_argument("--post", default=None, help="groupchat body; {n} is the 1-based number")
+    p.add_argument("--count", type=int, default=1, help="how many --post messages")
+    p.add_argument("--invite", default=None, help="JID to invite (XEP-0249 direct by default)")
+    p.add_argument("--mediated", action="store_true", help="invite through the room (XEP-0045 §7.8.2)")
+    p.add_argument("--reason", default=None, help="invitation reason")
+    p.add_argument("--expect", type=int, default=0, help="wait for N groupchat messages from --from-nick")
+    p.add_argument("--from-nick", default=None)
+    p.add_argument("--timeout", type=float, default=60.0, help="bound on everything up to the waits' end")
+    p.add_argument("--linger", type=float, default=0.0, help="stay this long after the last step")
+    p.add_argument("--until-file", default=None, help="then stay until this file exists")
+    p.add_argument("--ready-file", default=None, help="written once joined and the steps are done")
+
     p = sub.add_parser("prefeatures", parents=[common])
     p.add_argument("--domain", default=None)
 
@@ -491,6 +774,15 @@ def parse_args(argv):
         parser.error("--count must be at least 1")
     if args.command == "receive" and args.count < 0:
         parser.error("--count must not be negative")
+    if args.command == "room":
+        if args.count < 1:
+            parser.error("--count must be at least 1")
+        if args.expect < 0:
+            parser.error("--expect must not be negative")
+        if args.expect and not args.from_nick:
+            parser.error("--expect needs --from-nick")
+        if "/" in args.room or "@" not in args.room:
+            parser.error("--room must be a bare room JID (room@service)")
     return args
 
 
@@ -505,7 +797,7 @@ def main(argv):
     hard = args.hard_timeout
     if hard is None:
         hard = args.connect_timeout * 3 + 10
-        if args.command in ("receive", "subscribe-accept", "online"):
+        if args.command in ("receive", "subscribe-accept", "online", "room"):
             hard += args.timeout + args.linger
     # Last resort against a wedged event loop: SIGALRM ends the process.
     signal.signal(signal.SIGALRM, lambda *_: fail(EXIT_ERROR, f"hard timeout ({hard:.0f} s)"))
@@ -522,7 +814,7 @@ def main(argv):
     commands = {"send": cmd_send, "receive": cmd_receive, "roster": cmd_roster, "login": cmd_login,
                 "subscribe-accept": cmd_subscribe_accept, "subscribe": cmd_subscribe,
                 "roster-add": cmd_roster_add, "roster-push": cmd_roster_push,
-                "vcard-set": cmd_vcard_set, "online": cmd_online}
+                "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room}
 
     async def run():
         client = make_client(args)
