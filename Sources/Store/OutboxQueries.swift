@@ -48,13 +48,28 @@ extension Store {
         }
     }
 
-    /// Rows waiting to be sent, in creation order.
+    /// Rows ready to be sent, in creation order. A group chat message waits (still queued)
+    /// until its room is joined: sent earlier, the room would bounce it (XEP-0045 §7.4).
     public func queuedOutbox(accountID: Int64) throws -> [OutboxItem] {
         try read { db in
-            try OutboxItem
-                .filter(Column("account_id") == accountID && Column("state") == OutboxItem.State.queued.rawValue)
-                .order(Column("seq"))
-                .fetchAll(db)
+            try OutboxItem.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM outbox
+                    WHERE account_id = ? AND state = 'queued'
+                      AND (type != 'groupchat'
+                           OR recipient IN (SELECT jid FROM room WHERE account_id = outbox.account_id AND state = 'joined'))
+                    ORDER BY seq
+                    """,
+                arguments: [accountID])
+        }
+    }
+
+    /// How many messages wait to be sent, those held until their room is joined included.
+    public func queuedCount(accountID: Int64) throws -> Int {
+        try read { db in
+            try OutboxItem.filter(Column("account_id") == accountID && Column("state") == OutboxItem.State.queued.rawValue)
+                .fetchCount(db)
         }
     }
 
