@@ -65,6 +65,43 @@ enum CommandTable {
             summary: "Disconnect and keep working locally; messages queue until /sync.", minArguments: 0
         ) { shell, _, _ in await shell.goOffline() },
         ShellCommandSpec(
+            name: "join", aliases: [], arguments: "[ROOM@SERVICE] [NICK] [--password-file F]",
+            summary: "Join a room and bookmark it with autojoin; with no room, accept the newest invitation.",
+            minArguments: 0
+        ) { shell, args, _ in try await shell.joinRoom(args) },
+        ShellCommandSpec(
+            name: "leave", aliases: ["part"], arguments: "[ROOM]",
+            summary: "Leave a room (the current one by default) and turn its autojoin off.", minArguments: 0
+        ) { shell, args, _ in try await shell.leaveRoom(args) },
+        ShellCommandSpec(
+            name: "rooms", aliases: [], arguments: "",
+            summary: "List rooms with their state, and pending invitations.", minArguments: 0
+        ) { shell, _, _ in try await shell.showRooms() },
+        ShellCommandSpec(
+            name: "who", aliases: ["occupants"], arguments: "[ROOM]",
+            summary: "Occupants of a room with role and affiliation.", minArguments: 0
+        ) { shell, args, _ in try await shell.who(args) },
+        ShellCommandSpec(
+            name: "topic", aliases: ["subject"], arguments: "[TEXT]",
+            summary: "Show the current room's subject, or set it.", minArguments: 0
+        ) { shell, _, raw in try await shell.topic(raw) },
+        ShellCommandSpec(
+            name: "nick", aliases: [], arguments: "NICK",
+            summary: "Change your nick in the current room.", minArguments: 1
+        ) { shell, args, _ in try await shell.changeNick(args) },
+        ShellCommandSpec(
+            name: "kick", aliases: [], arguments: "NICK [REASON]",
+            summary: "Remove an occupant from the current room (moderators).", minArguments: 1
+        ) { shell, args, raw in try await shell.moderate(true, args, raw: raw) },
+        ShellCommandSpec(
+            name: "ban", aliases: [], arguments: "JID [REASON]",
+            summary: "Ban a user from the current room (admins and owners).", minArguments: 1
+        ) { shell, args, raw in try await shell.moderate(false, args, raw: raw) },
+        ShellCommandSpec(
+            name: "invite", aliases: [], arguments: "JID [REASON]",
+            summary: "Invite someone to the current room (XEP-0249).", minArguments: 1
+        ) { shell, args, raw in try await shell.invite(args, raw: raw) },
+        ShellCommandSpec(
             name: "roster", aliases: ["contacts"], arguments: "[--pending]",
             summary: "List contacts by group with presence; --pending: requests and unsent edits.", minArguments: 0
         ) { shell, args, _ in try await shell.showRoster(args) },

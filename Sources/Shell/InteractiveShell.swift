@@ -121,13 +121,12 @@ actor InteractiveShell {
 
     func message(_ recipient: String, text: String) async throws {
         let account = try requireAccount()
-        let jid: JID
-        do { jid = try JID(recipient) } catch { throw Failure("\(error)") }
-        conversation = jid.bare.description
-        unread[jid.bare.description] = nil
+        let key = try conversationKey(recipient, account: account)
+        enterConversation(key)
         if !text.isEmpty {
-            let item = try Outbox.enqueueChat(store: context.store, account: account, to: jid.description, body: text)
-            if let row = try context.store.history(accountID: account.rowID, conversation: jid.bare.description, limit: 1).last {
+            // The current conversation is a room or an occupant when it is one: send it there as such.
+            let item = try Outbox.enqueueChat(store: context.store, account: account, to: key, body: text)
+            if let row = try context.store.history(accountID: account.rowID, conversation: key, limit: 1).last {
                 say(Renderer.line(row.message, state: item.state))
             }
             if let engine { Task { await engine.flush() } }
@@ -137,14 +136,38 @@ actor InteractiveShell {
 
     func switchConversation(_ recipient: String) async throws {
         let account = try requireAccount()
-        let jid: JID
-        do { jid = try JID(recipient) } catch { throw Failure("\(error)") }
-        conversation = jid.bare.description
-        unread[jid.bare.description] = nil
-        for entry in try context.store.history(accountID: account.rowID, conversation: jid.bare.description, limit: 10) {
+        let key = try conversationKey(recipient, account: account)
+        enterConversation(key)
+        for entry in try context.store.history(accountID: account.rowID, conversation: key, limit: 10) {
             say(Renderer.line(entry.message, state: entry.state))
         }
         updatePrompt()
+    }
+
+    /// A contact's conversation is their bare JID; an occupant of a room we know (a private
+    /// chat, XEP-0045 §7.5) keeps the full room/nick address.
+    private func conversationKey(_ text: String, account: Account) throws -> String {
+        let jid: JID
+        do { jid = try JID(text) } catch { throw Failure("\(error)") }
+        if jid.resource != nil, (try context.store.room(accountID: account.rowID, jid: jid.bare.description)) != nil {
+            return jid.description
+        }
+        return jid.bare.description
+    }
+
+    var currentConversation: String? { conversation }
+    var liveEngine: SyncEngine? { engine }
+    var hasLiveSession: Bool { engine != nil || connectionState == "via other process" }
+
+    func enterConversation(_ key: String) {
+        conversation = key
+        unread[key] = nil
+        updatePrompt()
+    }
+
+    /// Store intents (join, leave) are picked up on the engine's next poll; this makes it now.
+    func pokeEngine() {
+        if let engine { Task { await engine.retryNow() } }
     }
 
     func history(_ arguments: [String]) async throws {
@@ -314,6 +337,8 @@ actor InteractiveShell {
         if let engine {
             await engine.retryNow()
             await engine.flush()
+            // Are we still in our rooms? (XEP-0410; answers arrive as room events.)
+            Task { await engine.checkRooms() }
         } else {
             await startSync()
         }
@@ -411,10 +436,19 @@ actor InteractiveShell {
     private func show(_ event: SyncEvent) {
         switch event {
         case .message(let message):
-            say(Renderer.line(message))
+            if isMention(message) {
+                // A mention of our nick stands out, and rings the terminal's bell: the
+                // terminal turns it into its own notification (urgency hint, badge, sound).
+                say(Renderer.mention(Renderer.line(message), colour: editor.interactive))
+                if editor.interactive { editor.bell() }
+            } else {
+                say(Renderer.line(message))
+            }
             if message.conversation != conversation {
                 unread[message.conversation, default: 0] += 1
             }
+        case .room(let event):
+            say(RoomRenderer.event(event, json: false))
         case .connection(let state, let detail):
             connectionState = state.rawValue
             if state != .connecting || detail != nil {
@@ -428,13 +462,19 @@ actor InteractiveShell {
         updatePrompt()
     }
 
+    private func isMention(_ message: StoredMessage) -> Bool {
+        guard message.type == "groupchat", message.direction == .incoming, let account,
+            let room = try? context.store.room(accountID: account.rowID, jid: message.conversation)
+        else { return false }
+        return MUC.mentions(nick: room.currentNick, in: message.body)
+    }
+
     private func shutdown() async {
-        // Scripted input: give queued messages a chance to leave before closing.
+        // Scripted input: give queued messages (those waiting for a room's join too) a
+        // chance to leave before closing.
         if let engine, let account, !editor.interactive {
             let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline,
-                !((try? context.store.queuedOutbox(accountID: account.rowID)) ?? []).isEmpty
-            {
+            while ContinuousClock.now < deadline, ((try? context.store.queuedCount(accountID: account.rowID)) ?? 0) > 0 {
                 await engine.flush()
                 try? await Task.sleep(for: .milliseconds(100))
             }
@@ -452,7 +492,7 @@ actor InteractiveShell {
         return account
     }
 
-    private func say(_ text: String) {
+    func say(_ text: String) {
         editor.print(text)
     }
 
@@ -460,7 +500,7 @@ actor InteractiveShell {
         var parts: [String] = []
         if let account { parts.append(account.jid) }
         var state = connectionState
-        if let account, let queued = try? context.store.queuedOutbox(accountID: account.rowID).count, queued > 0 {
+        if let account, let queued = try? context.store.queuedCount(accountID: account.rowID), queued > 0 {
             state += ", \(queued) queued"
         }
         parts.append("[\(state)]")

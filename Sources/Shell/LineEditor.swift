@@ -188,6 +188,13 @@ public final class LineEditor: @unchecked Sendable {
         }
     }
 
+    /// Rings the terminal bell (BEL): terminals turn it into their own notification. It
+    /// moves no cursor, so it needs no redraw of the prompt. Any thread.
+    public func bell() {
+        guard interactive else { return }
+        writeOut("\u{7}")
+    }
+
     /// Replaces the prompt (already marked with `markInvisible` if it has escapes). Any thread.
     public func setPrompt(_ prompt: String) {
         let onHandler = shared.withLock { state -> Bool in

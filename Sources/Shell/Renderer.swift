@@ -34,6 +34,11 @@ enum Renderer {
         return "\(prefix): \(body)"
     }
 
+    /// A line that mentions us: reverse video on a terminal, a `!` marker in plain text.
+    static func mention(_ line: String, colour: Bool) -> String {
+        colour ? "\u{1B}[7m\(line)\u{1B}[0m" : "! " + line
+    }
+
     /// The sender as one visible token. The resource is the peer's free text: with spaces and
     /// enough length it could wrap into what looks like a line from someone else, so it is
     /// shortened and its spaces shown. The bare JID is never cut: it is who sent it.

@@ -26,7 +26,7 @@ struct ArchiveFeature: SessionFeature {
     var firstSyncWindow: Window = .firstSync
     var pageSize = 100
     /// The pages open on every session of this process, by account and id.
-    let router = ArchiveRouter()
+    var router = ArchiveRouter()
 
     var discoFeatures: [String] { [] }
 

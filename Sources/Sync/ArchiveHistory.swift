@@ -139,7 +139,7 @@ public enum ArchiveHistory {
         async throws(FetchError) -> Fetched
     {
         guard let context = await engine.featureContext() else { throw .offline }
-        let router = SessionFeatures.all.lazy.compactMap { $0 as? ArchiveFeature }.first?.router ?? ArchiveRouter()
+        let router = SessionFeatures.archiveRouter
         let support = await ArchiveSupport.discover(context)
         guard support.available else { throw .notSupported(context.boundJID.bare.description) }
         let conversation = jid.bare

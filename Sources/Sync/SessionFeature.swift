@@ -42,8 +42,18 @@ extension SessionFeature {
 }
 
 /// The features every session runs, in the order they start and claim stanzas.
+///
+/// Bookmarks come before rooms (a bookmark's autojoin decides what is joined), and rooms
+/// before presence: a room's join error is a presence without MUC data, which only the room
+/// feature can tell from a contact's. Joins still follow our initial presence: they are sent
+/// when the session settles, after every feature has started.
 enum SessionFeatures {
-    static let all: [any SessionFeature] = [RosterFeature(), CarbonsFeature(), PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature()]
+    /// Room archives are read through the same router as our own: it owns every MAM result.
+    static let archiveRouter = ArchiveRouter()
+    static let all: [any SessionFeature] = [
+        RosterFeature(), CarbonsFeature(), BookmarksFeature(), RoomFeature(archiveRouter: archiveRouter),
+        PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature(router: archiveRouter),
+    ]
 }
 
 /// What a feature may do on the live session.

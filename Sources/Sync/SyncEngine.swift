@@ -17,6 +17,38 @@ public enum SyncEvent: Sendable {
     case subscriptionRequest(jid: String, message: String?)
     case subscribed(jid: String)
     case unsubscribed(jid: String)
+    /// Group chat: joins, exits, occupants, subjects, invitations (XEP-0045, XEP-0249).
+    case room(RoomEvent)
+}
+
+/// Something that happened in or about a room. `text` is for people (a reason, a subject,
+/// what changed) and comes partly from the server: the UI makes it inert before printing.
+public struct RoomEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case joined = "room-joined"
+        case left = "room-left"
+        case failed = "room-error"
+        case nickRetry = "room-nick"
+        case occupant = "room-occupant"
+        case subject = "room-subject"
+        case invite
+    }
+
+    public var kind: Kind
+    public var room: String
+    public var nick: String?
+    public var inviter: String?
+    public var text: String?
+    public var password: String?
+
+    public init(kind: Kind, room: String, nick: String? = nil, inviter: String? = nil, text: String? = nil, password: String? = nil) {
+        self.kind = kind
+        self.room = room
+        self.nick = nick
+        self.inviter = inviter
+        self.text = text
+        self.password = password
+    }
 }
 
 /// The result of one `sync` pass.
@@ -45,6 +77,9 @@ public actor SyncEngine {
     private var barriers: [String: CheckedContinuation<Void, Never>] = [:]
     private var stopped = false
     private var receivedCount = 0
+    /// Outbox rows written by every flush of this engine: a pass counts what it sent, room
+    /// messages flushed once their join is confirmed included.
+    private var flushedCount = 0
     /// Why the last link ended, when it was not our own clean close.
     private var lastCloseError: ConnectionError?
     /// Sessions started from scratch (features run, roster requested); resumptions do not count.
@@ -157,10 +192,12 @@ public actor SyncEngine {
             }
             report.connected = true
             report.resumed = report.resumed || session.start.isResumed
-            report.sent += await startSession()
+            let flushedBefore = flushedCount
+            _ = await startSession()
             // The server answers in order: the acks arrive before the barrier's pong.
             await connection?.requestAck()
             await barrier()
+            report.sent += flushedCount - flushedBefore
             guard connection != nil else {
                 report.error = lastCloseError ?? .closed
                 if report.error?.isPermanent == true { break }
@@ -264,6 +301,7 @@ public actor SyncEngine {
         self.session = nil
         StreamSession.forget(store: store, accountID: account.rowID)
         try? store.clearPresence(accountID: account.rowID)
+        _ = try? store.resetRoomStates(accountID: account.rowID)
         report(.offline, nil)
     }
 
@@ -353,11 +391,22 @@ public actor SyncEngine {
         eventSink.yield(event)
     }
 
+    /// The running instance of a feature (for the public API that extensions add).
+    func feature<Feature: SessionFeature>(_: Feature.Type) -> Feature? {
+        features.lazy.compactMap { $0 as? Feature }.first
+    }
+
     func featureContext() -> FeatureContext? {
         guard let session else { return nil }
         return FeatureContext(
             store: store, account: account, boundJID: session.boundJID, engine: self, gate: featureGate,
             streamFeatures: session.features)
+    }
+
+    /// An IQ and its reply as it came, error replies included (XEP-0410 self-ping).
+    func exchange(_ iq: Element, timeout: Duration) async throws -> Element {
+        guard let connection, session != nil else { throw ConnectionError.closed }
+        return try await connection.exchange(iq, timeout: timeout)
     }
 
     /// Sends an IQ over the live session and waits for its reply (for account actions).
@@ -397,6 +446,7 @@ public actor SyncEngine {
                 break
             }
             total += items.count
+            flushedCount += items.count
             for item in items { eventSink.yield(.outbox(id: item.id, state: .sent)) }
         } while flushAgain
         return total
@@ -458,7 +508,10 @@ public actor SyncEngine {
         case .closed(let error):
             // Contacts' presence stands while the session may still be resumed (RFC 6121 §4
             // via XEP-0198 §5); a new session clears it when it starts.
-            if await !source.isResumable { try? store.clearPresence(accountID: account.rowID) }
+            if await !source.isResumable {
+                try? store.clearPresence(accountID: account.rowID)
+                _ = try? store.resetRoomStates(accountID: account.rowID)
+            }
             session = nil
             connection = nil
             lastCloseError = error

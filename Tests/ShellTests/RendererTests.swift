@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Sync
 import Testing
 @testable import Shell
 
@@ -51,5 +52,30 @@ import Testing
         let bare = "boss@corp.example." + String(repeating: "a", count: 80) + ".evil.example"
         #expect(Renderer.sender(bare + "/phone") == bare + "/phone")
         #expect(Renderer.sender("bob@example.org/Gajim laptop") == "bob@example.org/Gajim\u{2423}laptop")
+    }
+}
+
+/// Room events and lists carry text from the server and from other occupants: inert on screen.
+@Suite struct RoomRendererTests {
+    @Test func event__makesServerTextInert() {
+        let event = RoomEvent(kind: .subject, room: "r@rooms.example", nick: "bo\u{1B}[2Jb", text: "topic\u{1B}]0;pwned\u{7}\nsecond")
+        let line = RoomRenderer.event(event, json: false)
+        #expect(!line.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(line.debugDescription)")
+        #expect(line.hasPrefix("-- r@rooms.example topic: "))
+    }
+
+    @Test func event__asJSON_namesTheEventAsCLIMdDoes() throws {
+        let line = RoomRenderer.event(RoomEvent(kind: .joined, room: "r@rooms.example", nick: "me"), json: true)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["event"] as? String == "room-joined")
+        #expect(object["room"] as? String == "r@rooms.example")
+        let invite = RoomRenderer.event(RoomEvent(kind: .invite, room: "r@rooms.example", inviter: "bob@example.org"), json: true)
+        #expect(invite.contains("\"event\":\"invite\""))
+    }
+
+    @Test func occupantLine__showsRoleAndAffiliation() {
+        let line = RoomRenderer.occupantLine(Occupant(
+            accountID: 1, room: "r@rooms.example", nick: "bob", role: "moderator", affiliation: "owner", isSelf: true))
+        #expect(line == "bob (you)  moderator/owner")
     }
 }

@@ -128,7 +128,7 @@ enum AccountListing {
             if !AccountLock.hasLiveHolder(directory: store.directory, accountJID: account.jid) {
                 sync.connection = SyncEvent.ConnectionState.offline.rawValue
             }
-            let queued = try store.queuedOutbox(accountID: account.rowID).count
+            let queued = try store.queuedCount(accountID: account.rowID)
             let error = sync.connection == SyncEvent.ConnectionState.offline.rawValue ? sync.lastError : nil
             let isDefault = account.jid == defaultJID
             if json {

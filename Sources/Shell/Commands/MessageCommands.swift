@@ -162,6 +162,8 @@ enum EventFormatter {
             return "-- \(Sanitizer.inert(id)) \(state.rawValue)"
         case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
             return RosterRenderer.event(event, json: json)
+        case .room(let event):
+            return RoomRenderer.event(event, json: json)
         }
     }
 }

@@ -295,6 +295,16 @@ public actor Connection {
     /// Sends an IQ get or set and waits for its result or error (RFC 6120 §8.2.3).
     /// An `error` reply throws its `StanzaError`.
     public func request(_ iq: Element, timeout: Duration = .seconds(30)) async throws -> Element {
+        let reply = try await exchange(iq, timeout: timeout)
+        if reply["type"] == "error" {
+            throw IQ(reply)?.error ?? StanzaError(type: "cancel", condition: "undefined-condition")
+        }
+        return reply
+    }
+
+    /// Sends an IQ and returns its reply as it came, an error reply included (when who
+    /// answered matters, as in XEP-0410).
+    public func exchange(_ iq: Element, timeout: Duration = .seconds(30)) async throws -> Element {
         guard let id = iq["id"] else { throw ConnectionError.serialization("an iq needs an id") }
         try send(iq)
         let to = iq["to"]
@@ -304,9 +314,6 @@ public actor Connection {
                 try? await Task.sleep(for: timeout)
                 await self?.expire(id)
             }
-        }
-        if reply["type"] == "error" {
-            throw IQ(reply)?.error ?? StanzaError(type: "cancel", condition: "undefined-condition")
         }
         return reply
     }
