@@ -438,9 +438,11 @@ struct RoomFeature: SessionFeature {
 
     private func selfPingSilentRooms(_ context: FeatureContext) async {
         let accountID = context.account.rowID
-        let silent = await tracker.silentRooms(accountID, after: Self.selfPingAfter)
-        guard !silent.isEmpty, let rooms = try? context.store.rooms(accountID: accountID) else { return }
-        for room in rooms where room.state == .joined && silent.contains(room.jid) {
+        guard let joined = try? context.store.rooms(accountID: accountID).filter({ $0.state == .joined }), !joined.isEmpty
+        else { return }
+        // Rooms this process never heard from (joined before a resumption) count from now.
+        let silent = await tracker.silentRooms(accountID, among: joined.map(\.jid), after: Self.selfPingAfter)
+        for room in joined where silent.contains(room.jid) {
             Task { await selfPing(room, context) }
         }
     }
@@ -572,9 +574,18 @@ actor RoomTracker {
         lastHeard[Key(accountID: accountID, room: room)] = .now
     }
 
-    func silentRooms(_ accountID: Int64, after silence: Duration) -> Set<String> {
+    func silentRooms(_ accountID: Int64, among rooms: [String], after silence: Duration) -> Set<String> {
         let now = ContinuousClock.now
-        return Set(lastHeard.filter { $0.key.accountID == accountID && $0.value.duration(to: now) >= silence }.map(\.key.room))
+        var silent: Set<String> = []
+        for room in rooms {
+            let key = Key(accountID: accountID, room: room)
+            guard let heard = lastHeard[key] else {
+                lastHeard[key] = now
+                continue
+            }
+            if heard.duration(to: now) >= silence { silent.insert(room) }
+        }
+        return silent
     }
 
     func startPing(_ accountID: Int64, room: String) -> Bool {

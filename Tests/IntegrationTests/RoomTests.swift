@@ -178,6 +178,149 @@ import XMPP
         #expect(heard.messages.filter { $0["nick"] as? String == "typist" }.map { $0["body"] as? String } == ["hello from the shell"])
     }
 
+    /// `tern join` says in one line why a room refused us, and joins with a password file.
+    @Test func join_command__passwordAndMembersOnlyRooms_giveClearErrors() async throws {
+        let locked = freshRoom("secret")
+        let club = freshRoom("club")
+        let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"
+        defer { _ = FileManager.default.createFile(atPath: until, contents: nil) }
+        let keeper = try RoomPeer(server: server, user: "test72", room: locked, nick: "keeper").start(
+            ["--room-password", "sesame", "--until-file", until, "--timeout", "90"])
+        try await keeper.waitReady()
+        let member = try RoomPeer(server: server, user: "test73", room: club, nick: "member").start(
+            ["--members-only", "--until-file", until, "--timeout", "90"])
+        try await member.waitReady()
+
+        let home = TernHome(server)
+        try await home.login("test80")
+        let refused = try await home.run(["join", locked])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "tern: cannot join \(locked): the room needs a password, and none or a wrong one was given: use --password-file\n"
+            || refused.stderr.contains("the room needs a password"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "one line")
+
+        let passwordFile = NSTemporaryDirectory() + "tern-room-pw-\(UUID().uuidString)"
+        try "sesame\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let joined = try await home.run(["join", locked, "--nick", "guest", "--password-file", passwordFile])
+        #expect(joined.status == 0, "\(joined.stderr)")
+        #expect(joined.stdout == "joined \(locked) as guest\n", "\(joined.stdout)")
+
+        let outsider = try await home.run(["join", club])
+        #expect(outsider.status == 1)
+        #expect(outsider.stderr.contains("members-only"), "\(outsider.stderr)")
+        let rooms = try await home.run(["rooms"])
+        #expect(rooms.stdout.contains("\(club)  failed"), "\(rooms.stdout)")
+    }
+
+    /// What an owner does: the room tern creates is open to others (an instant room), and tern
+    /// sets its subject, changes nick, sends a private message, invites, kicks and bans.
+    @Test func owner__topic_nick_privateMessage_invite_kick_andBan() async throws {
+        let room = freshRoom("owned")
+        let (store, account, engine, running) = try await server.runningEngine("test71", resource: "owner")
+        defer { running.cancel() }
+        let events = roomEvents(engine)
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "tern71", password: nil, autojoin: false)
+        await engine.retryNow()
+        try await waitFor("the join") { (try? store.room(accountID: account.rowID, jid: room))??.state == .joined }
+        #expect(events.all.contains { $0.kind == .joined && $0.text?.contains("created") == true }, "\(events.all)")
+
+        let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"
+        defer { _ = FileManager.default.createFile(atPath: until, contents: nil) }
+        let victim = try RoomPeer(server: server, user: "test73", room: room, nick: "victim").start(
+            ["--until-file", until, "--timeout", "90"])
+        try await victim.waitReady()  // the instant room let a second occupant in
+        try await waitFor("the victim among the occupants") {
+            ((try? store.occupants(accountID: account.rowID, room: room)) ?? []).contains { $0.nick == "victim" }
+        }
+
+        try await engine.perform(.setSubject("New topic"), in: room)
+        try await waitFor("the new subject") { (try? store.room(accountID: account.rowID, jid: room))??.subject == "New topic" }
+        try await engine.perform(.changeNick("boss"), in: room)
+        #expect(try store.room(accountID: account.rowID, jid: room)?.currentNick == "boss")
+        try await waitFor("our new nick in the list") {
+            let nicks = ((try? store.occupants(accountID: account.rowID, room: room)) ?? []).map(\.nick)
+            return nicks.contains("boss") && !nicks.contains("tern71")
+        }
+
+        let whisper = try Outbox.enqueueChat(store: store, account: account, to: "\(room)/victim", body: "psst")
+        #expect(whisper.type == "chat")
+        await engine.flush()
+        #expect(try store.history(accountID: account.rowID, conversation: "\(room)/victim", limit: 5).map(\.message.body) == ["psst"],
+            "a private message is its own conversation")
+
+        let (guestStore, guestAccount, guestEngine, guestRunning) = try await server.runningEngine("test76", resource: "guest")
+        defer { guestRunning.cancel() }
+        try await engine.perform(.invite(jid: server.jid("test76"), reason: "come"), in: room)
+        try await waitFor("the invitation") {
+            ((try? guestStore.invites(accountID: guestAccount.rowID, pendingOnly: true)) ?? []).contains { $0.room == room }
+        }
+        await guestEngine.stop()
+
+        try await engine.perform(.kick(nick: "victim", reason: "bye"), in: room)
+        let kicked = try await victim.finish()
+        #expect(kicked.events.contains { ($0["codes"] as? [Int])?.contains(307) == true }, "\(kicked.stdout)")
+        #expect(kicked.events.contains { $0["event"] as? String == "private" && $0["body"] as? String == "psst" }, "\(kicked.stdout)")
+        try await waitFor("the kick seen") {
+            events.all.contains { $0.kind == .occupant && $0.nick == "victim" && $0.text == "was kicked: bye" }
+        }
+
+        try await engine.perform(.ban(jid: server.jid("test74"), reason: "no"), in: room)
+        let banned = try await RoomPeer(server: server, user: "test74", room: room, nick: "again").run(["--timeout", "20"])
+        #expect(banned.status != 0)
+        #expect(banned.stderr.contains("forbidden"), "\(banned.stderr)")
+        await engine.stop()
+    }
+
+    /// XEP-0198 §5: a resumed session is still in its rooms, so nothing is rejoined; a new
+    /// session is in none, so every wanted room is joined again.
+    @Test func resumedSession__rejoinsNothing_aNewSessionRejoins() async throws {
+        let room = freshRoom("resume")
+        let (store, account, engine, running) = try await server.runningEngine("test75", resource: "resume")
+        defer { running.cancel() }
+        let events = roomEvents(engine)
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "t75", password: nil, autojoin: false)
+        await engine.retryNow()
+        try await waitFor("the join") { events.all.filter { $0.kind == .joined }.count == 1 }
+
+        await engine.dropLink()
+        try await waitFor("the link back") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+        #expect(await engine.newSessions == 1, "resumed")
+        try await Task.sleep(for: .seconds(1))
+        #expect(events.all.filter { $0.kind == .joined }.count == 1, "nothing rejoined")
+        #expect(try store.room(accountID: account.rowID, jid: room)?.state == .joined)
+        await engine.stop()
+        running.cancel()
+
+        let again = SyncEngine(store: store, account: account)
+        let againEvents = roomEvents(again)
+        let report = await again.syncOnce()
+        #expect(report.connected && !report.resumed)
+        #expect(againEvents.all.contains { $0.kind == .joined && $0.room == room }, "a new session rejoins")
+    }
+
+    /// A room without an archive sends its own history on join: stored, and once only across rejoins.
+    @Test func roomWithoutArchive__historyOnJoin_isStoredOnce() async throws {
+        let room = freshRoom("plain", service: "nomam.conference.localhost")
+        let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"
+        defer { _ = FileManager.default.createFile(atPath: until, contents: nil) }
+        let host = try RoomPeer(server: server, user: "test72", room: room, nick: "host").start(
+            ["--post", "old {n}", "--count", "3", "--until-file", until, "--timeout", "90"])
+        try await host.waitReady()
+
+        let (store, account) = try await server.loggedInStore("test77", resource: "plain")
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "t77", password: nil, autojoin: false)
+        for _ in 1...2 {
+            let report = await SyncEngine(store: store, account: account).syncOnce()
+            #expect(report.connected)
+            #expect(try store.room(accountID: account.rowID, jid: room)?.archived == false)
+            try await waitFor("the room's history") {
+                ((try? store.history(accountID: account.rowID, conversation: room, limit: 50)) ?? []).count >= 3
+            }
+            let bodies = try store.history(accountID: account.rowID, conversation: room, limit: 50).map(\.message.body)
+            #expect(bodies == ["old 1", "old 2", "old 3"], "once each: \(bodies)")
+        }
+    }
+
     @Test func catchUp__fiftyMessagesPostedWhileAway_arriveOnceInOrder() async throws {
         let room = freshRoom("catchup")
         let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"

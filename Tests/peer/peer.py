@@ -34,7 +34,9 @@ Subcommands:
            [--subject S] [--post BODY [--count N]] [--invite JID [--mediated] [--reason R]]
            [--ready-file PATH] [--expect N --from-nick NICK] [--timeout S] [--linger S]
            [--until-file PATH]
-           joins ROOM (XEP-0045; a room we create is unlocked as an instant room), then in
+           [--room-password PW] [--members-only]
+           joins ROOM (XEP-0045; a room we create is configured with the password or
+           members-only given, else as an instant room, and so unlocked), then in
            this order: changes nick, sets the subject, posts N groupchat messages (body may
            contain {n}; origin-id = id), invites JID (XEP-0249 direct, or XEP-0045 mediated),
            writes the ready file, waits for N groupchat messages from NICK (delayed history
@@ -43,7 +45,8 @@ Subcommands:
            (110) arrives; {"event":"presence","nick","type","role","affiliation","codes",
            "new_nick","jid","destroy"} for every occupant change; {"event":"subject","nick",
            "subject"}; {"event":"message","nick","body","id","origin_id","stanza_id","delay"}
-           for every groupchat message; {"event":"error","id","condition"} for bounced ones.
+           for every groupchat message; {"event":"private","nick","body","origin_id"} for
+           private messages from occupants; {"event":"error","id","condition"} for bounced ones.
            --timeout bounds everything up to the end of the expect / until-file waits.
            If the room removes us (kick, destroy) the waits end: exit 0 if the expected
            messages had arrived, else 1.
@@ -547,6 +550,12 @@ async def cmd_room(client, args):
         if msg["type"] == "error":
             emit({"event": "error", "id": msg["id"] or None, "condition": error_condition(msg.xml)})
             return
+        if msg["type"] in ("chat", "normal") and msg["body"] and msg["from"].resource:
+            # A private message from an occupant (XEP-0045 §7.5).
+            origin = msg.xml.find(f"{{{NS_SID}}}origin-id")
+            emit({"event": "private", "nick": msg["from"].resource, "body": msg["body"],
+                  "origin_id": origin.get("id") if origin is not None else None})
+            return
         if msg["type"] != "groupchat":
             return
         subject = msg.xml.find("{jabber:client}subject")
@@ -583,7 +592,18 @@ async def cmd_room(client, args):
         # A new room stays locked to others until its owner configures it (§10.1.2).
         iq = client.make_iq_set(ito=room)
         query = ET.SubElement(iq.xml, f"{{{NS_MUC_OWNER}}}query")
-        ET.SubElement(query, f"{{{NS_DATA}}}x", {"type": "submit"})
+        form = ET.SubElement(query, f"{{{NS_DATA}}}x", {"type": "submit"})
+        config = {}
+        if args.room_password:
+            config["muc#roomconfig_passwordprotectedroom"] = "1"
+            config["muc#roomconfig_roomsecret"] = args.room_password
+        if args.members_only:
+            config["muc#roomconfig_membersonly"] = "1"
+        if config:
+            config = {"FORM_TYPE": "http://jabber.org/protocol/muc#roomconfig", **config}
+        for var, value in config.items():
+            field = ET.SubElement(form, f"{{{NS_DATA}}}field", {"var": var})
+            ET.SubElement(field, f"{{{NS_DATA}}}value").text = value
         await iq.send(timeout=args.connect_timeout)
     emit({"event": "joined", "nick": nick, "created": created})
 
@@ -752,6 +772,8 @@ def parse_args(argv):
     p.add_argument("--history", type=int, default=None,
                    help="ask for at most N history messages on join (default: the room's)")
     p.add_argument("--change-nick", default=None, help="change to this nick once joined")
+    p.add_argument("--room-password", default=None, help="a room we create needs this password")
+    p.add_argument("--members-only", action="store_true", help="a room we create admits members only")
     p.add_argument("--subject", default=None)
     p.add_argument("--post", default=None, help="groupchat body; {n} is the 1-based number")
     p.add_argument("--count", type=int, default=1, help="how many --post messages")

@@ -192,7 +192,7 @@ struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "history", abstract: "Show a conversation, oldest first.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The contact's JID.") var jid: String
+    @Argument(help: "The contact's JID, a room's, or a room occupant's (ROOM@SERVICE/NICK: private messages).") var jid: String
     @Option(help: "How many messages.") var limit: Int = 50
     @Option(help: ArgumentHelp("Only messages before this date (ISO 8601, or YYYY-MM-DD).", valueName: "DATE"))
     var before: String?
@@ -203,13 +203,17 @@ struct HistoryCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            let conversation: JID
-            do { conversation = try JID(jid).bare } catch { throw UsageFailure("\(error)") }
+            let address: JID
+            do { address = try JID(jid) } catch { throw UsageFailure("\(error)") }
+            let conversation = address.bare
+            // A room occupant's private messages are a conversation of their own (XEP-0045 §7.5).
+            let room = try context.store.room(accountID: account.rowID, jid: conversation.description)
+            let isPrivate = address.resource != nil && room != nil
             guard limit > 0 else { throw UsageFailure("--limit must be positive") }
             let cutoff = try before.map(DateArgument.parse)
             if fetch { try await fetchOlder(conversation, account: account, context: context) }
             for entry in try context.store.history(
-                accountID: account.rowID, conversation: conversation.description, limit: limit,
+                accountID: account.rowID, conversation: isPrivate ? address.description : conversation.description, limit: limit,
                 before: cutoff?.timeIntervalSince1970)
             {
                 print(json ? Renderer.messageJSON(entry.message, state: entry.state) : Renderer.line(entry.message, state: entry.state))

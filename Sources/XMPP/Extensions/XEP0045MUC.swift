@@ -229,7 +229,7 @@ public enum MUC {
         public var message: String {
             switch self {
             case .nickConflict: "that nickname is taken in this room: choose another with --nick"
-            case .passwordRequired: "the room needs a password: use --password-file"
+            case .passwordRequired: "the room needs a password, and none or a wrong one was given: use --password-file"
             case .membersOnly: "the room is members-only and you are not on its member list"
             case .banned: "you are banned from this room"
             case .roomFull: "the room is full (it has reached its maximum number of occupants)"
