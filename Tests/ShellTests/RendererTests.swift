@@ -79,3 +79,10 @@ import Testing
         #expect(line == "bob (you)  moderator/owner")
     }
 }
+
+@Suite struct MentionTests {
+    @Test func mention__standsOutInColour_andIsMarkedInPlainText() {
+        #expect(Renderer.mention("[10:00] < r@x/bob: hi alice", colour: true) == "\u{1B}[7m[10:00] < r@x/bob: hi alice\u{1B}[0m")
+        #expect(Renderer.mention("[10:00] < r@x/bob: hi alice", colour: false) == "! [10:00] < r@x/bob: hi alice")
+    }
+}
