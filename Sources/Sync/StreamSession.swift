@@ -18,8 +18,8 @@ enum StreamSession {
         return machine
     }
 
-    /// Gives up a saved session that cannot be resumed (inconsistent, or refused as such):
-    /// its unconfirmed outbox rows go back to the queue as the state is forgotten.
+    /// Gives up the saved session (it ended cleanly, or cannot be resumed: inconsistent, or
+    /// refused as such): its unconfirmed outbox rows go back to the queue as the state is forgotten.
     static func abandon(store: Store, accountID: Int64) {
         let unconfirmed = saved(store: store, accountID: accountID)?.unacked.compactMap { outboxID(ofKey: $0.key) } ?? []
         try? store.beginStreamSession(accountID: accountID, acknowledged: [], requeue: unconfirmed, streamManagementState: nil)
@@ -46,10 +46,6 @@ enum StreamSession {
     }
 
     /// The session is over (a clean close, or the server no longer offers it).
-    static func forget(store: Store, accountID: Int64) {
-        try? store.saveStreamManagementState(accountID: accountID, nil)
-    }
-
     static func encode(_ snapshot: StreamManagement.Snapshot) -> String? {
         (try? JSONEncoder().encode(snapshot)).map { String(decoding: $0, as: UTF8.self) }
     }

@@ -197,6 +197,7 @@ public actor SyncEngine {
             // The server answers in order: the acks arrive before the barrier's pong.
             await connection?.requestAck()
             await barrier()
+            await awaitAcks()
             report.sent += flushedCount - flushedBefore
             guard connection != nil else {
                 report.error = lastCloseError ?? .closed
@@ -299,7 +300,9 @@ public actor SyncEngine {
         await consumer?.value
         self.connection = nil
         self.session = nil
-        StreamSession.forget(store: store, accountID: account.rowID)
+        // The session ends here. Messages it never confirmed go back to the queue, to be
+        // sent again (same origin-id) rather than stranded as `sent` with nothing to resume.
+        StreamSession.abandon(store: store, accountID: account.rowID)
         try? store.clearPresence(accountID: account.rowID)
         _ = try? store.resetRoomStates(accountID: account.rowID)
         report(.offline, nil)
@@ -458,6 +461,23 @@ public actor SyncEngine {
         guard !ids.isEmpty, (try? store.markOutbox(ids: ids, as: .acked, from: [.sent])) != nil else { return }
         for id in ids { eventSink.yield(.outbox(id: id, state: .acked)) }
     }
+
+    /// A slow server may still be working through what we sent when the barrier gives up:
+    /// wait on while its acks keep coming, so a pass ends with its messages confirmed.
+    private func awaitAcks() async {
+        var unconfirmed = (try? store.outbox(accountID: account.rowID).filter { $0.state == .sent }.count) ?? 0
+        var lastProgress = ContinuousClock.now
+        while unconfirmed > 0, connection != nil, lastProgress.duration(to: .now) < Self.ackPatience {
+            await connection?.requestAck()
+            try? await Task.sleep(for: .milliseconds(500))
+            let now = (try? store.outbox(accountID: account.rowID).filter { $0.state == .sent }.count) ?? 0
+            if now < unconfirmed { lastProgress = .now }
+            unconfirmed = now
+        }
+    }
+
+    /// How long `awaitAcks` waits without a single new ack.
+    static let ackPatience: Duration = .seconds(10)
 
     /// Returns once the server has answered a ping sent now, and everything before it is stored.
     private func barrier() async {
