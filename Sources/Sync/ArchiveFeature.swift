@@ -295,6 +295,26 @@ enum ArchivePages {
         return (pages, outcome)
     }
 
+    /// Older pages fetched on demand go *before* everything held, but archive stamps have whole
+    /// seconds and history breaks ties by insertion order, so a page from the same second as
+    /// our oldest message would sort after it. Stamps that would are moved a millisecond
+    /// earlier each, from the newest back: the order is the archive's, the times barely move.
+    static func ordered(before boundary: Double?, _ fetched: (pages: [[MAM.Result]], outcome: Outcome))
+        -> (pages: [[MAM.Result]], outcome: Outcome)
+    {
+        guard let boundary else { return fetched }
+        var limit = boundary
+        var pages = fetched.pages  // newest page first, each page oldest first
+        for p in pages.indices {
+            for r in pages[p].indices.reversed() {
+                let stamp = pages[p][r].timestamp?.timeIntervalSince1970 ?? limit
+                if stamp >= limit { pages[p][r].timestamp = Date(timeIntervalSince1970: limit - 0.001) }
+                limit = pages[p][r].timestamp?.timeIntervalSince1970 ?? limit
+            }
+        }
+        return (pages, fetched.outcome)
+    }
+
     /// Archive stamps have whole seconds, and history breaks ties by insertion order: pages
     /// fetched backwards go in oldest first, still one transaction each.
     @discardableResult

@@ -139,6 +139,9 @@ public enum ArchiveHistory {
         async throws(FetchError) -> Fetched
     {
         guard let context = await engine.featureContext() else { throw .offline }
+        if let room = (try? context.store.room(accountID: context.account.rowID, jid: jid.bare.description)) ?? nil {
+            return try await fetchOlder(inRoom: room, context: context, count: count, pageSize: pageSize)
+        }
         let router = SessionFeatures.archiveRouter
         let support = await ArchiveSupport.discover(context)
         guard support.available else { throw .notSupported(context.boundJID.bare.description) }
@@ -159,8 +162,32 @@ public enum ArchiveHistory {
                 archive: .account(context.boundJID.bare), filter: filter, limit: count, pageSize: pageSize)
             fetched = await ArchivePages.runBackwards(&pager, router: router, context: context)
         }
-        let stored = await ArchivePages.storeOldestFirst(fetched, support: support, context: context)
-        switch fetched.outcome {
+        let stored = await ArchivePages.storeOldestFirst(
+            ArchivePages.ordered(before: held?.timestamp, fetched), support: support, context: context)
+        return try outcome(fetched.outcome, pager: pager, stored: stored)
+    }
+
+    /// A room's older history comes from the room's own archive (XEP-0313 §4 on a MUC), before
+    /// the oldest room message we hold.
+    private static func fetchOlder(inRoom room: Room, context: FeatureContext, count: Int, pageSize: Int)
+        async throws(FetchError) -> Fetched
+    {
+        guard room.archived != false, let roomJID = JID(validating: room.jid) else { throw .notSupported(room.jid) }
+        let held = try? context.store.oldestArchiveCursor(accountID: context.account.rowID, conversation: room.jid)
+        var filter = MAM.Filter()
+        if held?.archiveID == nil, let oldest = held?.timestamp { filter.end = Date(timeIntervalSince1970: oldest) }
+        var pager = ArchiveBackfill(
+            archive: .room(roomJID), filter: filter, before: held?.archiveID, limit: count, pageSize: pageSize)
+        let fetched = ArchivePages.ordered(
+            before: held?.timestamp,
+            await ArchivePages.runBackwards(&pager, router: SessionFeatures.archiveRouter, context: context))
+        var stored = 0
+        for page in fetched.pages.reversed() { stored += await RoomFeature.storeArchived(page, room: room.jid, context) }
+        return try outcome(fetched.outcome, pager: pager, stored: stored)
+    }
+
+    private static func outcome(_ outcome: ArchivePages.Outcome, pager: ArchiveBackfill, stored: Int) throws(FetchError) -> Fetched {
+        switch outcome {
         case .finished: return Fetched(received: pager.resultCount, stored: stored, reachedStart: pager.reachedStart)
         case .failed(.queryRefused(let error)): throw .refused(error.condition)
         case .failed(let error): throw .refused("\(error)")

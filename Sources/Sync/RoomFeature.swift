@@ -392,7 +392,7 @@ struct RoomFeature: SessionFeature {
         if let stored {
             var machine = ArchiveCatchUp(archive: archive, from: .afterID(stored), pageSize: 100)
             let outcome = await ArchivePages.run(&machine, router: archiveRouter, context: context) { results, machine, step in
-                await storeArchived(results, room: key, context)
+                await Self.storeArchived(results, room: key, context)
                 if step != nil, machine.idsAreStable, let last = machine.lastID, last != stored {
                     try? context.store.setRoomArchiveCursor(accountID: accountID, jid: key, lastID: last)
                 }
@@ -411,17 +411,18 @@ struct RoomFeature: SessionFeature {
             archive: .room(room), filter: MAM.Filter(start: Date().addingTimeInterval(-Self.firstCatchUp.maxAge)),
             limit: Self.firstCatchUp.maxMessages, pageSize: 100)
         let pages = await ArchivePages.runBackwards(&backfill, router: archiveRouter, context: context)
-        for page in pages.pages.reversed() { await storeArchived(page, room: key, context) }
+        for page in pages.pages.reversed() { await Self.storeArchived(page, room: key, context) }
         if pages.outcome == .finished, backfill.idsAreStable, let newest = backfill.newestID {
             try? context.store.setRoomArchiveCursor(accountID: context.account.rowID, jid: key, lastID: newest)
         }
         return pages.outcome == .finished
     }
 
-    /// One page of the room's archive, in one transaction.
-    private func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async {
+    /// One page of the room's archive, in one transaction; returns how many rows were new.
+    @discardableResult
+    static func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async -> Int {
         let accountID = context.account.rowID
-        guard !results.isEmpty, let room = (try? context.store.room(accountID: accountID, jid: key)) ?? nil else { return }
+        guard !results.isEmpty, let room = (try? context.store.room(accountID: accountID, jid: key)) ?? nil else { return 0 }
         let originIDs = results.compactMap { StanzaID.originID(of: $0.message) }
         let ours = Set(((try? context.store.outboxItems(ids: originIDs)) ?? [:]).filter { $0.value.accountID == accountID }.keys)
         let now = Date()
@@ -430,8 +431,9 @@ struct RoomFeature: SessionFeature {
                 for: $0.message, room: room, account: context.account, ourJID: context.boundJID, ownOutboxIDs: ours,
                 receivedAt: now, archivedAt: $0.timestamp, archiveID: $0.archiveID)
         }
-        guard let inserted = try? context.store.insertMessages(records) else { return }
+        guard let inserted = try? context.store.insertMessages(records) else { return 0 }
         for message in inserted { await context.emit(.message(message)) }
+        return inserted.count
     }
 
     // MARK: - XEP-0410 self-ping

@@ -95,7 +95,9 @@ import XMPP
         await engine.retryNow()
         try await waitFor("the join") { (try? store.room(accountID: account.rowID, jid: room))??.state == .joined }
         #expect(try store.room(accountID: account.rowID, jid: room)?.currentNick == "taken_2")
-        #expect(events.all.contains { $0.kind == .nickRetry && $0.nick == "taken_2" }, "\(events.all)")
+        try await waitFor("the retry reported", timeout: .seconds(5)) {
+            events.all.contains { $0.kind == .nickRetry && $0.nick == "taken_2" }
+        }
         await engine.stop()
     }
 
@@ -222,7 +224,9 @@ import XMPP
         _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "tern71", password: nil, autojoin: false)
         await engine.retryNow()
         try await waitFor("the join") { (try? store.room(accountID: account.rowID, jid: room))??.state == .joined }
-        #expect(events.all.contains { $0.kind == .joined && $0.text?.contains("created") == true }, "\(events.all)")
+        try await waitFor("the join reported, as a new room", timeout: .seconds(5)) {
+            events.all.contains { $0.kind == .joined && $0.text?.contains("created") == true }
+        }
 
         let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"
         defer { _ = FileManager.default.createFile(atPath: until, contents: nil) }
@@ -295,7 +299,9 @@ import XMPP
         let againEvents = roomEvents(again)
         let report = await again.syncOnce()
         #expect(report.connected && !report.resumed)
-        #expect(againEvents.all.contains { $0.kind == .joined && $0.room == room }, "a new session rejoins")
+        try await waitFor("the rejoin of a new session", timeout: .seconds(5)) {
+            againEvents.all.contains { $0.kind == .joined && $0.room == room }
+        }
     }
 
     /// A room without an archive sends its own history on join: stored, and once only across rejoins.
@@ -347,6 +353,33 @@ import XMPP
         #expect(bodies == (1...50).map { "away \($0)" }, "all 50, once each, in order")
     }
 
+    /// The first catch-up of a room takes its newest 200 messages; `history ROOM --fetch`
+    /// pages further back into the room's own archive.
+    @Test func roomHistory__firstCatchUpIsBounded_andFetchPagesFurtherBack() async throws {
+        let room = freshRoom("deep")
+        let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"
+        defer { _ = FileManager.default.createFile(atPath: until, contents: nil) }
+        let talker = try RoomPeer(server: server, user: "test72", room: room, nick: "talker").start(
+            ["--post", "early {n}", "--count", "230", "--until-file", until, "--timeout", "120"])
+        try await talker.waitReady()
+
+        let (store, account) = try await server.loggedInStore("test69", resource: "deep")
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "t69", password: nil, autojoin: false)
+        let report = await SyncEngine(store: store, account: account).syncOnce()
+        #expect(report.connected)
+        func bodies() throws -> [String] {
+            try store.history(accountID: account.rowID, conversation: room, limit: 1000).map(\.message.body)
+        }
+        #expect(try bodies() == (31...230).map { "early \($0)" }, "the newest 200")
+
+        let fetched = try await SyncEngine(store: store, account: account).withSession { engine in
+            try await ArchiveHistory.fetchOlder(engine: engine, with: try JID(room), count: 100)
+        }
+        #expect(fetched.stored == 30)
+        #expect(fetched.reachedStart)
+        #expect(try bodies() == (1...230).map { "early \($0)" }, "all of it, in order, once")
+    }
+
     @Test func bookmarks__areSeenByASecondDataDirectory_whichAutojoins() async throws {
         let room = freshRoom("bookmark")
         let (store, account, engine, running) = try await server.runningEngine("test71", resource: "desk")
@@ -367,7 +400,9 @@ import XMPP
         let seen = try #require(try laptop.room(accountID: laptopAccount.rowID, jid: room), "the bookmark arrived")
         #expect(seen.autojoin && seen.bookmarked)
         #expect(seen.nick == "desk")
-        #expect(laptopEvents.all.contains { $0.kind == .joined && $0.room == room }, "and autojoin joined it: \(laptopEvents.all)")
+        try await waitFor("the laptop's autojoin", timeout: .seconds(5)) {
+            laptopEvents.all.contains { $0.kind == .joined && $0.room == room }
+        }
 
         // `leave` clears autojoin on the server too.
         _ = try store.leaveRoom(accountID: account.rowID, jid: room)
@@ -404,7 +439,9 @@ import XMPP
         #expect(gone.state == .gone)
         #expect(gone.lastError == "the room no longer exists")
         #expect(!gone.wanted, "not recreated by a rejoin")
-        #expect(events.all.contains { $0.kind == .left && $0.text == "the room no longer exists" })
+        try await waitFor("the room reported gone", timeout: .seconds(5)) {
+            events.all.contains { $0.kind == .left && $0.text == "the room no longer exists" }
+        }
         await engine.stop()
     }
 }

@@ -301,3 +301,27 @@ import Testing
         #expect(try store.archiveLastID(accountID: account.rowID) == "A5")
     }
 }
+
+/// Older pages fetched on demand must sort before what is held, whole-second stamps or not.
+@Suite struct ArchiveOrderingTests {
+    private func result(_ id: String, _ stamp: Double) -> MAM.Result {
+        MAM.Result(archiveID: id, queryID: "q", message: Element("message", namespace: NS.client),
+                   timestamp: Date(timeIntervalSince1970: stamp))
+    }
+
+    @Test func ordered__movesStampsThatWouldTie_justBeforeTheBoundary_keepingTheArchivesOrder() {
+        // Newest page first, each page oldest first (how backwards paging returns them).
+        let pages = [[result("c", 99), result("d", 100), result("e", 100)], [result("a", 98), result("b", 99)]]
+        let ordered = ArchivePages.ordered(before: 100, (pages, .finished))
+        let stamps = ordered.pages.reversed().flatMap { $0 }.map { $0.timestamp!.timeIntervalSince1970 }
+        #expect(stamps == stamps.sorted() && Set(stamps).count == stamps.count, "strictly increasing: \(stamps)")
+        #expect(stamps.allSatisfy { $0 < 100 })
+        #expect(stamps.first == 98, "what was already earlier stays")
+        #expect(ordered.pages.reversed().flatMap { $0 }.map(\.archiveID) == ["a", "b", "c", "d", "e"])
+    }
+
+    @Test func ordered__withNothingHeld_changesNothing() {
+        let pages = [[result("a", 5), result("b", 5)]]
+        #expect(ArchivePages.ordered(before: nil, (pages, .finished)).pages == pages)
+    }
+}
