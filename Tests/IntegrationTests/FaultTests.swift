@@ -141,9 +141,20 @@ import XMPP
         defer { proxy.stop() }
         let (store, account) = try await store("test65", through: proxy)
         let engine = SyncEngine(store: store, account: account)
+        let joins = EventLog()
+        Task {
+            for await event in engine.events {
+                if case .room(let room) = event, room.kind == .joined { joins.append(room) }
+            }
+        }
         let running = Task { await engine.run() }
         try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
         #expect(await engine.newSessions == 1)
+        // Issue 6: the rooms are joined again after a failed resumption.
+        let room = "expiry-\(UUID().uuidString.prefix(8).lowercased())@conference.localhost"
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "t65", password: nil, autojoin: false)
+        await engine.retryNow()
+        try await waitFor("the room joined") { joins.all.count == 1 }
 
         // The link dies and stays dead past the server's 20 s hibernation.
         proxy.refuse(true)
@@ -167,6 +178,8 @@ import XMPP
             (try? store.outbox(accountID: account.rowID, includeFinished: true))?.allSatisfy { $0.state == .acked } == true
         }
         #expect(await engine.newSessions == 2, "the expired session could not be resumed: a new one started")
+        try await waitFor("the room joined again") { joins.all.count == 2 }
+        #expect(try store.room(accountID: account.rowID, jid: room)?.state == .joined)
         await engine.stop()
         await running.value
         let stored = try history(store, account, with: "test66", token: token)
