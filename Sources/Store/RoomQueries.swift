@@ -275,6 +275,7 @@ extension Store {
             if let nick = mark.nick { room.nick = nick }
             if let password = mark.password { room.password = password }
             room.bookmarked = true
+            room.bookmarkExtensions = mark.extensions
             // autojoin off only stops future joins: the user may be in the room right now.
             if mark.autojoin { room.wanted = true }
             room.updatedAt = now
@@ -283,7 +284,8 @@ extension Store {
             let nick = try mark.nick ?? defaultNick(db, accountID: accountID)
             try Room(
                 accountID: accountID, jid: mark.jid, nick: nick, password: mark.password, name: mark.name,
-                autojoin: mark.autojoin, bookmarked: true, wanted: mark.autojoin, updatedAt: now
+                autojoin: mark.autojoin, bookmarked: true, wanted: mark.autojoin, updatedAt: now,
+                bookmarkExtensions: mark.extensions
             ).insert(db)
         }
     }

@@ -94,9 +94,12 @@ struct BookmarksFeature: SessionFeature {
             let request: Element
             switch sync {
             case .publish:
+                // Other clients' extensions go back unchanged (XEP-0402 §3).
+                let extensions = room.bookmarkExtensions.flatMap { try? StreamParser.element(fromSerialized: $0) }
                 request = Bookmarks.publishRequest(
                     Bookmarks.Bookmark(
-                        room: jid, name: room.name, autojoin: room.autojoin, nick: room.nick, password: room.password),
+                        room: jid, name: room.name, autojoin: room.autojoin, nick: room.nick, password: room.password,
+                        extensions: extensions),
                     id: context.nextID())
             case .retract:
                 request = Bookmarks.retractRequest(room: jid, id: context.nextID())
@@ -116,7 +119,8 @@ struct BookmarksFeature: SessionFeature {
     static func row(_ bookmark: Bookmarks.Bookmark) -> RoomBookmark {
         RoomBookmark(
             jid: bookmark.room.bare.description, name: bookmark.name, autojoin: bookmark.autojoin,
-            nick: bookmark.nick, password: bookmark.password)
+            nick: bookmark.nick, password: bookmark.password,
+            extensions: bookmark.extensions.flatMap { try? XMLSerializer.serialize($0) })
     }
 }
 

@@ -416,6 +416,31 @@ import XMPP
         await engine.stop()
     }
 
+    /// XEP-0402 §3: another client's `<extensions/>` survive tern republishing the bookmark.
+    @Test func bookmarks__otherClientsExtensions_surviveOurRepublish() async throws {
+        let room = freshRoom("extended")
+        let other = try await server.connect("test70", resource: "other-client")
+        let extensions = Element("extensions", namespace: NS.bookmarks, elements: [
+            Element("notify", namespace: "urn:example:client", attributes: ["when": "always"]),
+        ])
+        _ = try await other.request(Bookmarks.publishRequest(
+            Bookmarks.Bookmark(room: try JID(room), name: "Extended", autojoin: true, nick: "x", extensions: extensions),
+            id: UUID().uuidString))
+
+        let (store, account) = try await server.loggedInStore("test70", resource: "tern")
+        _ = await SyncEngine(store: store, account: account).syncOnce()
+        #expect(try store.room(accountID: account.rowID, jid: room)?.bookmarkExtensions != nil, "kept from the fetch")
+        _ = try store.leaveRoom(accountID: account.rowID, jid: room)
+        _ = await SyncEngine(store: store, account: account).syncOnce()
+        #expect(try store.room(accountID: account.rowID, jid: room)?.bookmarkSync == nil, "pushed")
+
+        let reply = try await other.request(Bookmarks.fetchRequest(id: UUID().uuidString))
+        let mark = try #require(Bookmarks.bookmarks(fromItemsResult: reply).first { $0.room.description == room })
+        #expect(!mark.autojoin, "our change is there")
+        #expect(mark.extensions?.child("notify", namespace: "urn:example:client")?["when"] == "always", "and theirs too")
+        await other.close()
+    }
+
     @Test func selfPing__noticesARoomSilentlyGone_andReportsIt() async throws {
         let room = freshRoom("vanish")
         let (store, account, engine, running) = try await server.runningEngine("test74", resource: "rooms")

@@ -277,6 +277,17 @@ import Testing
         #expect(!quiet.wanted && quiet.bookmarked)
     }
 
+    /// XEP-0402 §3: other clients' extensions are kept, and go back out with our next publish.
+    @Test func bookmarkExtensions__are_kept_and_published_back() throws {
+        let (store, account) = try makeStore()
+        let extensions = "<extensions xmlns='urn:xmpp:bookmarks:1'><notify xmlns='urn:example'/></extensions>"
+        try store.mergeBookmarks(accountID: account.rowID, [RoomBookmark(jid: room, autojoin: true, extensions: extensions)])
+        #expect(try store.room(accountID: account.rowID, jid: room)?.bookmarkExtensions == extensions)
+        let left = try #require(try store.leaveRoom(accountID: account.rowID, jid: room))
+        #expect(left.bookmark.extensions == extensions, "the publish that clears autojoin carries them")
+        #expect(!left.bookmark.autojoin)
+    }
+
     @Test func mergeBookmarks__autojoin_false_does_not_unwant_a_room() throws {
         let (store, account) = try makeStore()
         try store.wantRoom(accountID: account.rowID, jid: room, nick: "alice", password: "pw", autojoin: true)

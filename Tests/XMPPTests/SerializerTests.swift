@@ -142,3 +142,21 @@ private func parseStanza(_ xml: String) throws -> Element? {
         #expect(events == [.streamOpened(attributes: ["to": "a'b", "version": "1.0", "xml:lang": "en"]), .streamClosed])
     }
 }
+
+@Suite struct SerializedElementTests {
+    @Test func elementFromSerialized__roundTripsNamespacesAndText() throws {
+        let original = Element("extensions", namespace: NS.bookmarks, elements: [
+            Element("notify", namespace: "urn:example", attributes: ["level": "all"], elements: [], text: "a < b"),
+        ])
+        let text = try XMLSerializer.serialize(original)
+        let back = try StreamParser.element(fromSerialized: text)
+        #expect(try XMLSerializer.serialize(back) == text)
+        #expect(back.child("notify", namespace: "urn:example")?["level"] == "all")
+    }
+
+    @Test func elementFromSerialized__refusesAnythingButOneElement() {
+        for bad in ["", "text", "<a/><b/>", "<a>", "<?xml version='1.0'?><a/>"] {
+            #expect(throws: XMLStreamError.self, "\(bad)") { try StreamParser.element(fromSerialized: bad) }
+        }
+    }
+}

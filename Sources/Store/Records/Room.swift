@@ -29,6 +29,8 @@ public struct Room: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
     public var archived: Bool?
     public var mamLastID: String?
     public var updatedAt: Double
+    /// The bookmark's `<extensions/>` from other clients, serialised, kept for republishing (0008).
+    public var bookmarkExtensions: String?
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
@@ -43,13 +45,15 @@ public struct Room: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
         case archived
         case mamLastID = "mam_last_id"
         case updatedAt = "updated_at"
+        case bookmarkExtensions = "bookmark_extensions"
     }
 
     public init(
         accountID: Int64, jid: String, nick: String, joinedNick: String? = nil, password: String? = nil,
         name: String? = nil, autojoin: Bool = false, bookmarked: Bool = false, bookmarkSync: BookmarkSync? = nil,
         wanted: Bool = false, state: State = .left, lastError: String? = nil, subject: String? = nil,
-        subjectBy: String? = nil, archived: Bool? = nil, mamLastID: String? = nil, updatedAt: Double = Store.now
+        subjectBy: String? = nil, archived: Bool? = nil, mamLastID: String? = nil, updatedAt: Double = Store.now,
+        bookmarkExtensions: String? = nil
     ) {
         self.accountID = accountID
         self.jid = jid
@@ -68,6 +72,7 @@ public struct Room: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
         self.archived = archived
         self.mamLastID = mamLastID
         self.updatedAt = updatedAt
+        self.bookmarkExtensions = bookmarkExtensions
     }
 
     /// The nick to show as ours: the one the room gave us (it may rewrite it), else the one we asked for.
@@ -75,7 +80,7 @@ public struct Room: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
 
     /// The bookmark to publish for this room, as the local row has it.
     public var bookmark: RoomBookmark {
-        RoomBookmark(jid: jid, name: name, autojoin: autojoin, nick: nick, password: password)
+        RoomBookmark(jid: jid, name: name, autojoin: autojoin, nick: nick, password: password, extensions: bookmarkExtensions)
     }
 }
 
@@ -170,12 +175,18 @@ public struct RoomBookmark: Sendable, Equatable {
     public var autojoin: Bool
     public var nick: String?
     public var password: String?
+    /// Other clients' `<extensions/>`, serialised: published back unchanged (XEP-0402 §3).
+    public var extensions: String?
 
-    public init(jid: String, name: String? = nil, autojoin: Bool = false, nick: String? = nil, password: String? = nil) {
+    public init(
+        jid: String, name: String? = nil, autojoin: Bool = false, nick: String? = nil, password: String? = nil,
+        extensions: String? = nil
+    ) {
         self.jid = jid
         self.name = name
         self.autojoin = autojoin
         self.nick = nick
         self.password = password
+        self.extensions = extensions
     }
 }

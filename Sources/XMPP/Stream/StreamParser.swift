@@ -10,6 +10,18 @@ import CXMLStream
 import Glibc
 
 public final class StreamParser {
+    /// One element serialised by `XMLSerializer`, read back (e.g. a bookmark's `<extensions/>`
+    /// kept in the Store): parsed as a depth-1 element of a `jabber:client` stream, so it gets
+    /// the same checks and limits as anything that came off the wire.
+    public static func element(fromSerialized text: String) throws(XMLStreamError) -> Element {
+        let events = try StreamParser().feed(
+            "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" + text)
+        guard events.count == 2, case .element(let element) = events[1] else {
+            throw .notWellFormed("not a single element")
+        }
+        return element
+    }
+
     /// Caps enforced while parsing; exceeding one is a `policyViolation`.
     public struct Limits: Sendable, Equatable {
         /// Open elements including the stream header.
