@@ -74,6 +74,10 @@ enum CommandTable {
             summary: "Leave a room (the current one by default) and turn its autojoin off.", minArguments: 0
         ) { shell, args, _ in try await shell.leaveRoom(args) },
         ShellCommandSpec(
+            name: "decline", aliases: [], arguments: "ROOM",
+            summary: "Turn down the pending invitations to a room.", minArguments: 1
+        ) { shell, args, _ in try await shell.declineInvites(args) },
+        ShellCommandSpec(
             name: "rooms", aliases: [], arguments: "",
             summary: "List rooms with their state, and pending invitations.", minArguments: 0
         ) { shell, _, _ in try await shell.showRooms() },

@@ -463,7 +463,9 @@ actor InteractiveShell {
     }
 
     private func isMention(_ message: StoredMessage) -> Bool {
-        guard message.type == "groupchat", message.direction == .incoming, let account,
+        // Only live messages ring: a catch-up full of old mentions must not ring for each.
+        guard message.type == "groupchat", message.direction == .incoming, message.receivedAt - message.timestamp < 60,
+            let account,
             let room = try? context.store.room(accountID: account.rowID, jid: message.conversation)
         else { return false }
         return MUC.mentions(nick: room.currentNick, in: message.body)

@@ -44,6 +44,16 @@ extension InteractiveShell {
         pokeEngine()
     }
 
+    /// `/decline ROOM`: the room's pending invitations are turned down (nothing is sent).
+    func declineInvites(_ arguments: [String]) throws {
+        let account = try requireCurrentAccount()
+        let jid = try RoomCommandSupport.roomJID(arguments[0])
+        let pending = try context.store.invites(accountID: account.rowID, pendingOnly: true).filter { $0.room == jid }
+        guard !pending.isEmpty else { throw Failure("no pending invitation to \(jid)") }
+        for invite in pending { if let id = invite.id { try context.store.declineInvite(accountID: account.rowID, id: id) } }
+        say("-- declined the invitation to \(Sanitizer.inert(jid))")
+    }
+
     func showRooms() throws {
         let account = try requireCurrentAccount()
         let rooms = try context.store.rooms(accountID: account.rowID)
@@ -142,9 +152,9 @@ enum RoomCommandSupport {
         return try store.wantRoom(accountID: account.rowID, jid: jid, nick: chosen, password: password, autojoin: true)
     }
 
-    static func leave(store: Store, account: Account, room text: String) throws -> Room {
+    static func leave(store: Store, account: Account, room text: String, forget: Bool = false) throws -> Room {
         let jid = try roomJID(text)
-        guard let room = try store.leaveRoom(accountID: account.rowID, jid: jid) else {
+        guard let room = try store.leaveRoom(accountID: account.rowID, jid: jid, forget: forget) else {
             throw Failure("\(jid) is not a room you joined")
         }
         return room

@@ -65,23 +65,22 @@ extension Store {
     /// The user's `leave`: no longer wanted nor autojoined; the bookmark stays, with autojoin
     /// off to be published. Nil when there is no such room.
     @discardableResult
-    public func leaveRoom(accountID: Int64, jid: String) throws -> Room? {
+    /// With `forget`, the bookmark itself goes: it is retracted from the server (XEP-0402 §3).
+    public func leaveRoom(accountID: Int64, jid: String, forget: Bool = false) throws -> Room? {
         let now = Store.now
         return try write { db in
             guard var room = try Self.room(db, accountID, jid) else { return nil }
             room.wanted = false
             room.autojoin = false
-            if room.bookmarked { room.bookmarkSync = .publish }
+            if forget {
+                if room.bookmarked { room.bookmarkSync = .retract }
+                room.bookmarked = false
+            } else if room.bookmarked {
+                room.bookmarkSync = .publish
+            }
             room.updatedAt = now
             try room.update(db)
             return room
-        }
-    }
-
-    /// Deletes the room and its occupants.
-    public func forgetRoom(accountID: Int64, jid: String) throws {
-        try write { db in
-            try db.execute(sql: "DELETE FROM room WHERE account_id = ? AND jid = ?", arguments: [accountID, jid])
         }
     }
 
@@ -123,6 +122,49 @@ extension Store {
             let changed = db.changesCount
             try db.execute(sql: "DELETE FROM occupant WHERE account_id = ?", arguments: [accountID])
             return changed
+        }
+    }
+
+    /// The room put us out for good (destroyed, gone, kicked, banned): no longer wanted, and,
+    /// when `clearAutojoin`, its bookmark stops autojoining too (pushed to the server), so
+    /// neither this nor another device creates the room anew by joining it. One statement:
+    /// nothing read earlier is written back over a newer change.
+    public func stopWantingRoom(accountID: Int64, jid: String, clearAutojoin: Bool) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    UPDATE room SET wanted = 0, updated_at = ?,
+                        autojoin = CASE WHEN ? THEN 0 ELSE autojoin END,
+                        bookmark_sync = CASE WHEN ? AND bookmarked AND autojoin THEN 'publish' ELSE bookmark_sync END
+                    WHERE account_id = ? AND jid = ?
+                    """,
+                arguments: [Store.now, clearAutojoin, clearAutojoin, accountID, jid])
+        }
+    }
+
+    /// Our nick changed in the room (§7.6): ask for it on every rejoin too.
+    public func setRoomNick(accountID: Int64, jid: String, nick: String) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE room SET nick = ?, joined_nick = ?, updated_at = ? WHERE account_id = ? AND jid = ?",
+                arguments: [nick, nick, Store.now, accountID, jid])
+        }
+    }
+
+    /// Messages held for a room we cannot join (refused, gone) fail with the reason, rather
+    /// than wait forever. Returns their ids.
+    @discardableResult
+    public func failHeldRoomMessages(accountID: Int64, room: String, reason: String) throws -> [String] {
+        try write { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: "SELECT id FROM outbox WHERE account_id = ? AND recipient = ? AND type = 'groupchat' AND state = 'queued'",
+                arguments: [accountID, room])
+            guard !ids.isEmpty else { return [] }
+            try db.execute(
+                sql: "UPDATE outbox SET state = 'failed', error = ? WHERE id IN (\(databaseQuestionMarks(count: ids.count)))",
+                arguments: [reason] + StatementArguments(ids))
+            return ids
         }
     }
 

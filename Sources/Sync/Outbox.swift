@@ -23,6 +23,8 @@ public enum Outbox {
         var sender = "\(account.jid)/\(account.resource)"
         switch (room, to.resource) {
         case (let room?, nil):
+            // Held until the room is joined: only worth queuing for a room we mean to be in.
+            guard room.wanted || room.state == .joined else { throw SyncError.notInRoom(room.jid) }
             stanza = Message.chat(to: to, body: body, id: id, kind: .groupchat, extra: [StanzaID.originID(id)])
             (conversation, type, sender) = (room.jid, "groupchat", "\(room.jid)/\(room.currentNick)")
         case (.some, .some):

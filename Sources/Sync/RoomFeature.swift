@@ -68,8 +68,10 @@ struct RoomFeature: SessionFeature {
         guard stanza.matches("message", NS.client), stanza["type"] != "error" else { return false }
         if stanza["type"] == "groupchat" { return true }
         if MUC.mediatedInvite(in: stanza) != nil || DirectInvite.invite(in: stanza) != nil { return true }
-        // A private message from an occupant (room@service/nick) is its own conversation.
-        if let from = stanza["from"].flatMap(JID.init(validating:)), from.resource != nil,
+        // A private message from an occupant (room@service/nick) is its own conversation. The
+        // room marks those it relays (§7.5), which spares a Store read for every 1:1 message.
+        if stanza.child("x", namespace: NS.mucUser) != nil,
+            let from = stanza["from"].flatMap(JID.init(validating:)), from.resource != nil,
             stanza.child("body", namespace: NS.client) != nil, isKnownRoom(from.bare.description, context)
         {
             return true
@@ -89,6 +91,7 @@ struct RoomFeature: SessionFeature {
         let now = Date()
         var records: [StoredMessage] = []
         var reflected: [String] = []
+        var cursors: [String: String] = [:]
         var events: [SyncEvent] = []
         var rooms: [String: Room] = [:]
         func room(_ jid: JID) -> Room? {
@@ -127,32 +130,49 @@ struct RoomFeature: SessionFeature {
                 events.append(.room(RoomEvent(kind: .subject, room: known.jid, nick: from.resource, text: subject)))
                 continue
             }
-            let originID = StanzaID.originID(of: stanza)
-            let ours = originID.flatMap { id in
-                (try? context.store.outboxItems(ids: [id]))?[id].flatMap { $0.accountID == accountID ? id : nil }
-            }
+            let ours = Self.ownOutboxIDs(in: [stanza], room: known, context)
             guard let record = RoomMessages.record(
                 for: stanza, room: known, account: context.account, ourJID: context.boundJID,
-                ownOutboxIDs: ours.map { [$0] } ?? [], receivedAt: now)
+                ownOutboxIDs: ours, receivedAt: now)
             else { continue }
-            if let ours {
+            if let id = record.originID, ours.contains(id) {
                 // The room's reflection of our own message: proof it went out to everyone.
-                _ = try? context.store.attachStanzaID(
-                    accountID: accountID, conversation: known.jid, originID: ours, stanzaID: record.stanzaID ?? "")
-                reflected.append(ours)
+                if let stanzaID = record.stanzaID {
+                    _ = try? context.store.attachStanzaID(
+                        accountID: accountID, conversation: known.jid, originID: id, stanzaID: stanzaID)
+                }
+                reflected.append(id)
             }
             records.append(record)
             if let stanzaID = record.stanzaID, known.archived == true, await tracker.isCaughtUp(accountID, room: known.jid) {
-                try? context.store.setRoomArchiveCursor(accountID: accountID, jid: known.jid, lastID: stanzaID)
+                cursors[known.jid] = stanzaID
             }
         }
         if let inserted = try? context.store.insertMessages(records) {
+            // The archive cursor moves only once what it points past is stored.
+            for (room, stanzaID) in cursors {
+                try? context.store.setRoomArchiveCursor(accountID: accountID, jid: room, lastID: stanzaID)
+            }
             for message in inserted { await context.emit(.message(message)) }
         }
-        if !reflected.isEmpty, (try? context.store.settleOutbox(delivered: reflected, failed: [])) != nil {
+        // A reflection settles its row even if a clean close had queued it again meanwhile:
+        // the room has it, so sending it again would show it twice.
+        if !reflected.isEmpty,
+            (try? context.store.markOutbox(ids: reflected, as: .delivered, from: [.queued, .sent, .acked])) != nil
+        {
             for id in reflected { await context.emit(.outbox(id: id, state: .delivered)) }
         }
         for event in events { await context.emit(event) }
+    }
+
+    /// Which origin-ids in these room messages are our own outbox rows *to this room*: an
+    /// occupant who saw our origin-id elsewhere must not pass their text off as ours.
+    static func ownOutboxIDs(in messages: [Element], room: Room, _ context: FeatureContext) -> Set<String> {
+        let ids = messages.compactMap { StanzaID.originID(of: $0) }
+        guard !ids.isEmpty, let rows = try? context.store.outboxItems(ids: ids) else { return [] }
+        return Set(rows.values.filter {
+            $0.accountID == context.account.rowID && $0.type == "groupchat" && $0.recipient == room.jid
+        }.map(\.id))
     }
 
     private static func invite(in stanza: Element, accountID: Int64, at now: Date) -> RoomInvite? {
@@ -191,7 +211,12 @@ struct RoomFeature: SessionFeature {
                     accountID: accountID, room: room.jid, upserts: [Self.occupantRow(occupant, accountID: accountID)],
                     removals: [])
                 if !wasJoined {
-                    await tracker.resolve(accountID, room: room.jid, with: .joined(nick: occupant.nick, codes: occupant.statusCodes))
+                    let outcome = RoomTracker.Outcome.joined(nick: occupant.nick, codes: occupant.statusCodes)
+                    // A self-presence no join waits for any more (it came after the timeout)
+                    // still gets what follows a join: on its own task, off this stanza path.
+                    if await !tracker.resolve(accountID, room: room.jid, with: outcome) {
+                        Task { await afterJoin(room.jid, nick: occupant.nick, codes: occupant.statusCodes, context) }
+                    }
                 }
                 return []
             }
@@ -221,26 +246,24 @@ struct RoomFeature: SessionFeature {
         var state = Room.State.left
         var reason: String?
         var stayWanted = true
+        // A room that is gone for good must not autojoin anywhere: a join would create it anew.
+        var clearAutojoin = false
         switch occupant.exit {
         case .nickChanged(let to)?:
             // The available presence under the new nick follows; keep asking for it on rejoin.
-            if var changed = (try? store.room(accountID: accountID, jid: room.jid)) ?? nil {
-                changed.nick = to
-                changed.joinedNick = to
-                try? store.saveRoom(changed)
-            }
+            try? store.setRoomNick(accountID: accountID, jid: room.jid, nick: to)
             try? store.applyOccupants(accountID: accountID, room: room.jid, upserts: [], removals: [occupant.nick])
             await tracker.resolve(accountID, room: room.jid, with: .joined(nick: to, codes: occupant.statusCodes))
             return [.room(RoomEvent(kind: .occupant, room: room.jid, nick: occupant.nick, text: "is now known as \(to)"))]
         case .kicked(let why)?:
             (state, reason, stayWanted) = (.gone, "kicked" + Self.detail(why, actor: occupant.actor), false)
         case .banned(let why)?:
-            (state, reason, stayWanted) = (.gone, "banned" + Self.detail(why, actor: occupant.actor), false)
+            (state, reason, stayWanted, clearAutojoin) = (.gone, "banned" + Self.detail(why, actor: occupant.actor), false, true)
         case .removedByAffiliationChange?, .membersOnly?:
             (state, reason, stayWanted) = (.gone, "removed: the room is members-only now", false)
         case .roomDestroyed(let why, let alternate)?:
             let successor = alternate.map { " (it moved to \($0))" } ?? ""
-            (state, reason, stayWanted) = (.gone, "the room was destroyed" + Self.detail(why, actor: nil) + successor, false)
+            (state, reason, stayWanted, clearAutojoin) = (.gone, "the room was destroyed" + Self.detail(why, actor: nil) + successor, false, true)
         case .shutdown?:
             reason = "the service is shutting down"
         case .errorRemoval?:
@@ -249,9 +272,10 @@ struct RoomFeature: SessionFeature {
             break  // our own leave, or our disconnect: nothing to report
         }
         try? store.setRoomState(accountID: accountID, jid: room.jid, state: state, joinedNick: nil, error: reason)
-        if !stayWanted, var current = (try? store.room(accountID: accountID, jid: room.jid)) ?? nil {
-            current.wanted = false
-            try? store.saveRoom(current)
+        if !stayWanted { try? store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: clearAutojoin) }
+        if state == .gone, let reason {
+            let failed = (try? store.failHeldRoomMessages(accountID: accountID, room: room.jid, reason: reason)) ?? []
+            for id in failed { await context.emit(.outbox(id: id, state: .failed)) }
         }
         await tracker.resolve(accountID, room: room.jid, with: .left)
         guard reason != nil else { return [] }
@@ -297,13 +321,28 @@ struct RoomFeature: SessionFeature {
     /// §7.2, then the instant room (§10.1.2), the archive catch-up, and the held outbox rows.
     func join(_ room: Room, _ context: FeatureContext) async {
         let accountID = context.account.rowID
+        guard await tracker.beginJoin(accountID, room: room.jid) else { return }  // one join at a time
+        defer { Task { await tracker.endJoin(accountID, room: room.jid) } }
         guard let roomJID = JID(validating: room.jid) else {
-            try? context.store.setRoomState(accountID: accountID, jid: room.jid, state: .failed, joinedNick: nil, error: "not a room address")
+            await refuse(room.jid, state: .failed, reason: "not a room address", context)
             return
         }
-        let info = await Self.roomInfo(roomJID, context)
-        let archived = info.map(MUC.isRoomArchived(info:)) ?? false
-        try? context.store.setRoomArchived(accountID: accountID, jid: room.jid, archived: archived)
+        var archived = room.archived ?? false
+        switch await Self.roomInfo(roomJID, context) {
+        case .found(let info):
+            archived = MUC.isRoomArchived(info: info)
+            try? context.store.setRoomArchived(accountID: accountID, jid: room.jid, archived: archived)
+        case .missing where room.archived != nil:
+            // We were in it before and the service no longer has it: joining would create it anew.
+            try? context.store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: true)
+            await refuse(room.jid, state: .gone, reason: "the room no longer exists", context)
+            return
+        case .missing, .unknown:
+            break  // a new room (ours to create), or no answer: the join itself will tell
+        }
+        // Without an archive, the room's own history fills the gap, from our newest message on.
+        let newest = (try? context.store.history(accountID: accountID, conversation: room.jid, limit: 1))?.last?.message.timestamp
+        let history: MUC.History = archived ? .none : newest.map { .since(Date(timeIntervalSince1970: $0)) } ?? .serverDefault
 
         var outcome = RoomTracker.Outcome.left
         var nick = room.nick
@@ -311,8 +350,7 @@ struct RoomFeature: SessionFeature {
             nick = MUC.nickWithSuffix(room.nick, attempt: attempt)
             guard let occupant = JID(validating: "\(room.jid)/\(nick)") else { break }
             let answer = await tracker.expect(accountID, room: room.jid)
-            let presence = MUC.joinPresence(
-                occupant: occupant, password: room.password, history: archived ? .none : .serverDefault)
+            let presence = MUC.joinPresence(occupant: occupant, password: room.password, history: history)
             do { try await context.send([presence]) } catch {
                 await tracker.resolve(accountID, room: room.jid, with: .left)
             }
@@ -323,21 +361,9 @@ struct RoomFeature: SessionFeature {
         }
         switch outcome {
         case .joined(let joinedNick, let codes):
-            if codes.contains(MUC.StatusCode.roomCreated.rawValue) {
-                _ = try? await context.request(
-                    MUC.instantRoomRequest(room: roomJID, id: context.nextID()), timeout: Self.requestTimeout)
-            }
-            let notes = codes.sorted().compactMap(MUC.StatusCode.init(rawValue:))
-                .filter { $0 != .selfPresence }.map(\.summary)
-            await context.emit(.room(RoomEvent(
-                kind: .joined, room: room.jid, nick: joinedNick,
-                text: notes.isEmpty ? nil : notes.joined(separator: "; "))))
-            await context.engine.flush()
-            await awaitReflections(room.jid, context)
-            if archived { await catchUp(roomJID, context) } else { await tracker.caughtUp(accountID, room: room.jid) }
+            await afterJoin(room.jid, nick: joinedNick, codes: codes, context)
         case .failed(let error):
-            try? context.store.setRoomState(accountID: accountID, jid: room.jid, state: .failed, joinedNick: nil, error: error.message)
-            await context.emit(.room(RoomEvent(kind: .failed, room: room.jid, nick: nick, text: error.message)))
+            await refuse(room.jid, state: .failed, reason: error.message, nick: nick, context)
         case .left:
             // No answer in time, or the link went. Still joining: a late self-presence completes
             // the join (and keeps the occupants that came before it), and the poll asks again.
@@ -347,6 +373,32 @@ struct RoomFeature: SessionFeature {
                     accountID: accountID, jid: room.jid, state: .joining, joinedNick: nil, error: "the room has not answered yet")
             }
         }
+    }
+
+    /// Once self-presence confirmed the join, whether a join was waiting for it or it came late:
+    /// a new room is opened as an instant room (§10.1.2), the held messages go out, and the
+    /// room's archive is caught up.
+    func afterJoin(_ jid: String, nick: String, codes: Set<Int>, _ context: FeatureContext) async {
+        guard let roomJID = JID(validating: jid) else { return }
+        if codes.contains(MUC.StatusCode.roomCreated.rawValue) {
+            _ = try? await context.request(MUC.instantRoomRequest(room: roomJID, id: context.nextID()), timeout: Self.requestTimeout)
+        }
+        let notes = codes.sorted().compactMap(MUC.StatusCode.init(rawValue:)).filter { $0 != .selfPresence }.map(\.summary)
+        await context.emit(.room(RoomEvent(
+            kind: .joined, room: jid, nick: nick, text: notes.isEmpty ? nil : notes.joined(separator: "; "))))
+        await context.engine.flush()
+        await awaitReflections(jid, context)
+        let archived = ((try? context.store.room(accountID: context.account.rowID, jid: jid)) ?? nil)?.archived == true
+        if archived { await catchUp(roomJID, context) } else { await tracker.caughtUp(context.account.rowID, room: jid) }
+    }
+
+    /// The room will not have us: say why, and fail the messages held for it.
+    private func refuse(_ jid: String, state: Room.State, reason: String, nick: String? = nil, _ context: FeatureContext) async {
+        let accountID = context.account.rowID
+        try? context.store.setRoomState(accountID: accountID, jid: jid, state: state, joinedNick: nil, error: reason)
+        let failed = (try? context.store.failHeldRoomMessages(accountID: accountID, room: jid, reason: reason)) ?? []
+        for id in failed { await context.emit(.outbox(id: id, state: .failed)) }
+        await context.emit(.room(RoomEvent(kind: state == .gone ? .left : .failed, room: jid, nick: nick, text: reason)))
     }
 
     /// The messages held for the room just went out: wait briefly for the room to reflect
@@ -360,11 +412,25 @@ struct RoomFeature: SessionFeature {
         }
     }
 
-    /// disco#info of the room; nil when it does not answer (or does not exist yet).
-    static func roomInfo(_ room: JID, _ context: FeatureContext) async -> Element? {
+    enum RoomInfo {
+        case found(Element)
+        /// item-not-found: the service has no such room (yet, or any more).
+        case missing
+        /// No answer, or another error: nothing learnt.
+        case unknown
+    }
+
+    /// disco#info of the room (XEP-0045 §6.4).
+    static func roomInfo(_ room: JID, _ context: FeatureContext) async -> RoomInfo {
         let request = IQ.request(.get, id: context.nextID(), to: room, payload: Element("query", namespace: NS.discoInfo))
-        let reply = try? await context.request(request, timeout: requestTimeout)
-        return reply?.child("query", namespace: NS.discoInfo)
+        do {
+            let reply = try await context.request(request, timeout: requestTimeout)
+            return reply.child("query", namespace: NS.discoInfo).map(RoomInfo.found) ?? .unknown
+        } catch let error as StanzaError where error.condition == "item-not-found" {
+            return .missing
+        } catch {
+            return .unknown
+        }
     }
 
     private func leaveUnwanted(_ context: FeatureContext) async {
@@ -423,8 +489,7 @@ struct RoomFeature: SessionFeature {
     static func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async -> Int {
         let accountID = context.account.rowID
         guard !results.isEmpty, let room = (try? context.store.room(accountID: accountID, jid: key)) ?? nil else { return 0 }
-        let originIDs = results.compactMap { StanzaID.originID(of: $0.message) }
-        let ours = Set(((try? context.store.outboxItems(ids: originIDs)) ?? [:]).filter { $0.value.accountID == accountID }.keys)
+        let ours = ownOutboxIDs(in: results.map(\.message), room: room, context)
         let now = Date()
         let records = results.compactMap {
             RoomMessages.record(
@@ -472,30 +537,12 @@ struct RoomFeature: SessionFeature {
         guard SelfPing.verdict(reply: reply, occupant: occupant) == .notJoined else { return }
         // Out of the room. Rejoin it, unless it no longer exists: a join would create it anew.
         guard let roomJID = JID(validating: room.jid) else { return }
-        let exists = await Self.roomExists(roomJID, context)
-        if exists {
+        if case .missing = await Self.roomInfo(roomJID, context) {
+            try? context.store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: true)
+            await refuse(room.jid, state: .gone, reason: "the room no longer exists", nick: room.currentNick, context)
+        } else {
             try? context.store.setRoomState(accountID: accountID, jid: room.jid, state: .left, joinedNick: nil, error: "dropped from the room")
             await context.emit(.room(RoomEvent(kind: .left, room: room.jid, nick: room.currentNick, text: "dropped from the room; joining again")))
-        } else {
-            try? context.store.setRoomState(accountID: accountID, jid: room.jid, state: .gone, joinedNick: nil, error: "the room no longer exists")
-            if var current = (try? context.store.room(accountID: accountID, jid: room.jid)) ?? nil {
-                current.wanted = false
-                try? context.store.saveRoom(current)
-            }
-            await context.emit(.room(RoomEvent(kind: .left, room: room.jid, nick: room.currentNick, text: "the room no longer exists")))
-        }
-    }
-
-    /// Whether the service still has the room: disco#info answers, or fails with anything but item-not-found.
-    static func roomExists(_ room: JID, _ context: FeatureContext) async -> Bool {
-        let request = IQ.request(.get, id: context.nextID(), to: room, payload: Element("query", namespace: NS.discoInfo))
-        do {
-            _ = try await context.request(request, timeout: requestTimeout)
-            return true
-        } catch let error as StanzaError {
-            return error.condition != "item-not-found"
-        } catch {
-            return true  // no answer proves nothing
         }
     }
 }
@@ -516,7 +563,10 @@ actor RoomTracker {
     }
 
     private var waiting: [Key: CheckedContinuation<Outcome, Never>] = [:]
+    /// Joins between `expect` and `wait`: an answer that comes then is kept for the wait.
+    private var expecting: Set<Key> = []
     private var early: [Key: Outcome] = [:]
+    private var joining: Set<Key> = []
     private var lastHeard: [Key: ContinuousClock.Instant] = [:]
     private var lastJoin: [Key: ContinuousClock.Instant] = [:]
     private var pinging: Set<Key> = []
@@ -543,14 +593,25 @@ actor RoomTracker {
         return true
     }
 
+    /// One join per room at a time: a slow one must not be cut short by the next poll's.
+    func beginJoin(_ accountID: Int64, room: String) -> Bool {
+        joining.insert(Key(accountID: accountID, room: room)).inserted
+    }
+
+    func endJoin(_ accountID: Int64, room: String) {
+        joining.remove(Key(accountID: accountID, room: room))
+    }
+
     /// Registers interest in the next outcome for the room, before the join is sent.
     func expect(_ accountID: Int64, room: String) -> Key {
         let key = Key(accountID: accountID, room: room)
         early[key] = nil
+        expecting.insert(key)
         return key
     }
 
     func wait(_ key: Key, timeout: Duration) async -> Outcome {
+        expecting.remove(key)
         if let outcome = early.removeValue(forKey: key) { return outcome }
         let timer = Task {
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
@@ -563,13 +624,17 @@ actor RoomTracker {
         }
     }
 
-    func resolve(_ accountID: Int64, room: String, with outcome: Outcome) {
+    /// Hands `outcome` to the join waiting for it; false when none is (nobody will act on it).
+    @discardableResult
+    func resolve(_ accountID: Int64, room: String, with outcome: Outcome) -> Bool {
         let key = Key(accountID: accountID, room: room)
         if let continuation = waiting.removeValue(forKey: key) {
             continuation.resume(returning: outcome)
-        } else {
-            early[key] = outcome
+            return true
         }
+        guard expecting.contains(key) else { return false }
+        early[key] = outcome
+        return true
     }
 
     func heard(_ accountID: Int64, room: String) {

@@ -7,10 +7,10 @@ import XMPP
 ///
 /// Pure. A room message gets the same row however it arrives (live, as join history, or from
 /// the room's archive), so the UNIQUE (conversation, dedup key) index keeps one of each:
-/// - our own message, sent through this store's outbox (its origin-id is an outbox id): the
-///   outbox row's own key, so the room's reflection or archived copy *is* that row;
-/// - else the origin-id, else the room's stanza-id (trusted only when the room stamps them),
-///   else a hash of who said what and when.
+/// - our own message, sent to this room through this store's outbox (its origin-id is that
+///   outbox id): the outbox row's own key, so the room's reflection or archived copy *is* that row;
+/// - else the sender's nick with its origin-id, else the room's stanza-id (trusted only when
+///   the room stamps them), else a hash of who said what and when.
 enum RoomMessages {
     /// The history row for a groupchat message with a body; nil for anything else (subjects,
     /// chat states, errors, and any message carrying a carbon, which a room must never relay:
@@ -33,9 +33,10 @@ enum RoomMessages {
         } else {
             dedupKey = key(room: room.jid, nick: nick, originID: parsed.originID, stanzaID: stanzaID, body: body, timestamp: timestamp)
         }
+        // Only what this store sent is ours: a nick says nothing about who held it before.
         return StoredMessage(
             accountID: account.rowID, conversation: room.jid,
-            direction: isOurs || nick == room.currentNick ? .outgoing : .incoming,
+            direction: isOurs ? .outgoing : .incoming,
             type: "groupchat", sender: "\(room.jid)/\(nick)", recipient: ourJID.description, nick: nick, body: body,
             timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
             stanzaKey: parsed.id, originID: parsed.originID, stanzaID: stanzaID, dedupKey: dedupKey,
@@ -60,8 +61,10 @@ enum RoomMessages {
             dedupKey: key(room: from.description, nick: "", originID: originID, stanzaID: nil, body: body, timestamp: timestamp))
     }
 
+    /// Someone else's origin-id is scoped by their nick: copying another occupant's id must not
+    /// make that occupant's message look like a duplicate and vanish.
     static func key(room: String, nick: String, originID: String?, stanzaID: String?, body: String, timestamp: Date) -> String {
-        if let originID, !originID.isEmpty { return "o:" + originID }
+        if let originID, !originID.isEmpty { return "o:\(nick)/" + originID }
         if let stanzaID, !stanzaID.isEmpty { return "s:" + stanzaID }
         var hasher = FNV1a()
         hasher.add(room)

@@ -45,7 +45,7 @@ enum StreamSession {
             streamManagementState: session.streamManagement.flatMap { encode($0.snapshot) })
     }
 
-    /// The session is over (a clean close, or the server no longer offers it).
+    /// The saved form of the state (`sync_state.sm_state`).
     static func encode(_ snapshot: StreamManagement.Snapshot) -> String? {
         (try? JSONEncoder().encode(snapshot)).map { String(decoding: $0, as: UTF8.self) }
     }

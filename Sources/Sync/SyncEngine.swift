@@ -294,6 +294,12 @@ public actor SyncEngine {
     public func disconnect() async {
         guard let connection else { return }
         if session != nil {
+            // Whatever is still unconfirmed would be queued again below: ask first, briefly.
+            let unconfirmed = (try? store.outbox(accountID: account.rowID).contains { $0.state == .sent }) ?? false
+            if unconfirmed, await connection.countsAcks {
+                await connection.requestAck()
+                await barrier(timeout: .seconds(3))
+            }
             try? await connection.send(Presence.unavailable.element)
         }
         await connection.close()
@@ -465,6 +471,7 @@ public actor SyncEngine {
     /// A slow server may still be working through what we sent when the barrier gives up:
     /// wait on while its acks keep coming, so a pass ends with its messages confirmed.
     private func awaitAcks() async {
+        guard let link = connection, await link.countsAcks else { return }
         var unconfirmed = (try? store.outbox(accountID: account.rowID).filter { $0.state == .sent }.count) ?? 0
         var lastProgress = ContinuousClock.now
         while unconfirmed > 0, connection != nil, lastProgress.duration(to: .now) < Self.ackPatience {
@@ -480,14 +487,14 @@ public actor SyncEngine {
     static let ackPatience: Duration = .seconds(10)
 
     /// Returns once the server has answered a ping sent now, and everything before it is stored.
-    private func barrier() async {
+    private func barrier(timeout: Duration = .seconds(20)) async {
         guard let connection else { return }
         let id = await connection.nextID()
         do { try await connection.send(Ping.request(id: id)) } catch { return }
         await withCheckedContinuation { continuation in
             barriers[id] = continuation
             Task { [weak self] in
-                try? await Task.sleep(for: .seconds(20))
+                try? await Task.sleep(for: timeout)
                 await self?.releaseBarrier(id)
             }
         }

@@ -7,6 +7,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
     case cannotSerialize(String)
     case emptyMessage
     case removalUnconfirmed(String)
+    case notInRoom(String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
         case .cannotSerialize(let why): "message not queued: \(why)"
         case .emptyMessage: "message not queued: it is empty"
         case .removalUnconfirmed(let jid): "the server did not confirm deleting \(jid), and it still accepts the login"
+        case .notInRoom(let room): "message not queued: you are not in \(room) (join it first)"
         }
     }
 }

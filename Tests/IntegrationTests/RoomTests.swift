@@ -207,9 +207,17 @@ import XMPP
         #expect(joined.status == 0, "\(joined.stderr)")
         #expect(joined.stdout == "joined \(locked) as guest\n", "\(joined.stdout)")
 
+        // A message written to the room before the join is refused: it fails with the reason.
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.account(jid: server.jid("test80")))
+        _ = try store.wantRoom(accountID: account.rowID, jid: club, nick: "t80", password: nil, autojoin: false)
+        let held = try Outbox.enqueueChat(store: store, account: account, to: club, body: "held for the club")
         let outsider = try await home.run(["join", club])
         #expect(outsider.status == 1)
         #expect(outsider.stderr.contains("members-only"), "\(outsider.stderr)")
+        let failed = try #require(try store.outboxItem(id: held.id))
+        #expect(failed.state == .failed)
+        #expect(failed.error?.contains("members-only") == true)
         let rooms = try await home.run(["rooms"])
         #expect(rooms.stdout.contains("\(club)  failed"), "\(rooms.stdout)")
     }
@@ -413,6 +421,13 @@ import XMPP
         }
         _ = await SyncEngine(store: laptop, account: laptopAccount).syncOnce()
         #expect(try laptop.room(accountID: laptopAccount.rowID, jid: room)?.autojoin == false)
+
+        // `leave --forget` deletes the bookmark itself.
+        _ = try store.leaveRoom(accountID: account.rowID, jid: room, forget: true)
+        await engine.retryNow()
+        try await waitFor("the retraction pushed") { (try? store.room(accountID: account.rowID, jid: room))??.bookmarkSync == nil }
+        _ = await SyncEngine(store: laptop, account: laptopAccount).syncOnce()
+        #expect(try laptop.room(accountID: laptopAccount.rowID, jid: room)?.bookmarked == false)
         await engine.stop()
     }
 

@@ -129,16 +129,15 @@ import Testing
         #expect(!left.wanted)
     }
 
-    @Test func forgetRoom__deletes_the_row_and_its_occupants() throws {
+    @Test func leaveRoom_forget__retracts_the_bookmark() throws {
         let (store, account) = try makeStore()
-        try store.wantRoom(accountID: account.rowID, jid: room, nick: "alice", autojoin: true)
-        try store.applyOccupants(accountID: account.rowID, room: room, upserts: [occupant(account, "bob")], removals: [])
-        try store.forgetRoom(accountID: account.rowID, jid: room)
-        #expect(try store.room(accountID: account.rowID, jid: room) == nil)
-        #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM occupant") } == 0)
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "alice", password: nil, autojoin: true)
+        try store.markBookmarkSynced(accountID: account.rowID, jid: room, sync: .publish)
+        let forgotten = try #require(try store.leaveRoom(accountID: account.rowID, jid: room, forget: true))
+        #expect(!forgotten.bookmarked && !forgotten.wanted && !forgotten.autojoin)
+        #expect(forgotten.bookmarkSync == .retract)
+        #expect(try store.pendingBookmarkSyncs(accountID: account.rowID).map(\.jid) == [room])
     }
-
-    // MARK: - Session state
 
     @Test func setRoomState__joined_nick_is_kept_while_in_session_and_cleared_after() throws {
         let (store, account) = try makeStore()

@@ -91,4 +91,22 @@ private func stanzaID(_ id: String, by: String) -> Element {
         #expect(record.type == "chat")
         #expect(record.nick == "bob")
     }
+
+    @Test func originIDs__ofOtherOccupants_areScopedByNick_soACopiedIDHidesNothing() throws {
+        let first = try #require(RoomMessages.record(
+            for: groupchat(from: "bob", body: "mine", children: [StanzaID.originID("same")]), room: room(archived: false),
+            account: account, ourJID: me, ownOutboxIDs: [], receivedAt: Date()))
+        let copy = try #require(RoomMessages.record(
+            for: groupchat(from: "mallory", body: "copied id", children: [StanzaID.originID("same")]), room: room(archived: false),
+            account: account, ourJID: me, ownOutboxIDs: [], receivedAt: Date()))
+        #expect(first.dedupKey != copy.dedupKey)
+    }
+
+    @Test func ourNick_withoutOurOutboxID_isNotUs() throws {
+        // Whoever held our nick before (or anyone, in history) is not shown as "me".
+        let record = try #require(RoomMessages.record(
+            for: groupchat(from: "alice", body: "who?"), room: room(nick: "alice"), account: account, ourJID: me,
+            ownOutboxIDs: [], receivedAt: Date()))
+        #expect(record.direction == .incoming)
+    }
 }

@@ -76,13 +76,14 @@ struct LeaveCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Flag(help: "Also delete the room's bookmark (on the server too).") var forget = false
 
     func run() async throws {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            let left = try RoomCommandSupport.leave(store: context.store, account: account, room: room)
-            print("left \(Sanitizer.inert(left.jid)); autojoin is off")
+            let left = try RoomCommandSupport.leave(store: context.store, account: account, room: room, forget: forget)
+            print("left \(Sanitizer.inert(left.jid)); " + (forget ? "its bookmark is deleted" : "autojoin is off"))
         }
     }
 }

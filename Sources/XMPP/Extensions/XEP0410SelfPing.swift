@@ -3,10 +3,6 @@
 /// A XEP-0199 ping to our own occupant JID. The room either answers for us (not joined, or the
 /// §3.3 optimisation) or reflects it to one of our joined clients, whose reply comes back.
 public enum SelfPing {
-    /// Rooms advertising this answer self-pings themselves (§3.3), so a reply never depends on
-    /// another of our clients being reachable.
-    public static let optimizationFeature = "http://jabber.org/protocol/muc#self-ping-optimization"
-
     public static func request(occupant: JID, id: String) -> Element {
         Ping.request(id: id, to: occupant)
     }

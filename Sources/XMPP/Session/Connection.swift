@@ -287,6 +287,9 @@ public actor Connection {
     /// Whether this stream can be resumed after the link drops.
     public var isResumable: Bool { streamManagement?.snapshot.canResume ?? false }
 
+    /// Whether XEP-0198 acks are being counted on this stream (without them none will come).
+    public var countsAcks: Bool { streamManagement?.isActive ?? false }
+
     /// Drops the link without closing the stream, so the session stays resumable.
     public func abort(_ reason: ConnectionError = .closed) {
         io?.requestAbort(reason)

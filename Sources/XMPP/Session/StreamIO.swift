@@ -122,8 +122,9 @@ final class StreamIO: @unchecked Sendable {
         // endpoints remain the fallback when that place cannot be reached.
         if let snapshot = configuration.streamManagement?.snapshot, snapshot.canResume,
             let location = snapshot.location,
+            // A location names no TLS mode: the configured one, else STARTTLS (the default port's).
             let preferred = StreamManagement.resumptionEndpoint(
-                location: location, directTLS: endpoints.first?.directTLS ?? false),
+                location: location, directTLS: configuration.endpoint?.directTLS ?? false),
             !endpoints.isEmpty
         {
             endpoints.removeAll { $0 == preferred }
