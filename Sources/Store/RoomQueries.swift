@@ -348,6 +348,11 @@ extension Store {
     @discardableResult
     public func addInvite(_ invite: RoomInvite) throws -> RoomInvite? {
         try write { db in
+            // Anyone may invite us: a flood stops at this many waiting, rather than filling the disk.
+            let pending = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM room_invite WHERE account_id = ? AND state = 'pending'",
+                arguments: [invite.accountID]) ?? 0
+            guard pending < Self.maxPendingInvites else { return nil }
             let duplicate = try Bool.fetchOne(
                 db,
                 sql: """
@@ -361,6 +366,8 @@ extension Store {
             return row
         }
     }
+
+    public static let maxPendingInvites = 50
 
     /// Invitations, newest first.
     public func invites(accountID: Int64, pendingOnly: Bool = true) throws -> [RoomInvite] {

@@ -101,10 +101,11 @@ struct RoomFeature: SessionFeature {
             rooms[key] = found
             return found
         }
+        var occupants = OccupantChanges()
         for stanza in stanzas {
             if stanza.name == "presence" {
                 guard let jid = stanza["from"].flatMap(JID.init(validating:)), let known = room(jid) else { continue }
-                events += await presence(stanza, room: known, context)
+                events += await presence(stanza, room: known, context, &occupants)
                 rooms[known.jid] = nil  // presence may have changed it
                 continue
             }
@@ -148,6 +149,7 @@ struct RoomFeature: SessionFeature {
                 cursors[known.jid] = stanzaID
             }
         }
+        occupants.apply(context)
         if let inserted = try? context.store.insertMessages(records) {
             // The archive cursor moves only once what it points past is stored.
             for (room, stanzaID) in cursors {
@@ -192,7 +194,36 @@ struct RoomFeature: SessionFeature {
     }
 
     /// One presence from a room we know: join outcomes, occupants, and our own exit.
-    private func presence(_ stanza: Element, room: Room, _ context: FeatureContext) async -> [SyncEvent] {
+    /// Other occupants' comings and goings of one burst, written in one transaction per room
+    /// (joining a busy room brings hundreds of presences at once).
+    struct OccupantChanges {
+        private var byRoom: [String: (upserts: [String: Occupant], removals: Set<String>)] = [:]
+
+        mutating func upsert(_ occupant: Occupant) {
+            byRoom[occupant.room, default: ([:], [])].removals.remove(occupant.nick)
+            byRoom[occupant.room, default: ([:], [])].upserts[occupant.nick] = occupant
+        }
+
+        mutating func remove(_ nick: String, from room: String) {
+            byRoom[room, default: ([:], [])].upserts[nick] = nil
+            byRoom[room, default: ([:], [])].removals.insert(nick)
+        }
+
+        /// Writes what is pending (for one room, or all): before our own presence changes the
+        /// room's state, and at the end of the burst.
+        mutating func apply(_ context: FeatureContext, room: String? = nil) {
+            for (jid, change) in byRoom where room == nil || jid == room {
+                try? context.store.applyOccupants(
+                    accountID: context.account.rowID, room: jid, upserts: Array(change.upserts.values),
+                    removals: Array(change.removals))
+                byRoom[jid] = nil
+            }
+        }
+    }
+
+    private func presence(
+        _ stanza: Element, room: Room, _ context: FeatureContext, _ occupants: inout OccupantChanges
+    ) async -> [SyncEvent] {
         let accountID = context.account.rowID
         let store = context.store
         await tracker.heard(accountID, room: room.jid)
@@ -204,6 +235,7 @@ struct RoomFeature: SessionFeature {
         }
         guard let occupant = MUC.occupantPresence(stanza) else { return [] }
         if occupant.isSelf {
+            occupants.apply(context, room: room.jid)
             if occupant.isAvailable {
                 let wasJoined = room.state == .joined
                 try? store.setRoomState(accountID: accountID, jid: room.jid, state: .joined, joinedNick: occupant.nick, error: nil)
@@ -223,11 +255,10 @@ struct RoomFeature: SessionFeature {
             return await selfExit(occupant, room: room, context)
         }
         if occupant.isAvailable {
-            try? store.applyOccupants(
-                accountID: accountID, room: room.jid, upserts: [Self.occupantRow(occupant, accountID: accountID)], removals: [])
+            occupants.upsert(Self.occupantRow(occupant, accountID: accountID))
             return []
         }
-        try? store.applyOccupants(accountID: accountID, room: room.jid, upserts: [], removals: [occupant.nick])
+        occupants.remove(occupant.nick, from: room.jid)
         guard room.state == .joined else { return [] }
         let change: String
         switch occupant.exit {

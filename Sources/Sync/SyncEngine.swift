@@ -204,6 +204,13 @@ public actor SyncEngine {
                 if report.error?.isPermanent == true { break }
                 continue
             }
+            if attempt < attempts, await hasUnconfirmed() {
+                // The server stopped confirming without closing (seen once, right after a
+                // resumption that raced the killed process's connection): start a fresh
+                // session, which sends them again with their same origin-ids.
+                await disconnect()
+                continue
+            }
             report.error = nil
             report.received = receivedCount
             await disconnect()
@@ -481,6 +488,11 @@ public actor SyncEngine {
             if now < unconfirmed { lastProgress = .now }
             unconfirmed = now
         }
+    }
+
+    private func hasUnconfirmed() async -> Bool {
+        guard let link = connection, await link.countsAcks else { return false }
+        return (try? store.outbox(accountID: account.rowID).contains { $0.state == .sent }) ?? false
     }
 
     /// How long `awaitAcks` waits without a single new ack.

@@ -129,6 +129,15 @@ import Testing
         #expect(!left.wanted)
     }
 
+    @Test func addInvite__a_flood_stops_at_the_cap() throws {
+        let (store, account) = try makeStore()
+        for n in 0..<Store.maxPendingInvites {
+            #expect(try store.addInvite(invite(account, from: "spam\(n)@example.org", at: Double(n))) != nil)
+        }
+        #expect(try store.addInvite(invite(account, from: "one-more@example.org", at: 999)) == nil)
+        #expect(try store.invites(accountID: account.rowID, pendingOnly: true).count == Store.maxPendingInvites)
+    }
+
     @Test func leaveRoom_forget__retracts_the_bookmark() throws {
         let (store, account) = try makeStore()
         _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "alice", password: nil, autojoin: true)
