@@ -127,8 +127,13 @@ struct RoomFeature: SessionFeature {
                 continue
             }
             if case .some(let subject) = MUC.subject(of: stanza) {
-                try? context.store.setRoomSubject(accountID: accountID, jid: known.jid, subject: subject, by: from.resource)
-                events.append(.room(RoomEvent(kind: .subject, room: known.jid, nick: from.resource, text: subject)))
+                // Every join repeats the subject: only a new one is news.
+                let normalized = subject.flatMap { $0.isEmpty ? nil : $0 }
+                if normalized != known.subject {
+                    try? context.store.setRoomSubject(accountID: accountID, jid: known.jid, subject: normalized, by: from.resource)
+                    events.append(.room(RoomEvent(kind: .subject, room: known.jid, nick: from.resource, text: subject)))
+                    rooms[known.jid] = nil
+                }
                 continue
             }
             let ours = Self.ownOutboxIDs(in: [stanza], room: known, context)
@@ -414,7 +419,9 @@ struct RoomFeature: SessionFeature {
         if codes.contains(MUC.StatusCode.roomCreated.rawValue) {
             _ = try? await context.request(MUC.instantRoomRequest(room: roomJID, id: context.nextID()), timeout: Self.requestTimeout)
         }
-        let notes = codes.sorted().compactMap(MUC.StatusCode.init(rawValue:)).filter { $0 != .selfPresence }.map(\.summary)
+        // 201 is answered at once (an instant room), so it is news that the room is new, not that it waits.
+        let notes = codes.sorted().compactMap(MUC.StatusCode.init(rawValue:)).filter { $0 != .selfPresence }
+            .map { $0 == .roomCreated ? "created as an instant room" : $0.summary }
         await context.emit(.room(RoomEvent(
             kind: .joined, room: jid, nick: nick, text: notes.isEmpty ? nil : notes.joined(separator: "; "))))
         await context.engine.flush()
@@ -424,7 +431,7 @@ struct RoomFeature: SessionFeature {
     }
 
     /// The room will not have us: say why, and fail the messages held for it.
-    private func refuse(_ jid: String, state: Room.State, reason: String, nick: String? = nil, _ context: FeatureContext) async {
+    func refuse(_ jid: String, state: Room.State, reason: String, nick: String? = nil, _ context: FeatureContext) async {
         let accountID = context.account.rowID
         try? context.store.setRoomState(accountID: accountID, jid: jid, state: state, joinedNick: nil, error: reason)
         let failed = (try? context.store.failHeldRoomMessages(accountID: accountID, room: jid, reason: reason)) ?? []
@@ -474,233 +481,5 @@ struct RoomFeature: SessionFeature {
             try? await context.send([MUC.leavePresence(occupant: occupant, status: nil)])
             await context.emit(.room(RoomEvent(kind: .left, room: room.jid, nick: room.currentNick, text: nil)))
         }
-    }
-
-    // MARK: - Room archive (XEP-0313 on a room)
-
-    /// From the last id we hold to the end of the room's archive; a room we never read gets
-    /// a recent window. The cursor moves only once a page is stored.
-    func catchUp(_ room: JID, _ context: FeatureContext) async {
-        let accountID = context.account.rowID
-        let key = room.description
-        let archive = MAM.Archive.room(room)
-        let stored = ((try? context.store.room(accountID: accountID, jid: key)) ?? nil)?.mamLastID
-        var finished = false
-        if let stored {
-            var machine = ArchiveCatchUp(archive: archive, from: .afterID(stored), pageSize: 100)
-            let outcome = await ArchivePages.run(&machine, router: archiveRouter, context: context) { results, machine, step in
-                await Self.storeArchived(results, room: key, context)
-                if step != nil, machine.idsAreStable, let last = machine.lastID, last != stored {
-                    try? context.store.setRoomArchiveCursor(accountID: accountID, jid: key, lastID: last)
-                }
-            }
-            finished = outcome == .finished
-            if case .failed(.unknownArchiveID) = outcome { finished = await window(room, context) }
-        } else {
-            finished = await window(room, context)
-        }
-        if finished { await tracker.caughtUp(accountID, room: key) }
-    }
-
-    private func window(_ room: JID, _ context: FeatureContext) async -> Bool {
-        let key = room.description
-        var backfill = ArchiveBackfill(
-            archive: .room(room), filter: MAM.Filter(start: Date().addingTimeInterval(-Self.firstCatchUp.maxAge)),
-            limit: Self.firstCatchUp.maxMessages, pageSize: 100)
-        let pages = await ArchivePages.runBackwards(&backfill, router: archiveRouter, context: context)
-        for page in pages.pages.reversed() { await Self.storeArchived(page, room: key, context) }
-        if pages.outcome == .finished, backfill.idsAreStable, let newest = backfill.newestID {
-            try? context.store.setRoomArchiveCursor(accountID: context.account.rowID, jid: key, lastID: newest)
-        }
-        return pages.outcome == .finished
-    }
-
-    /// One page of the room's archive, in one transaction; returns how many rows were new.
-    @discardableResult
-    static func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async -> Int {
-        let accountID = context.account.rowID
-        guard !results.isEmpty, let room = (try? context.store.room(accountID: accountID, jid: key)) ?? nil else { return 0 }
-        let ours = ownOutboxIDs(in: results.map(\.message), room: room, context)
-        let now = Date()
-        let records = results.compactMap {
-            RoomMessages.record(
-                for: $0.message, room: room, account: context.account, ourJID: context.boundJID, ownOutboxIDs: ours,
-                receivedAt: now, archivedAt: $0.timestamp, archiveID: $0.archiveID)
-        }
-        guard let inserted = try? context.store.insertMessages(records) else { return 0 }
-        for message in inserted { await context.emit(.message(message)) }
-        return inserted.count
-    }
-
-    // MARK: - XEP-0410 self-ping
-
-    private func selfPingSilentRooms(_ context: FeatureContext) async {
-        let accountID = context.account.rowID
-        guard let joined = try? context.store.rooms(accountID: accountID).filter({ $0.state == .joined }), !joined.isEmpty
-        else { return }
-        // Rooms this process never heard from (joined before a resumption) count from now.
-        let silent = await tracker.silentRooms(accountID, among: joined.map(\.jid), after: Self.selfPingAfter)
-        for room in joined where silent.contains(room.jid) {
-            Task { await selfPing(room, context) }
-        }
-    }
-
-    /// Pings every joined room now (`/sync`, tests) and returns once each is judged.
-    func checkRooms(_ context: FeatureContext) async {
-        guard let rooms = try? context.store.rooms(accountID: context.account.rowID) else { return }
-        await withTaskGroup(of: Void.self) { group in
-            for room in rooms where room.state == .joined { group.addTask { await selfPing(room, context) } }
-        }
-    }
-
-    private func selfPing(_ room: Room, _ context: FeatureContext) async {
-        let accountID = context.account.rowID
-        guard let occupant = JID(validating: "\(room.jid)/\(room.currentNick)"),
-            await tracker.startPing(accountID, room: room.jid)
-        else { return }
-        let reply: Element?
-        do {
-            reply = try await context.engine.exchange(SelfPing.request(occupant: occupant, id: context.nextID()), timeout: Self.requestTimeout)
-        } catch {
-            reply = nil
-        }
-        await tracker.endPing(accountID, room: room.jid)
-        guard SelfPing.verdict(reply: reply, occupant: occupant) == .notJoined else { return }
-        // Out of the room. Rejoin it, unless it no longer exists: a join would create it anew.
-        guard let roomJID = JID(validating: room.jid) else { return }
-        if case .missing = await Self.roomInfo(roomJID, context) {
-            try? context.store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: true)
-            await refuse(room.jid, state: .gone, reason: "the room no longer exists", nick: room.currentNick, context)
-        } else {
-            try? context.store.setRoomState(accountID: accountID, jid: room.jid, state: .left, joinedNick: nil, error: "dropped from the room")
-            await context.emit(.room(RoomEvent(kind: .left, room: room.jid, nick: room.currentNick, text: "dropped from the room; joining again")))
-        }
-    }
-}
-
-/// What a room's join is waiting for, and when each room was last heard from, per account.
-/// In memory only: a new process starts with no joins in flight and every room freshly heard.
-actor RoomTracker {
-    enum Outcome: Sendable, Equatable {
-        case joined(nick: String, codes: Set<Int>)
-        case failed(MUC.JoinError)
-        /// The link went away, or no answer came.
-        case left
-    }
-
-    struct Key: Hashable {
-        let accountID: Int64
-        let room: String
-    }
-
-    private var waiting: [Key: CheckedContinuation<Outcome, Never>] = [:]
-    /// Joins between `expect` and `wait`: an answer that comes then is kept for the wait.
-    private var expecting: Set<Key> = []
-    private var early: [Key: Outcome] = [:]
-    private var joining: Set<Key> = []
-    private var lastHeard: [Key: ContinuousClock.Instant] = [:]
-    private var lastJoin: [Key: ContinuousClock.Instant] = [:]
-    private var pinging: Set<Key> = []
-    private var caughtUpRooms: Set<Key> = []
-
-    func reset(_ accountID: Int64) {
-        for key in caughtUpRooms where key.accountID == accountID { caughtUpRooms.remove(key) }
-        for key in lastJoin.keys where key.accountID == accountID { lastJoin[key] = nil }
-    }
-
-    func linkLost(_ accountID: Int64) {
-        for (key, continuation) in waiting where key.accountID == accountID {
-            waiting[key] = nil
-            continuation.resume(returning: .left)
-        }
-    }
-
-    /// Whether a join may start now (not one within `backoff`); records the attempt.
-    func mayJoin(_ accountID: Int64, room: String, backoff: Duration) -> Bool {
-        let key = Key(accountID: accountID, room: room)
-        if let last = lastJoin[key], last.duration(to: .now) < backoff { return false }
-        lastJoin[key] = .now
-        lastHeard[key] = .now
-        return true
-    }
-
-    /// One join per room at a time: a slow one must not be cut short by the next poll's.
-    func beginJoin(_ accountID: Int64, room: String) -> Bool {
-        joining.insert(Key(accountID: accountID, room: room)).inserted
-    }
-
-    func endJoin(_ accountID: Int64, room: String) {
-        joining.remove(Key(accountID: accountID, room: room))
-    }
-
-    /// Registers interest in the next outcome for the room, before the join is sent.
-    func expect(_ accountID: Int64, room: String) -> Key {
-        let key = Key(accountID: accountID, room: room)
-        early[key] = nil
-        expecting.insert(key)
-        return key
-    }
-
-    func wait(_ key: Key, timeout: Duration) async -> Outcome {
-        expecting.remove(key)
-        if let outcome = early.removeValue(forKey: key) { return outcome }
-        let timer = Task {
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            self.resolve(key.accountID, room: key.room, with: .left)
-        }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            waiting[key]?.resume(returning: .left)
-            waiting[key] = continuation
-        }
-    }
-
-    /// Hands `outcome` to the join waiting for it; false when none is (nobody will act on it).
-    @discardableResult
-    func resolve(_ accountID: Int64, room: String, with outcome: Outcome) -> Bool {
-        let key = Key(accountID: accountID, room: room)
-        if let continuation = waiting.removeValue(forKey: key) {
-            continuation.resume(returning: outcome)
-            return true
-        }
-        guard expecting.contains(key) else { return false }
-        early[key] = outcome
-        return true
-    }
-
-    func heard(_ accountID: Int64, room: String) {
-        lastHeard[Key(accountID: accountID, room: room)] = .now
-    }
-
-    func silentRooms(_ accountID: Int64, among rooms: [String], after silence: Duration) -> Set<String> {
-        let now = ContinuousClock.now
-        var silent: Set<String> = []
-        for room in rooms {
-            let key = Key(accountID: accountID, room: room)
-            guard let heard = lastHeard[key] else {
-                lastHeard[key] = now
-                continue
-            }
-            if heard.duration(to: now) >= silence { silent.insert(room) }
-        }
-        return silent
-    }
-
-    func startPing(_ accountID: Int64, room: String) -> Bool {
-        pinging.insert(Key(accountID: accountID, room: room)).inserted
-    }
-
-    func endPing(_ accountID: Int64, room: String) {
-        let key = Key(accountID: accountID, room: room)
-        pinging.remove(key)
-        lastHeard[key] = .now
-    }
-
-    func caughtUp(_ accountID: Int64, room: String) {
-        caughtUpRooms.insert(Key(accountID: accountID, room: room))
-    }
-
-    func isCaughtUp(_ accountID: Int64, room: String) -> Bool {
-        caughtUpRooms.contains(Key(accountID: accountID, room: room))
     }
 }
