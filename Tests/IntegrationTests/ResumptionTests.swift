@@ -61,7 +61,9 @@ import XMPP
                 try Outbox.enqueueChat(store: store, account: account, to: server.jid("test54"), body: "crash \(run) \(n)")
             }
         }
-        let peer = try Peer(server: server, user: "test54").startReceiving(from: server.jid("test53"), count: count, timeout: 60, linger: 3)
+        // Generous: under full load a pass may have to give up a stuck resumed stream and send
+        // again on a fresh session (barrier, ack patience, close) before everything is in.
+        let peer = try Peer(server: server, user: "test54").startReceiving(from: server.jid("test53"), count: count, timeout: 100, linger: 3)
         try await Task.sleep(for: .seconds(2))  // the peer is online before we flush
 
         let watcher = try home.start(["sync", "--watch", "--json"])
@@ -73,7 +75,7 @@ import XMPP
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("(resumed)"), "\(resumed.stdout)")
 
-        let received = Peer.messages(try await peer.finish(timeout: .seconds(90)))
+        let received = Peer.messages(try await peer.finish(timeout: .seconds(130)))
         let bodies = received.compactMap { $0["body"] as? String }.filter { $0.hasPrefix("crash \(run) ") }
         #expect(Set(bodies).count == count, "every message arrived")
         #expect(bodies.count == count, "and exactly once, since the session was resumed")
