@@ -87,6 +87,14 @@ final class FaultProxy: Sendable {
     /// While on, no byte moves either way; the kernel buffers it and connections stay open.
     func stall(_ on: Bool) { core.state.withLock { $0.stalled = on } }
 
+    /// The connections open now go silent for good (open, but nothing moves); later ones work:
+    /// a server that stops answering on one link while a new link would be fine.
+    func stallExisting() {
+        core.state.withLock { state in
+            for id in state.connections.keys { state.connections[id]?.stalled = true }
+        }
+    }
+
     /// While on, new connections are accepted and reset at once; live ones are unaffected.
     func refuse(_ on: Bool) { core.state.withLock { $0.refusing = on } }
 
@@ -158,6 +166,7 @@ private struct Connection {
     let client: Int32
     let upstream: Int32
     var cut = false
+    var stalled = false
     var downstreamSinceArm = 0
 }
 
@@ -269,7 +278,7 @@ private final class Core: Sendable {
     private func step(_ id: Int) -> Step {
         state.withLock { state in
             guard !state.stopped, let connection = state.connections[id], !connection.cut else { return .kill }
-            if state.stalled { return .hold }
+            if state.stalled || connection.stalled { return .hold }
             return .forward(downstreamLimit: state.cutAfter.map { max($0.bytes - connection.downstreamSinceArm, 0) })
         }
     }

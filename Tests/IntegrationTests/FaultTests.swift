@@ -136,6 +136,52 @@ import XMPP
         #expect(Set(stored).count == count)
     }
 
+    /// A server that stops confirming while the link looks alive (a stall here; a resumed
+    /// stream Prosody silently broke, seen under load): the pass gives that session up and
+    /// sends the unconfirmed rows again on a fresh one, within the same `tern sync` pass.
+    /// At least once: the peer may see some twice, always with the same origin-id.
+    @Test func silentServer__aPassStartsAFreshSession_andEverythingIsConfirmed() async throws {
+        let proxy = try FaultProxy(upstreamHost: server.host, upstreamPort: UInt16(server.port))
+        defer { proxy.stop() }
+        let (store, account) = try await store("test67", through: proxy)
+        let token = "silent \(UUID().uuidString.prefix(8)) "
+        let count = 500
+        var outboxIDs: [String: String] = [:]
+        for n in 1...count {
+            let item = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test68"), body: token + String(n))
+            outboxIDs[item.body] = item.id
+        }
+        let peer = try Peer(server: server, user: "test68").startReceiving(
+            from: server.jid("test67"), count: count, timeout: 120, linger: 3)
+        try await Task.sleep(for: .seconds(2))
+
+        let engine = SyncEngine(store: store, account: account)
+        let silenced = Task {
+            for await event in engine.events {
+                // The first row on its way: this link goes silent, acks included; new ones work.
+                if case .outbox(_, .sent) = event {
+                    proxy.stallExisting()
+                    return
+                }
+            }
+        }
+        let report = await engine.syncOnce(attempts: 3)
+        silenced.cancel()
+        #expect(report.error == nil, "\(String(describing: report.error))")
+        #expect(proxy.connectionsAccepted >= 2, "a fresh session was started")
+        let states = Set(try store.outbox(accountID: account.rowID, includeFinished: true).map(\.state))
+        #expect(states.isSubset(of: [.acked, .delivered]), "\(states)")
+
+        let received = Peer.messages(try await peer.finish(timeout: .seconds(150)))
+        let bodies = received.compactMap { $0["body"] as? String }.filter { $0.hasPrefix(token) }
+        #expect(Set(bodies).count == count, "every message arrived")
+        for copy in received {
+            guard let body = copy["body"] as? String, body.hasPrefix(token) else { continue }
+            #expect(copy["origin_id"] as? String == outboxIDs[body], "a resent copy keeps its origin-id")
+        }
+        #expect(try history(store, account, with: "test68", token: token).count == count, "our store shows each once")
+    }
+
     @Test func sessionExpiry__resumptionFailsCleanly_andCatchUpFillsTheGap() async throws {
         let proxy = try FaultProxy(upstreamHost: server.host, upstreamPort: UInt16(server.port))
         defer { proxy.stop() }
