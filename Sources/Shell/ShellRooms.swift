@@ -205,11 +205,9 @@ enum RoomRenderer {
         return line
     }
 
+    /// A stored invitation, as the event that announced it was shown.
     static func inviteLine(_ invite: RoomInvite) -> String {
-        "-- invitation to \(Sanitizer.inert(invite.room))"
-            + (invite.inviter.map { " from \(Sanitizer.inert($0))" } ?? "")
-            + (invite.reason.map { ": \(Sanitizer.inert($0))" } ?? "")
-            + " — /join \(Sanitizer.inert(invite.room)) to accept"
+        event(RoomEvent(kind: .invite, room: invite.room, inviter: invite.inviter, text: invite.reason), json: false)
     }
 
     /// One room event as a line (`--` prefixed, like other events) or as a JSON event.

@@ -67,9 +67,16 @@ extension Store {
 
     /// How many messages wait to be sent, those held until their room is joined included.
     public func queuedCount(accountID: Int64) throws -> Int {
+        try outboxCount(accountID: accountID, in: [.queued])
+    }
+
+    /// How many rows are in one of `states` (to `recipient` only, when given): one COUNT, for
+    /// the loops that wait on the server without reading whole rows each time.
+    public func outboxCount(accountID: Int64, in states: [OutboxItem.State], recipient: String? = nil) throws -> Int {
         try read { db in
-            try OutboxItem.filter(Column("account_id") == accountID && Column("state") == OutboxItem.State.queued.rawValue)
-                .fetchCount(db)
+            var request = OutboxItem.filter(Column("account_id") == accountID && states.map(\.rawValue).contains(Column("state")))
+            if let recipient { request = request.filter(Column("recipient") == recipient) }
+            return try request.fetchCount(db)
         }
     }
 

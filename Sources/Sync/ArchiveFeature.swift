@@ -120,11 +120,7 @@ struct ArchiveSupport: Sendable, Equatable {
     }
 
     static func discover(_ context: FeatureContext) async -> ArchiveSupport {
-        let request = IQ.request(
-            .get, id: context.nextID(), to: context.boundJID.bare, payload: Element("query", namespace: NS.discoInfo))
-        guard let result = try? await context.request(request, timeout: .seconds(15)),
-            let query = result.child("query", namespace: NS.discoInfo)
-        else { return ArchiveSupport() }
+        guard let query = try? await context.discoInfo(of: context.boundJID.bare) else { return ArchiveSupport() }
         return ArchiveSupport(discoInfo: query)
     }
 }

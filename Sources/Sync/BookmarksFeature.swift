@@ -61,11 +61,7 @@ struct BookmarksFeature: SessionFeature {
 
     /// disco#info on our bare JID lists `urn:xmpp:bookmarks:1#compat`.
     static func isSupported(_ context: FeatureContext) async -> Bool {
-        let request = IQ.request(
-            .get, id: context.nextID(), to: context.boundJID.bare, payload: Element("query", namespace: NS.discoInfo))
-        guard let reply = try? await context.request(request, timeout: requestTimeout),
-            let query = reply.child("query", namespace: NS.discoInfo)
-        else { return false }
+        guard let query = try? await context.discoInfo(of: context.boundJID.bare, timeout: requestTimeout) else { return false }
         return Bookmarks.isSupported(accountInfo: query)
     }
 

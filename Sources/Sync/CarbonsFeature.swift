@@ -39,10 +39,8 @@ struct CarbonsFeature: SessionFeature {
 
     /// disco#info of our server's domain lists `urn:xmpp:carbons:2` (§3); no answer means no.
     static func serverOffersCarbons(_ context: FeatureContext) async -> Bool {
-        guard let server = JID(validating: context.boundJID.domain) else { return false }
-        let request = IQ.request(.get, id: context.nextID(), to: server, payload: Element("query", namespace: NS.discoInfo))
-        guard let result = try? await context.request(request, timeout: requestTimeout),
-            let query = result.child("query", namespace: NS.discoInfo)
+        guard let server = JID(validating: context.boundJID.domain),
+            let query = try? await context.discoInfo(of: server, timeout: requestTimeout)
         else { return false }
         return Carbons.isOffered(byServerInfo: query)
     }

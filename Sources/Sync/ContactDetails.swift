@@ -67,10 +67,7 @@ enum ContactDetails {
 
     /// Whether our own account (bare JID) shows the PEP identity in disco#info (XEP-0163 §4).
     static func accountOffersPEP(_ context: FeatureContext) async -> Bool {
-        let request = IQ.request(.get, id: context.nextID(), to: context.boundJID.bare, payload: Element("query", namespace: NS.discoInfo))
-        guard let result = try? await context.request(request, timeout: requestTimeout),
-            let query = result.child("query", namespace: NS.discoInfo)
-        else { return false }
+        guard let query = try? await context.discoInfo(of: context.boundJID.bare, timeout: requestTimeout) else { return false }
         return VCard4.isOffered(byAccountInfo: query)
     }
 

@@ -49,7 +49,7 @@ extension RoomFeature {
     static func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async -> Int {
         let accountID = context.account.rowID
         guard !results.isEmpty, let room = (try? context.store.room(accountID: accountID, jid: key)) ?? nil else { return 0 }
-        let ours = ownOutboxIDs(in: results.map(\.message), room: room, context)
+        let ours = ownOutboxIDs(outboxRows(originIDsIn: results.map(\.message), context), room: room, context)
         let now = Date()
         let records = results.compactMap {
             RoomMessages.record(

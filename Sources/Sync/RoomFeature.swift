@@ -102,6 +102,8 @@ struct RoomFeature: SessionFeature {
             return found
         }
         var occupants = OccupantChanges()
+        // Our outbox rows that this burst's room messages may reflect: one read for the burst.
+        let outboxRows = Self.outboxRows(originIDsIn: stanzas.filter { $0["type"] == "groupchat" }, context)
         for stanza in stanzas {
             if stanza.name == "presence" {
                 guard let jid = stanza["from"].flatMap(JID.init(validating:)), let known = room(jid) else { continue }
@@ -136,7 +138,7 @@ struct RoomFeature: SessionFeature {
                 }
                 continue
             }
-            let ours = Self.ownOutboxIDs(in: [stanza], room: known, context)
+            let ours = Self.ownOutboxIDs(outboxRows, room: known, context)
             guard let record = RoomMessages.record(
                 for: stanza, room: known, account: context.account, ourJID: context.boundJID,
                 ownOutboxIDs: ours, receivedAt: now)
@@ -172,12 +174,17 @@ struct RoomFeature: SessionFeature {
         for event in events { await context.emit(event) }
     }
 
-    /// Which origin-ids in these room messages are our own outbox rows *to this room*: an
-    /// occupant who saw our origin-id elsewhere must not pass their text off as ours.
-    static func ownOutboxIDs(in messages: [Element], room: Room, _ context: FeatureContext) -> Set<String> {
+    /// The outbox rows whose ids these messages carry as origin-ids, in one read.
+    static func outboxRows(originIDsIn messages: [Element], _ context: FeatureContext) -> [String: OutboxItem] {
         let ids = messages.compactMap { StanzaID.originID(of: $0) }
-        guard !ids.isEmpty, let rows = try? context.store.outboxItems(ids: ids) else { return [] }
-        return Set(rows.values.filter {
+        guard !ids.isEmpty else { return [:] }
+        return (try? context.store.outboxItems(ids: ids)) ?? [:]
+    }
+
+    /// Which of those rows are our own messages *to this room*: an occupant who saw our
+    /// origin-id elsewhere must not pass their text off as ours.
+    static func ownOutboxIDs(_ rows: [String: OutboxItem], room: Room, _ context: FeatureContext) -> Set<String> {
+        Set(rows.values.filter {
             $0.accountID == context.account.rowID && $0.type == "groupchat" && $0.recipient == room.jid
         }.map(\.id))
     }
@@ -444,8 +451,8 @@ struct RoomFeature: SessionFeature {
     private func awaitReflections(_ room: String, _ context: FeatureContext) async {
         let deadline = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < deadline, await context.engine.isOnline {
-            let open = (try? context.store.outbox(accountID: context.account.rowID)) ?? []
-            guard open.contains(where: { $0.recipient == room && ($0.state == .sent || $0.state == .acked) }) else { return }
+            let waiting = (try? context.store.outboxCount(accountID: context.account.rowID, in: [.sent, .acked], recipient: room)) ?? 0
+            guard waiting > 0 else { return }
             try? await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -460,10 +467,8 @@ struct RoomFeature: SessionFeature {
 
     /// disco#info of the room (XEP-0045 §6.4).
     static func roomInfo(_ room: JID, _ context: FeatureContext) async -> RoomInfo {
-        let request = IQ.request(.get, id: context.nextID(), to: room, payload: Element("query", namespace: NS.discoInfo))
         do {
-            let reply = try await context.request(request, timeout: requestTimeout)
-            return reply.child("query", namespace: NS.discoInfo).map(RoomInfo.found) ?? .unknown
+            return try await context.discoInfo(of: room, timeout: requestTimeout).map(RoomInfo.found) ?? .unknown
         } catch let error as StanzaError where error.condition == "item-not-found" {
             return .missing
         } catch {

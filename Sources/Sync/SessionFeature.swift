@@ -77,6 +77,13 @@ struct FeatureContext: Sendable {
         try await engine.request(iq, timeout: timeout)
     }
 
+    /// disco#info of `jid` (XEP-0030 §3.1): its `<query/>`, or nil for a reply without one.
+    /// A stanza error throws `StanzaError`; no answer throws too.
+    func discoInfo(of jid: JID, timeout: Duration = .seconds(15)) async throws -> Element? {
+        let request = IQ.request(.get, id: nextID(), to: jid, payload: Element("query", namespace: NS.discoInfo))
+        return try await self.request(request, timeout: timeout).child("query", namespace: NS.discoInfo)
+    }
+
     /// Tells the UI (shell, `sync --watch`) what happened.
     func emit(_ event: SyncEvent) async {
         await engine.emit(event)

@@ -193,7 +193,7 @@ public actor SyncEngine {
             report.connected = true
             report.resumed = report.resumed || session.start.isResumed
             let flushedBefore = flushedCount
-            _ = await startSession()
+            await startSession()
             // The server answers in order: the acks arrive before the barrier's pong.
             await connection?.requestAck()
             await barrier()
@@ -225,7 +225,7 @@ public actor SyncEngine {
     /// `tern info` when no other process owns the connection.
     public func withSession<T: Sendable>(_ body: @Sendable (SyncEngine) async throws -> T) async throws -> T {
         _ = try await connect()
-        _ = await startSession()
+        await startSession()
         do {
             let value = try await body(self)
             await barrier()
@@ -250,7 +250,7 @@ public actor SyncEngine {
             do {
                 _ = try await connect()
                 policy.reset()
-                _ = await startSession()
+                await startSession()
                 await stayOnline()
             } catch let error as ConnectionError where error.isPermanent {
                 report(.offline, error.description)
@@ -302,8 +302,7 @@ public actor SyncEngine {
         guard let connection else { return }
         if session != nil {
             // Whatever is still unconfirmed would be queued again below: ask first, briefly.
-            let unconfirmed = (try? store.outbox(accountID: account.rowID).contains { $0.state == .sent }) ?? false
-            if unconfirmed, await connection.countsAcks {
+            if unconfirmedCount() > 0, await connection.countsAcks {
                 await connection.requestAck()
                 await barrier(timeout: .seconds(3))
             }
@@ -333,8 +332,8 @@ public actor SyncEngine {
     /// (roster first, carbons, then initial presence, which makes the server deliver offline
     /// messages). Then the outbox goes out, rows a failed resumption left unconfirmed first
     /// (connect() queued them again), and only then the slow work such as archive catch-up.
-    private func startSession() async -> Int {
-        guard let session else { return 0 }
+    private func startSession() async {
+        guard let session else { return }
         if session.start.isResumed {
             await resendTransient(session.start.unconfirmed)
         } else {
@@ -346,11 +345,10 @@ public actor SyncEngine {
         // Every stream starts active, a resumed one too (XEP-0352 §5.2).
         if clientState == .inactive { await announceClientState() }
         // Outbox rows the server never got were put back in the queue by connect().
-        let sent = await flush()
+        await flush()
         if let context = featureContext() {
             for feature in features { await feature.sessionSettled(context, resumed: session.start.isResumed) }
         }
-        return sent
     }
 
     /// A resumed session gets again the stanzas other than messages that the server never
@@ -479,12 +477,12 @@ public actor SyncEngine {
     /// wait on while its acks keep coming, so a pass ends with its messages confirmed.
     private func awaitAcks() async {
         guard let link = connection, await link.countsAcks else { return }
-        var unconfirmed = (try? store.outbox(accountID: account.rowID).filter { $0.state == .sent }.count) ?? 0
+        var unconfirmed = unconfirmedCount()
         var lastProgress = ContinuousClock.now
         while unconfirmed > 0, connection != nil, lastProgress.duration(to: .now) < Self.ackPatience {
             await connection?.requestAck()
             try? await Task.sleep(for: .milliseconds(500))
-            let now = (try? store.outbox(accountID: account.rowID).filter { $0.state == .sent }.count) ?? 0
+            let now = unconfirmedCount()
             if now < unconfirmed { lastProgress = .now }
             unconfirmed = now
         }
@@ -492,7 +490,12 @@ public actor SyncEngine {
 
     private func hasUnconfirmed() async -> Bool {
         guard let link = connection, await link.countsAcks else { return false }
-        return (try? store.outbox(accountID: account.rowID).contains { $0.state == .sent }) ?? false
+        return unconfirmedCount() > 0
+    }
+
+    /// Rows written to the server and not yet confirmed by it.
+    private func unconfirmedCount() -> Int {
+        (try? store.outboxCount(accountID: account.rowID, in: [.sent])) ?? 0
     }
 
     /// How long `awaitAcks` waits without a single new ack.

@@ -23,6 +23,16 @@ import XMPP
             .map(\.message).filter { $0.body.hasPrefix(token) }
     }
 
+    /// Queues `count` messages (`token` and their number) while offline; their outbox ids by body.
+    func queue(_ count: Int, token: String, in store: Store, _ account: Account, to user: String) throws -> [String: String] {
+        var outboxIDs: [String: String] = [:]
+        for n in 1...count {
+            let item = try Outbox.enqueueChat(store: store, account: account, to: server.jid(user), body: token + String(n))
+            outboxIDs[item.body] = item.id
+        }
+        return outboxIDs
+    }
+
     /// What the engine reported about its connection, to print when a test fails.
     func connectionLog(_ engine: SyncEngine) -> Task<[String], Never> {
         Task {
@@ -40,11 +50,7 @@ import XMPP
         let (store, account) = try await store("test61", through: proxy)
         let token = "cut \(UUID().uuidString.prefix(8)) "
         let count = 2000
-        var outboxIDs: [String: String] = [:]
-        for n in 1...count {
-            let item = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test62"), body: token + String(n))
-            outboxIDs[item.body] = item.id
-        }
+        let outboxIDs = try queue(count, token: token, in: store, account, to: "test62")
         let peer = try Peer(server: server, user: "test62").startReceiving(
             from: server.jid("test61"), count: count, timeout: 320, linger: 5)
         try await Task.sleep(for: .seconds(2))  // the peer is online before the first byte leaves
@@ -146,11 +152,7 @@ import XMPP
         let (store, account) = try await store("test67", through: proxy)
         let token = "silent \(UUID().uuidString.prefix(8)) "
         let count = 500
-        var outboxIDs: [String: String] = [:]
-        for n in 1...count {
-            let item = try Outbox.enqueueChat(store: store, account: account, to: server.jid("test68"), body: token + String(n))
-            outboxIDs[item.body] = item.id
-        }
+        let outboxIDs = try queue(count, token: token, in: store, account, to: "test68")
         let peer = try Peer(server: server, user: "test68").startReceiving(
             from: server.jid("test67"), count: count, timeout: 120, linger: 3)
         try await Task.sleep(for: .seconds(2))
