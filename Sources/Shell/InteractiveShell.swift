@@ -458,6 +458,8 @@ actor InteractiveShell {
             if state == .failed { say("-- a message failed: /outbox shows why") }
         case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
             if let line = RosterRenderer.event(event, json: false) { say(line) }
+        case .dropped(let reports):
+            if let line = DroppedRenderer.lines(reports, json: false) { say(line) }
         }
         updatePrompt()
     }

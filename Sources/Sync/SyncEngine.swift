@@ -19,6 +19,8 @@ public enum SyncEvent: Sendable {
     case unsubscribed(jid: String)
     /// Group chat: joins, exits, occupants, subjects, invitations (XEP-0045, XEP-0249).
     case room(RoomEvent)
+    /// Stanzas of one burst skipped for crossing a per-stanza limit (DESIGN §6).
+    case dropped([DroppedStanzaReport])
 }
 
 /// Something that happened in or about a room. `text` is for people (a reason, a subject,
@@ -544,6 +546,7 @@ public actor SyncEngine {
         switch event {
         case .stanzas(let elements, let batch):
             await handle(elements)
+            await reportDropped(batch.dropped)
             await source.handled(batch)
         case .acked(let keys):
             acknowledge(keys)
@@ -637,6 +640,14 @@ public actor SyncEngine {
             }
         }
         for id in reached { releaseBarrier(id) }
+    }
+
+    /// Tells the UI what was skipped, and answers the requests among it with an error.
+    private func reportDropped(_ dropped: [DroppedStanza]) async {
+        guard !dropped.isEmpty else { return }
+        let replies = dropped.compactMap(DroppedStanzaReport.reply(to:))
+        if !replies.isEmpty { try? await connection?.send(replies) }
+        eventSink.yield(.dropped(dropped.map(DroppedStanzaReport.init)))
     }
 
     /// What every session advertises before the features add theirs (XEP-0030).

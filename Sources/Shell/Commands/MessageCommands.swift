@@ -164,6 +164,8 @@ enum EventFormatter {
             return RosterRenderer.event(event, json: json)
         case .room(let event):
             return RoomRenderer.event(event, json: json)
+        case .dropped(let reports):
+            return DroppedRenderer.lines(reports, json: json)
         }
     }
 }

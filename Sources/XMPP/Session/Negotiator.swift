@@ -78,6 +78,8 @@ public struct StreamNegotiator: Sendable {
         case element(Element)
         case tlsEstablished(TLSInfo)
         case streamClosed
+        /// An element the parser skipped for crossing a per-stanza limit.
+        case dropped(DroppedStanza)
     }
 
     public enum Action: Sendable, Equatable {
@@ -221,6 +223,9 @@ public struct StreamNegotiator: Sendable {
             return fail(.closedByServer)
         case (_, .element(let element)) where StreamError.isStreamError(element):
             return fail(.stream(StreamError(element)))
+        case (_, .dropped(let dropped)):
+            // Only the server speaks before the session is up: nothing to skip past.
+            return fail(.unexpected("an oversized <\(dropped.name)> (\(dropped.reason))"))
         case (.awaitingHeader, .streamOpened(let attributes)):
             streamID = attributes["id"]
             phase = .awaitingFeatures
@@ -480,6 +485,7 @@ public struct StreamNegotiator: Sendable {
         case .element(let element): "<\(element.name) xmlns='\(element.namespace)'>"
         case .tlsEstablished: "TLS established out of turn"
         case .streamClosed: "stream closed"
+        case .dropped(let dropped): "an oversized <\(dropped.name)>"
         }
     }
 }
