@@ -461,7 +461,7 @@ xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
     if (p->lim.max_depth == 0) p->lim.max_depth = 64;
     if (p->lim.max_stanza_bytes == 0) p->lim.max_stanza_bytes = 1u << 20;
     if (p->lim.max_attributes == 0) p->lim.max_attributes = 64;
-    if (p->lim.max_text_bytes == 0) p->lim.max_text_bytes = 1u << 20;
+    if (p->lim.max_text_bytes == 0) p->lim.max_text_bytes = 512u << 10;
     if (p->lim.max_skip_bytes == 0) p->lim.max_skip_bytes = 16u << 20;
 
     xmlSAXHandler sax;

@@ -21,6 +21,9 @@ public enum SyncEvent: Sendable {
     case room(RoomEvent)
     /// Stanzas of one burst skipped for crossing a per-stanza limit (DESIGN §6).
     case dropped([DroppedStanzaReport])
+    /// The server keeps ending sessions soon after login (`failures` times in a row, the
+    /// last for `reason`): no network fault, so the next attempt waits `delay`, up to minutes.
+    case retrying(reason: String, delay: Duration, failures: Int)
 }
 
 /// Something that happened in or about a room. `text` is for people (a reason, a subject,
@@ -84,6 +87,9 @@ public actor SyncEngine {
     private var flushedCount = 0
     /// Why the last link ended, when it was not our own clean close.
     private var lastCloseError: ConnectionError?
+    /// We are closing the current stream ourselves (a dead link, a stop): a clean close that
+    /// follows is not the server's doing.
+    private var closingOnPurpose = false
     /// Sessions started from scratch (features run, roster requested); resumptions do not count.
     public private(set) var newSessions = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
@@ -156,6 +162,8 @@ public actor SyncEngine {
         }
         self.connection = connection
         self.session = session
+        lastCloseError = nil
+        closingOnPurpose = false
         consumer = Task { [weak self] in
             for await event in connection.events {
                 await self?.handle(event, from: connection)
@@ -251,9 +259,13 @@ public actor SyncEngine {
             }
             do {
                 _ = try await connect()
-                policy.reset()
+                policy.connected()
+                let loggedIn = ContinuousClock.now
                 await startSession()
                 await stayOnline()
+                policy.sessionEnded(
+                    lasted: loggedIn.duration(to: .now),
+                    serverFault: lastCloseError.map(\.isServerFault) ?? !closingOnPurpose)
             } catch let error as ConnectionError where error.isPermanent {
                 report(.offline, error.description)
                 return
@@ -266,9 +278,20 @@ public actor SyncEngine {
             }
             if stopped { break }
             let delay = policy.nextDelay(serverReached: serverReached)
+            if policy.isLoopingAfterLogin {
+                let reason = lastCloseError?.description ?? "the server closed the stream"
+                report(.offline, "\(reason); failed right after login \(policy.failuresAfterLogin) times in a row, next try in \(Self.spoken(delay))")
+                eventSink.yield(.retrying(reason: reason, delay: delay, failures: policy.failuresAfterLogin))
+            }
             await sleep(delay)
         }
         report(.offline, nil)
+    }
+
+    /// "40 s", "4 min": a wait as people say it.
+    public static func spoken(_ delay: Duration) -> String {
+        let seconds = Int(delay.components.seconds)
+        return seconds < 120 ? "\(max(1, seconds)) s" : "\(seconds / 60) min"
     }
 
     /// Asks `run()` to end: closes the stream cleanly.
@@ -302,6 +325,7 @@ public actor SyncEngine {
     /// Closes the stream cleanly, which ends the XEP-0198 session too: nothing is left to resume.
     public func disconnect() async {
         guard let connection else { return }
+        closingOnPurpose = true
         if session != nil {
             // Whatever is still unconfirmed would be queued again below: ask first, briefly.
             if unconfirmedCount() > 0, await connection.countsAcks {
@@ -389,6 +413,7 @@ public actor SyncEngine {
                     _ = try await connection.request(Ping.request(id: await connection.nextID()), timeout: .seconds(30))
                 } catch is ConnectionError {
                     // A dead link: drop it and let run() reconnect.
+                    closingOnPurpose = true
                     await connection.close()
                 } catch {
                     // A stanza error still proves the link is alive.

@@ -151,6 +151,18 @@ struct TernHome {
         try startProcess(ternBinary, ["--home", path] + arguments, stdin: stdin)
     }
 
+    /// Registers a fresh account (XEP-0077) named `prefix` plus a random suffix, with the test
+    /// password convention, and leaves this home logged in as it: for tests that must not
+    /// share an archive or a roster with any other.
+    func registerFresh(_ prefix: String) async throws -> String {
+        let user = prefix + UUID().uuidString.prefix(8).lowercased()
+        let result = try await run(
+            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": server.password(user)])
+        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
+        return user
+    }
+
     /// Logs in `user` with the test CA over STARTTLS.
     func login(_ user: String) async throws {
         let result = try await run(
@@ -175,8 +187,10 @@ struct Peer {
         ["--jid", server.jid(user), "--password", server.password(user), "--host", server.host, "--port", String(server.port), "--ca", server.caFile]
     }
 
-    func send(to: String, body: String) async throws {
-        let result = try await runProcess("/usr/bin/env", ["python3", server.peerScript, "send"] + common() + ["--to", to, "--body", body])
+    /// Sends one chat message; `poison` adds a shape that crosses one of tern's per-stanza limits.
+    func send(to: String, body: String, poison: String? = nil) async throws {
+        let extra = poison.map { ["--poison", $0] } ?? []
+        let result = try await runProcess("/usr/bin/env", ["python3", server.peerScript, "send"] + common() + ["--to", to, "--body", body] + extra)
         guard result.status == 0 else { throw HarnessError("peer send failed: \(result.stderr)") }
     }
 

@@ -102,3 +102,12 @@ import Testing
         #expect(lines == #"{"event":"dropped","kind":"reply","reason":"r"}"#)
     }
 }
+
+@Suite struct RetryingOutputTests {
+    @Test func retrying__saysWhyAndWhen_inert() {
+        let line = EventFormatter.format(.retrying(reason: "bad\u{1B}[2J XML", delay: .seconds(240), failures: 3), json: false)
+        #expect(line == "-- the server ended the last 3 sessions right after login (bad␛[2J XML); next try in 4 min")
+        let json = EventFormatter.format(.retrying(reason: "r", delay: .seconds(15), failures: 2), json: true)
+        #expect(json == #"{"event":"retrying","failures":2,"in_seconds":15,"reason":"r"}"#)
+    }
+}

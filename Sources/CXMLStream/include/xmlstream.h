@@ -108,7 +108,7 @@ typedef struct {
     unsigned max_attributes;   /* attribute assignments in one start tag,
                                   namespace declarations included; default 64 */
     size_t max_text_bytes;     /* character data within one stanza, counted as
-                                  received (CDATA included); default 1 MiB */
+                                  received (CDATA included); default 512 KiB */
     size_t max_skip_bytes;     /* the hard cap: a dropped stanza longer than this
                                   ends the stream; default 16 MiB */
 } xs_limits;

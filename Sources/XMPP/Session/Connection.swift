@@ -73,6 +73,15 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the server itself ended the stream (with bad XML, a stream error, an XEP-0198
+    /// failure), rather than the link failing under it.
+    public var isServerFault: Bool {
+        switch self {
+        case .parser, .stream, .streamManagement: true
+        default: false
+        }
+    }
+
     /// Errors after which reconnecting cannot help until the user acts.
     public var isPermanent: Bool {
         switch self {

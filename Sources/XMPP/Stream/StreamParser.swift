@@ -41,7 +41,7 @@ public final class StreamParser {
             maxDepth: Int = 64,
             maxStanzaBytes: Int = 1 << 20,
             maxAttributes: Int = 64,
-            maxTextBytes: Int = 1 << 20,
+            maxTextBytes: Int = 512 << 10,
             maxSkipBytes: Int = 16 << 20
         ) {
             self.maxDepth = maxDepth
