@@ -1,4 +1,6 @@
 import Foundation
+import Store
+import Sync
 import Testing
 
 /// Issue 11 §1: what a peer puts in a relayed stanza never costs the connection (DESIGN §6).
@@ -70,5 +72,40 @@ import Testing
         #expect(droppedArchived.first?["kind"] as? String == "archived message")
         #expect((droppedArchived.first?["from"] as? String)?.hasPrefix(server.jid(sender)) == true)
         #expect(try await fresh.historyJSON(with: sender).compactMap { $0["body"] as? String } == [after])
+    }
+}
+
+/// Counts what an engine reports while a pass runs.
+private actor DropCounter {
+    private(set) var dropped = 0
+    func add(_ count: Int) { dropped += count }
+}
+
+extension PoisonTests {
+    /// The archive page that held the poison moves the cursor past it, even when the poison
+    /// is the newest item: the next catch-up does not fetch it again.
+    @Test func poison__newestInTheArchive__isPassedOnce_andNotFetchedAgain() async throws {
+        let sender = try await TernHome(server).registerFresh("poisoner")
+        let victim = try await TernHome(server).registerFresh("victim")
+        let (store, account) = try await server.loggedInStore(victim, resource: "poisoned")
+        let peer = Peer(server: server, user: sender)
+        try await peer.send(to: server.jid(victim), body: "before the poison")
+        try await peer.send(to: server.jid(victim), body: "poison", poison: "depth")
+
+        func pass() async throws -> Int {
+            let engine = SyncEngine(store: store, account: account)
+            let counter = DropCounter()
+            let listener = Task {
+                for await event in engine.events { if case .dropped(let reports) = event { await counter.add(reports.count) } }
+            }
+            let report = await engine.syncOnce()
+            listener.cancel()
+            #expect(report.error == nil, "\(String(describing: report.error))")
+            return await counter.dropped
+        }
+        #expect(try await pass() >= 1, "the first pass meets the poison (offline delivery, archive)")
+        let bodies = try store.history(accountID: account.rowID, conversation: server.jid(sender)).map(\.message.body)
+        #expect(bodies == ["before the poison"])
+        #expect(try await pass() == 0, "the cursor moved past it")
     }
 }
