@@ -45,9 +45,10 @@ import Testing
 
     @Test(arguments: ["attrs", "depth", "text", "size"])
     func poison__liveAndFromTheArchive__isOneDroppedLine_andTheConnectionStays(shape: String) async throws {
-        let sender = try await TernHome(server).registerFresh("poisoner")
+        let sender = try await server.registerFresh("poisoner")
         let victimHome = TernHome(server)
-        let victim = try await victimHome.registerFresh("victim")
+        let victim = server.freshUser("victim")
+        try await victimHome.register(victim)
         let peer = Peer(server: server, user: sender)
         let after = "after the \(shape) poison"
 
@@ -85,8 +86,8 @@ extension PoisonTests {
     /// The archive page that held the poison moves the cursor past it, even when the poison
     /// is the newest item: the next catch-up does not fetch it again.
     @Test func poison__newestInTheArchive__isPassedOnce_andNotFetchedAgain() async throws {
-        let sender = try await TernHome(server).registerFresh("poisoner")
-        let victim = try await TernHome(server).registerFresh("victim")
+        let sender = try await server.registerFresh("poisoner")
+        let victim = try await server.registerFresh("victim")
         let (store, account) = try await server.loggedInStore(victim, resource: "poisoned")
         let peer = Peer(server: server, user: sender)
         try await peer.send(to: server.jid(victim), body: "before the poison")

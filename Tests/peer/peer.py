@@ -177,10 +177,10 @@ async def close_session(client):
         client.abort()
 
 
-async def ping_server(client, args):
-    """An IQ round trip: once it returns, the server has handled all we sent before."""
+async def ping_server(client, args, to=None):
+    """An IQ round trip: once it returns, the server (or `to`) has handled all we sent before."""
     from slixmpp.exceptions import IqError
-    iq = client.make_iq_get(ito=client.boundjid.domain)
+    iq = client.make_iq_get(ito=to or client.boundjid.domain)
     ET.SubElement(iq.xml, f"{{{NS_PING}}}ping")
     try:
         # Behind a burst of many stanzas the server may need longer than a connect.
@@ -669,8 +669,11 @@ async def cmd_room(client, args):
             ET.SubElement(msg.xml, f"{{{NS_CONFERENCE}}}x", attrs)
         msg.send()
 
-    # The room is on the same server: once the ping returns, all of the above was handled.
+    # Once the server answers a ping, it has read all of the above. ejabberd runs each room in
+    # a process of its own, so ask the room as well: its answer (an error will do) comes once it
+    # has handled, and archived, what we sent it.
     await ping_server(client, args)
+    await ping_server(client, args, to=room)
     if args.ready_file:
         with open(args.ready_file, "w") as f:
             f.write(f"{room}/{nick}\n")

@@ -102,6 +102,10 @@ public struct StreamNegotiator: Sendable {
         /// The post-authentication features (stream management, CSI, …).
         public var features: Element
         public var mechanism: String
+        /// The channel-binding type the SASL exchange was bound to (RFC 5929 / RFC 9266 name); nil when unbound.
+        public var channelBinding: String?
+        /// The stream runs over TLS 1.3 (else TLS 1.2: our priority string allows nothing older).
+        public var isTLS13: Bool
         /// SCRAM keys derived during this login, for the store to keep instead of the password.
         public var derivedKeys: SCRAMKeys?
         /// The hash the derived keys belong to.
@@ -186,6 +190,7 @@ public struct StreamNegotiator: Sendable {
     private var authenticated = false
     private var streamID: String?
     private var mechanismUsed = ""
+    private var channelBindingUsed: String?
     private var derivedKeys: SCRAMKeys?
     private var keysHash: HashAlgorithm?
     private var saslCapture: String?
@@ -338,6 +343,7 @@ public struct StreamNegotiator: Sendable {
             return fail(.authenticationFailed(error))
         }
         mechanismUsed = choice.mechanism.rawValue
+        if case .bind(let type) = choice.channelBinding { channelBindingUsed = type }
         phase = .authenticating(exchange)
         return [.send(Element(
             "auth", namespace: NS.sasl, attributes: ["mechanism": choice.mechanism.rawValue],
@@ -470,7 +476,8 @@ public struct StreamNegotiator: Sendable {
         return [.established(Session(
             boundJID: bound, streamID: streamID,
             features: postAuthFeatures ?? Element("features", namespace: NS.stream),
-            mechanism: mechanismUsed, derivedKeys: derivedKeys, keysHash: keysHash,
+            mechanism: mechanismUsed, channelBinding: channelBindingUsed, isTLS13: tls?.isTLS13 == true,
+            derivedKeys: derivedKeys, keysHash: keysHash,
             start: start, streamManagement: streamManagement))]
     }
 
