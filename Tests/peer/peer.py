@@ -26,8 +26,10 @@ Subcommands:
            sends a spoofed roster push; prints {"type", "condition"} of the reply.
   vcard-set --jid J --password P --fn NAME   stores our own vcard-temp with FN.
   online   --jid J --password P --name N --version V [--message-to T --body B]
-           [--timeout S] [--ready-file PATH]   stays online S seconds answering
-           XEP-0092 with N/V; prints {"jid": our full JID} once ready.
+           [--presence-to J] [--caps] [--feature F]... [--timeout S] [--ready-file PATH]
+           stays online S seconds answering XEP-0092 with N/V and disco#info with F too
+           (with --caps, hashed into the XEP-0115 ver as slixmpp computes it); prints
+           {"jid": our full JID} once ready.
   prefeatures [--domain D]               prints the stream features offered
            before TLS (raw XML) on a plain TCP connection; no login.
   room     --jid J --password P --room ROOM --nick N [--history N] [--change-nick NEW]
@@ -415,6 +417,9 @@ async def cmd_online(client, args):
     if args.caps:
         client.register_plugin("xep_0115")
     await open_session(client, args)
+    # After binding: slixmpp keeps disco#info per JID, and ours is the full JID now.
+    for feature in args.feature:
+        client["xep_0030"].add_feature(feature)
     client.send_presence()
     if args.presence_to:
         if args.caps:
@@ -761,6 +766,7 @@ def parse_args(argv):
     p.add_argument("--message-to", default=None)
     p.add_argument("--presence-to", default=None, help="also send directed presence to this JID")
     p.add_argument("--caps", action="store_true", help="advertise XEP-0115 caps on presence")
+    p.add_argument("--feature", action="append", default=[], help="also list this disco#info feature (any text)")
     p.add_argument("--body", default="hello")
     p.add_argument("--timeout", type=float, default=30.0, help="how long to stay online")
     p.add_argument("--linger", type=float, default=0.0)
