@@ -13,17 +13,12 @@ import XMPP
         server = try TestServer.fromEnvironment()
     }
 
+    /// A name nobody has registered.
     func freshUser() -> String { "det" + UUID().uuidString.prefix(8).lowercased() }
 
     /// A tern home with a freshly registered account; returns the home and the user.
     func registeredHome(password: String = "pw-details") async throws -> (TernHome, String) {
-        let home = TernHome(server)
-        let user = freshUser()
-        let result = try await home.run(
-            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
-            environment: ["TERN_PASSWORD": password])
-        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
-        return (home, user)
+        try await server.registeredHome(prefix: "det", password: password)
     }
 
     /// A freshly registered account whose engine runs as a shell's would, until `stop()`.

@@ -159,6 +159,13 @@ struct TernHome {
         guard result.status == 0 else { throw HarnessError("login \(user) failed: \(result.stderr)") }
     }
 
+    /// `tern register` of `user` (XEP-0077) with the test CA, the password given as a script would.
+    func register(_ user: String, password: String) async throws -> ProcessResult {
+        try await run(
+            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": password])
+    }
+
     func historyJSON(with user: String) async throws -> [[String: Any]] {
         let result = try await run(["history", server.jid(user), "--json"])
         guard result.status == 0 else { throw HarnessError("history failed: \(result.stderr)") }
@@ -192,6 +199,16 @@ struct Peer {
 }
 
 extension TestServer {
+    /// A tern home with an account nobody had (`prefix` and a random name), registered in-band,
+    /// so a suite never shares an account with another; returns the home and the user.
+    func registeredHome(prefix: String, password: String) async throws -> (TernHome, String) {
+        let home = TernHome(self)
+        let user = prefix + UUID().uuidString.prefix(8).lowercased()
+        let result = try await home.register(user, password: password)
+        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
+        return (home, user)
+    }
+
     /// A bare connection logged in as `user`: a hand-driven second client (a forger, say).
     func connect(_ user: String, resource: String) async throws -> Connection {
         let connection = Connection(configuration: ConnectionConfiguration(
