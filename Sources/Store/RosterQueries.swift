@@ -318,7 +318,7 @@ extension Store {
                 sql: """
                     DELETE FROM presence WHERE (account_id, jid, resource) IN (
                         SELECT account_id, jid, resource FROM presence
-                        WHERE account_id = ? AND available = 0 AND (?2 IS NULL OR jid = ?2) AND \(Store.strangerRow)
+                        WHERE account_id = ?1 AND available = 0 AND (?2 IS NULL OR jid = ?2) AND \(Store.strangerRow)
                         ORDER BY updated_at LIMIT 1)
                     RETURNING 1
                     """,
