@@ -459,7 +459,7 @@ actor InteractiveShell {
             }
         case .outbox(_, let state):
             if state == .failed { say("-- a message failed: /outbox shows why") }
-        case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
+        case .presence, .subscriptionRequest, .subscribed, .unsubscribed, .strangers:
             if let line = RosterRenderer.event(event, json: false) { say(line) }
         case .dropped(let reports):
             if let line = DroppedRenderer.lines(reports, json: false) { say(line) }

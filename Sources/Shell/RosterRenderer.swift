@@ -117,9 +117,34 @@ enum RosterRenderer {
         case .unsubscribed(let jid):
             if json { return Renderer.json(["event": "unsubscribed", "jid": jid]) }
             return "-- \(Sanitizer.inert(jid)) cancelled or refused your subscription"
+        case .strangers(let summary):
+            return strangers(summary, json: json)
         default:
             return nil
         }
+    }
+}
+
+extension RosterRenderer {
+    /// One line for a burst from people not in the roster (DESIGN §6, Floods).
+    static func strangers(_ summary: StrangerSummary, json: Bool) -> String {
+        if json {
+            return Renderer.json([
+                "event": "strangers", "requests": summary.requests, "presence": summary.presence, "refused": summary.refused,
+                "jids": summary.jids,
+            ])
+        }
+        func count(_ n: Int, _ what: String) -> String? { n == 0 ? nil : "\(n) \(what)" + (n == 1 ? "" : "s") }
+        let what = [count(summary.requests, "subscription request"), count(summary.presence, "presence update")].compactMap { $0 }
+        guard !what.isEmpty else { return "-- \(summary.refused) more from people not in your roster, not stored (limit reached)" }
+        var text = "-- " + what.joined(separator: " and ") + " from people not in your roster"
+        if !summary.jids.isEmpty {
+            let shown = summary.requests + summary.presence > summary.jids.count ? ", …" : ""
+            text += ": " + summary.jids.map(Sanitizer.inert).joined(separator: ", ") + shown
+        }
+        if summary.refused > 0 { text += "; \(summary.refused) more not stored (limit reached)" }
+        if summary.requests > 0 { text += " (/roster --pending)" }
+        return text
     }
 }
 

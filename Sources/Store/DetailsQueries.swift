@@ -79,7 +79,9 @@ extension Store {
             }
             for row in try Row.fetchAll(
                 db, sql: """
-                    SELECT d.*, c.features FROM contact_resource_details d LEFT JOIN caps_cache c ON c.ver = d.caps_ver
+                    SELECT d.resource, d.client_name, d.client_version, d.client_os, d.idle_seconds, d.caps_ver, d.error,
+                           d.fetched_at, coalesce(d.features, c.features) AS features
+                    FROM contact_resource_details d LEFT JOIN caps_cache c ON c.ver = d.caps_ver
                     WHERE d.account_id = ? AND d.jid = ?
                     """,
                 arguments: [accountID, jid])
@@ -160,6 +162,9 @@ extension Store {
         public var clientOS: String?
         public var idleSeconds: Int?
         public var capsVer: String?
+        /// The resource's own disco#info features, when its answer may not go in the shared
+        /// caps cache (migration 0009); nil: the cache has them under `capsVer`.
+        public var features: [String]?
         public var error: String?
 
         public init(resource: String) { self.resource = resource }
@@ -173,10 +178,14 @@ extension Store {
                 try db.execute(
                     sql: """
                         INSERT INTO contact_resource_details
-                            (account_id, jid, resource, client_name, client_version, client_os, idle_seconds, caps_ver, error, fetched_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            (account_id, jid, resource, client_name, client_version, client_os, idle_seconds, caps_ver, features,
+                             error, fetched_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [accountID, jid, r.resource, r.clientName, r.clientVersion, r.clientOS, r.idleSeconds, r.capsVer, r.error, time])
+                    arguments: [
+                        accountID, jid, r.resource, r.clientName, r.clientVersion, r.clientOS, r.idleSeconds, r.capsVer,
+                        r.features.map(Self.jsonArray), r.error, time,
+                    ])
             }
         }
     }
@@ -203,14 +212,19 @@ extension Store {
         }
     }
 
-    /// Stores what a verification string means; call only after recomputing the hash.
+    /// Stores what a verification string means, for everyone who advertises it: call only
+    /// after recomputing the hash, with an answer that no other answer could hash like.
     public func cacheCaps(ver: String, identitiesJSON: String, features: [String]) throws {
-        let json = String(decoding: (try? JSONEncoder().encode(features)) ?? Data("[]".utf8), as: UTF8.self)
+        let json = Self.jsonArray(features)
         try write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO caps_cache (ver, identities, features, fetched_at) VALUES (?, ?, ?, ?)",
                 arguments: [ver, identitiesJSON, json, Store.now])
         }
+    }
+
+    static func jsonArray(_ values: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     // MARK: - Blocklist (XEP-0191)

@@ -185,33 +185,146 @@ extension Store {
 
     // MARK: - Presence
 
-    /// Stores one burst of presence; returns the rows that really changed (for events).
+    /// Resources kept per bare JID of someone not in the roster: a person has a few devices.
+    public static let maxStrangerResources = 5
+    /// Presence rows of people not in the roster, all together.
+    public static let maxStrangerPresence = 50
+    /// A stranger's row older than this is pruned when a session starts: presence that old
+    /// is history, and a stranger's history is worth little.
+    public static let strangerPresenceMaxAge: Double = 24 * 3600
+
+    /// One burst of presence as stored.
+    public struct PresenceChanges: Sendable, Equatable {
+        /// Rows of contacts, and of our own other resources, that really changed.
+        public var contacts: [ResourcePresence] = []
+        /// Rows of people not in the roster that really changed (one gone offline is deleted).
+        public var strangers: [ResourcePresence] = []
+        /// Strangers' new resources not stored: a cap was full of live presence.
+        public var refused = 0
+
+        public init(contacts: [ResourcePresence] = [], strangers: [ResourcePresence] = [], refused: Int = 0) {
+            self.contacts = contacts
+            self.strangers = strangers
+            self.refused = refused
+        }
+    }
+
+    /// Stores one burst of presence in one transaction; says which rows really changed (for events).
+    ///
+    /// Anyone may send us presence, so what people outside the roster can make us store is
+    /// capped (DESIGN §6, Floods): `maxStrangerResources` per bare JID and `maxStrangerPresence`
+    /// in all. A full cap takes a newcomer only in place of a stranger's offline row; live
+    /// presence is never pushed out by a flood. A stranger's resource that goes offline is
+    /// deleted rather than remembered, so unavailable presence from strangers stores nothing.
     @discardableResult
-    public func storePresence(_ updates: [ResourcePresence]) throws -> [ResourcePresence] {
-        guard !updates.isEmpty else { return [] }
+    public func storePresence(_ updates: [ResourcePresence]) throws -> PresenceChanges {
+        guard !updates.isEmpty else { return PresenceChanges() }
         return try write { db in
-            var changed: [ResourcePresence] = []
+            var changes = PresenceChanges()
+            var strangers: [String: Bool] = [:]
+            var quotas: [Int64: StrangerQuota] = [:]
             for update in updates {
                 let key: [String: any DatabaseValueConvertible] = [
                     "account_id": update.accountID, "jid": update.jid, "resource": update.resource,
                 ]
                 let old = try ResourcePresence.fetchOne(db, key: key)
-                if let old, old.available == update.available, old.show == update.show, old.status == update.status,
-                    old.priority == update.priority
-                {
-                    // New caps alone are stored but are no presence change to announce.
-                    if old.capsNode != update.capsNode || old.capsVer != update.capsVer { try update.save(db) }
+                let cacheKey = "\(update.accountID) \(update.jid)"
+                let isStranger = try strangers[cacheKey] ?? Self.isStranger(update.jid, accountID: update.accountID, db)
+                strangers[cacheKey] = isStranger
+                guard isStranger else {
+                    if let change = try Self.apply(update, over: old, db) { changes.contacts.append(change) }
                     continue
                 }
-                if !update.available, old == nil || old?.available == false {
-                    // Unavailable from a resource we never saw online: remember when, nothing more.
-                    try update.save(db)
+                var quota = try quotas[update.accountID] ?? StrangerQuota(accountID: update.accountID, db)
+                defer { quotas[update.accountID] = quota }
+                if !update.available {
+                    guard let old else { continue }
+                    try old.delete(db)
+                    quota.total -= 1
+                    if old.available { changes.strangers.append(update) }
                     continue
                 }
-                try update.save(db)
-                changed.append(update)
+                if old == nil {
+                    guard try quota.makeRoom(for: update.jid, db) else {
+                        changes.refused += 1
+                        continue
+                    }
+                    quota.total += 1
+                }
+                if let change = try Self.apply(update, over: old, db) { changes.strangers.append(change) }
             }
-            return changed
+            return changes
+        }
+    }
+
+    /// Writes `update` over `old`; returns it when it is a change to announce.
+    private static func apply(_ update: ResourcePresence, over old: ResourcePresence?, _ db: Database) throws -> ResourcePresence? {
+        if let old, old.available == update.available, old.show == update.show, old.status == update.status,
+            old.priority == update.priority
+        {
+            // New caps alone are stored but are no presence change to announce.
+            if old.capsNode != update.capsNode || old.capsVer != update.capsVer { try update.save(db) }
+            return nil
+        }
+        try update.save(db)
+        // Unavailable from a resource we never saw online: remember when, nothing more.
+        return !update.available && old?.available != true ? nil : update
+    }
+
+    /// Neither in the roster nor our own account (whose other resources we always want to see).
+    private static func isStranger(_ jid: String, accountID: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT NOT EXISTS (SELECT 1 FROM contact WHERE account_id = ?1 AND jid = ?2)
+                       AND ?2 != (SELECT jid FROM account WHERE id = ?1)
+                """,
+            arguments: [accountID, jid]) ?? true
+    }
+
+    /// SQL true for a `presence` row of someone neither in the roster nor our own account.
+    private static let strangerRow = """
+        presence.jid != (SELECT jid FROM account WHERE id = presence.account_id)
+        AND NOT EXISTS (SELECT 1 FROM contact c WHERE c.account_id = presence.account_id AND c.jid = presence.jid)
+        """
+
+    /// Strangers' rows of one account during one burst: counted once, then kept up to date,
+    /// so a flood costs one count rather than one per stanza.
+    private struct StrangerQuota {
+        let accountID: Int64
+        var total: Int
+        /// Set once a search found no offline stranger row to replace: none appears in a burst.
+        var noneOffline = false
+
+        init(accountID: Int64, _ db: Database) throws {
+            self.accountID = accountID
+            total = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM presence WHERE account_id = ? AND \(Store.strangerRow)", arguments: [accountID]) ?? 0
+        }
+
+        /// Whether a new resource of `jid` fits, deleting a stranger's offline row to make room.
+        mutating func makeRoom(for jid: String, _ db: Database) throws -> Bool {
+            let own = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM presence WHERE account_id = ? AND jid = ?", arguments: [accountID, jid]) ?? 0
+            if own >= Store.maxStrangerResources { return try replaceOffline(of: jid, db) }
+            if total >= Store.maxStrangerPresence { return try replaceOffline(of: nil, db) }
+            return true
+        }
+
+        private mutating func replaceOffline(of jid: String?, _ db: Database) throws -> Bool {
+            if jid == nil, noneOffline { return false }
+            let deleted = try Bool.fetchOne(
+                db,
+                sql: """
+                    DELETE FROM presence WHERE (account_id, jid, resource) IN (
+                        SELECT account_id, jid, resource FROM presence
+                        WHERE account_id = ?1 AND available = 0 AND (?2 IS NULL OR jid = ?2) AND \(Store.strangerRow)
+                        ORDER BY updated_at LIMIT 1)
+                    RETURNING 1
+                    """,
+                arguments: [accountID, jid]) ?? false
+            if deleted { total -= 1 } else if jid == nil { noneOffline = true }
+            return deleted
         }
     }
 
@@ -219,6 +332,16 @@ extension Store {
     public func clearPresence(accountID: Int64) throws {
         try write { db in
             try db.execute(sql: "UPDATE presence SET available = 0 WHERE account_id = ? AND available = 1", arguments: [accountID])
+        }
+    }
+
+    /// Deletes strangers' rows last changed before `cutoff` (at session start); returns how many.
+    @discardableResult
+    public func pruneStrangerPresence(accountID: Int64, before cutoff: Double) throws -> Int {
+        try write { db in
+            try db.execute(
+                sql: "DELETE FROM presence WHERE account_id = ? AND updated_at < ? AND \(Self.strangerRow)", arguments: [accountID, cutoff])
+            return db.changesCount
         }
     }
 
@@ -230,9 +353,35 @@ extension Store {
 
     // MARK: - Subscription requests
 
-    public func addSubscriptionRequest(accountID: Int64, jid: String, message: String?) throws {
+    /// Requests waiting for an answer, as for room invitations.
+    public static let maxPendingSubscriptionRequests = 50
+
+    public enum RequestOutcome: Sendable, Equatable {
+        /// A new request, now pending.
+        case stored
+        /// The sender's pending request, with the new message and time: one row per sender.
+        case refreshed
+        /// Not stored: `maxPendingSubscriptionRequests` are waiting.
+        case refused
+    }
+
+    /// Records someone's request to see our presence (RFC 6121 §3.1.3).
+    ///
+    /// A full list refuses the newest rather than dropping the oldest: a flood must not push
+    /// out the requests the user has not answered yet, and the server keeps a refused one and
+    /// delivers it again at the next login (§3.1.3), so it is not lost.
+    @discardableResult
+    public func addSubscriptionRequest(accountID: Int64, jid: String, message: String?) throws -> RequestOutcome {
         try write { db in
-            try SubscriptionRequest(accountID: accountID, jid: jid, message: message, receivedAt: Store.now).save(db)
+            let request = SubscriptionRequest(accountID: accountID, jid: jid, message: message, receivedAt: Store.now)
+            if try SubscriptionRequest.exists(db, key: ["account_id": accountID, "jid": jid]) {
+                try request.update(db)
+                return .refreshed
+            }
+            let pending = try SubscriptionRequest.filter(Column("account_id") == accountID).fetchCount(db)
+            guard pending < Self.maxPendingSubscriptionRequests else { return .refused }
+            try request.insert(db)
+            return .stored
         }
     }
 

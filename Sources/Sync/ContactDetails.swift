@@ -79,8 +79,8 @@ enum ContactDetails {
         case query(node: String?, ver: String?)
     }
 
-    /// Skips disco#info only for an advertised `ver` already in the cache, which holds only
-    /// hashes we computed ourselves; an advertised `ver` alone is never trusted.
+    /// Skips disco#info only for an advertised `ver` already in the shared cache, which holds
+    /// only hashes we computed ourselves (`CapsStorage`); an advertised `ver` alone is never trusted.
     static func capsLookup(advertised: (node: String, ver: String)?, isCached: (String) -> Bool) -> CapsLookup {
         guard let advertised else { return .query(node: nil, ver: nil) }
         return isCached(advertised.ver) ? .cached(ver: advertised.ver) : .query(node: advertised.node, ver: advertised.ver)
@@ -107,9 +107,11 @@ enum ContactDetails {
         case .cached(let ver):
             details.capsVer = ver
         case .query(_, let advertised):
-            if case .success(let result)? = infoResult, let query = result.child("query", namespace: NS.discoInfo) {
-                details.capsVer = cacheCaps(query, advertised: advertised, context)
-                if details.error != nil, details.capsVer != nil { details.error = nil }  // it answered: it is there
+            if case .success(let result)? = infoResult, let query = result.child("query", namespace: NS.discoInfo),
+                let storage = capsStorage(for: query, advertised: advertised)
+            {
+                keep(storage, in: &details, context)
+                if details.error != nil { details.error = nil }  // it answered: it is there
             }
         }
         return details
@@ -124,19 +126,43 @@ enum ContactDetails {
         }
     }
 
-    /// Caches a disco#info answer under the verification string we compute from it ourselves,
-    /// so the cache can only ever hold hashes that match their content (XEP-0115 §5.4). When
-    /// the resource advertised a `ver`, an answer that does not hash to it is not cached at all.
-    static func cacheCaps(_ query: Element, advertised: String? = nil, _ context: FeatureContext) -> String? {
+    /// Where a resource's disco#info answer may be kept (XEP-0115 §5.4), always under the
+    /// verification string we compute from it, never under one it merely advertised.
+    enum CapsStorage: Equatable, Sendable {
+        /// In the caps cache, for everyone who advertises `ver` (§5.4 3.8): it hashed to what
+        /// was advertised (or nothing was), and S reads back as this answer only.
+        case shared(ver: String, info: EntityCapabilities.Info)
+        /// With the resource that gave it only: it did not hash to the advertised `ver` (3.9),
+        /// or another answer could hash alike (`Info.isUnambiguous`), so sharing it could
+        /// show another contact's client wrongly.
+        case own(ver: String, features: [String])
+
+        var ver: String {
+            switch self {
+            case .shared(let ver, _), .own(let ver, _): ver
+            }
+        }
+    }
+
+    /// nil for an ill-formed answer (§5.4 3.3–3.5, or a '<' inside a value): nothing is kept.
+    static func capsStorage(for query: Element, advertised: String?) -> CapsStorage? {
         guard let info = EntityCapabilities.Info(query: query), let ver = try? EntityCapabilities.verificationString(info) else {
             return nil
         }
-        if let advertised, advertised != ver { return nil }  // the §5.4 check: ver is our own sha-1
-        if (try? context.store.cachedCaps(ver: ver)) == nil {
+        if info.isUnambiguous, advertised == nil || advertised == ver { return .shared(ver: ver, info: info) }
+        return .own(ver: ver, features: info.features.sorted())
+    }
+
+    private static func keep(_ storage: CapsStorage, in details: inout Store.ResourceDetails, _ context: FeatureContext) {
+        details.capsVer = storage.ver
+        switch storage {
+        case .shared(let ver, let info):
+            guard (try? context.store.cachedCaps(ver: ver)) == nil else { return }
             let identities = (try? JSONEncoder().encode(info.identities)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
             try? context.store.cacheCaps(ver: ver, identitiesJSON: identities, features: info.features.sorted())
+        case .own(_, let features):
+            details.features = features
         }
-        return ver
     }
 
     private static func outcome(_ body: () async throws -> Element) async -> Result<Element, any Error> {

@@ -6,12 +6,19 @@ import XMPP
 /// stanzas, and our own presence (the stored show and status).
 ///
 /// A new session starts from nothing: presence we stored belongs to a session that is gone,
-/// so it is cleared before our initial presence asks the server for everyone's current one.
+/// so it is cleared before our initial presence asks the server for everyone's current one,
+/// and strangers' rows too old to matter are pruned. Anyone may send us presence and
+/// subscription requests: the Store caps what people outside the roster can make us keep,
+/// and what they cause reaches the UI through `StrangerDigest`, a burst as one summary.
 struct PresenceFeature: SessionFeature {
+    let digest = StrangerDigest()
+
     var discoFeatures: [String] { [] }
 
     func sessionStarted(_ context: FeatureContext) async {
-        try? context.store.clearPresence(accountID: context.account.rowID)
+        let accountID = context.account.rowID
+        try? context.store.clearPresence(accountID: accountID)
+        _ = try? context.store.pruneStrangerPresence(accountID: accountID, before: Store.now - Store.strangerPresenceMaxAge)
         await sendOwnPresence(context, force: true)
     }
 
@@ -25,14 +32,26 @@ struct PresenceFeature: SessionFeature {
         let now = Store.now
         var updates: [ResourcePresence] = []
         var events: [SyncEvent] = []
+        var fromStrangers: [SyncEvent] = []
+        var refused = 0
         for stanza in stanzas {
             if let incoming = Subscription.incoming(stanza) {
                 let jid = incoming.from.description
                 switch incoming.kind {
                 case .subscribe:
                     guard incoming.from.bare != context.boundJID.bare else { continue }
-                    try? context.store.addSubscriptionRequest(accountID: accountID, jid: jid, message: incoming.status)
-                    events.append(.subscriptionRequest(jid: jid, message: incoming.status))
+                    let request = SyncEvent.subscriptionRequest(jid: jid, message: incoming.status)
+                    switch try? context.store.addSubscriptionRequest(accountID: accountID, jid: jid, message: incoming.status) {
+                    case .refused?: refused += 1
+                    case nil: break
+                    default:
+                        // A contact's request (say, one we already follow) is no stranger's.
+                        if (try? context.store.contact(accountID: accountID, jid: jid)) != nil {
+                            events.append(request)
+                        } else {
+                            fromStrangers.append(request)
+                        }
+                    }
                 case .subscribed:
                     events.append(.subscribed(jid: jid))
                 case .unsubscribed:
@@ -53,14 +72,18 @@ struct PresenceFeature: SessionFeature {
             guard let update = PresenceExchange.update(stanza), update.from != context.boundJID else { continue }
             updates.append(Self.row(update, of: stanza, accountID: accountID, now: now))
         }
-        if let changed = try? context.store.storePresence(updates) {
-            events = changed.map(SyncEvent.presence) + events
+        if let changes = try? context.store.storePresence(updates) {
+            events = changes.contacts.map(SyncEvent.presence) + events
+            fromStrangers = changes.strangers.map(SyncEvent.presence) + fromStrangers
+            refused += changes.refused
         }
         for event in events { await context.emit(event) }
+        if !fromStrangers.isEmpty || refused > 0 { await digest.add(fromStrangers, refused: refused, accountID: accountID) }
     }
 
     func poll(_ context: FeatureContext) async {
         await sendOwnPresence(context, force: false)
+        for event in await digest.due(accountID: context.account.rowID) { await context.emit(event) }
     }
 
     /// Sends the stored own presence when it changed since last sent (or always, at session start).

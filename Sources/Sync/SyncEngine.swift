@@ -17,6 +17,9 @@ public enum SyncEvent: Sendable {
     case subscriptionRequest(jid: String, message: String?)
     case subscribed(jid: String)
     case unsubscribed(jid: String)
+    /// Many subscription requests or presence updates from people not in the roster at once,
+    /// told as one (DESIGN §6, Floods); see `StrangerDigest`.
+    case strangers(StrangerSummary)
     /// Group chat: joins, exits, occupants, subjects, invitations (XEP-0045, XEP-0249).
     case room(RoomEvent)
     /// Stanzas of one burst skipped for crossing a per-stanza limit (DESIGN §6).

@@ -13,17 +13,42 @@ import XMPP
         server = try TestServer.fromEnvironment()
     }
 
+    /// A name nobody has registered.
     func freshUser() -> String { "det" + UUID().uuidString.prefix(8).lowercased() }
 
     /// A tern home with a freshly registered account; returns the home and the user.
     func registeredHome(password: String = "pw-details") async throws -> (TernHome, String) {
-        let home = TernHome(server)
-        let user = freshUser()
-        let result = try await home.run(
-            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
-            environment: ["TERN_PASSWORD": password])
-        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
-        return (home, user)
+        try await server.registeredHome("det", password: password)
+    }
+
+    /// A freshly registered account whose engine runs as a shell's would, until `stop()`.
+    struct LiveAccount {
+        let home: TernHome
+        let user: String
+        let store: Store
+        let account: Account
+        let engine: SyncEngine
+        let running: Task<Void, Never>
+
+        func stop() async {
+            await engine.stop()
+            await running.value
+        }
+    }
+
+    func liveAccount() async throws -> LiveAccount {
+        let (home, user) = try await registeredHome()
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.account(jid: server.jid(user)))
+        let engine = SyncEngine(store: store, account: account)
+        let live = LiveAccount(home: home, user: user, store: store, account: account, engine: engine, running: Task { await engine.run() })
+        do {
+            try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+        } catch {
+            live.running.cancel()
+            throw error
+        }
+        return live
     }
 
     func peer(_ command: String, _ user: String, password: String, _ extra: [String]) -> [String] {
@@ -86,14 +111,10 @@ import XMPP
     // XEP-0115: caps advertised in presence are recorded per resource, and the `ver` is
     // cached only once the peer's disco#info answer for `node#ver` hashes to it.
     @Test func info__verifies_and_caches_caps_advertised_in_the_peers_presence() async throws {
-        let (home, me) = try await registeredHome()
+        let live = try await liveAccount()
+        defer { live.running.cancel() }
+        let (store, account, engine) = (live.store, live.account, live.engine)
         let (_, pal) = try await registeredHome(password: "pw-pal")
-        let store = try Store(directory: home.path)
-        let account = try #require(try store.account(jid: server.jid(me)))
-        let engine = SyncEngine(store: store, account: account)
-        let running = Task { await engine.run() }
-        defer { running.cancel() }
-        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
 
         let online = try startProcess("/usr/bin/env", ["python3"] + peer("online", pal, password: "pw-pal", [
             "--name", "CapsPeer", "--version", "1.0", "--caps", "--presence-to", "\(account.jid)/\(account.resource)",
@@ -120,8 +141,43 @@ import XMPP
         try await engine.refreshDetails(of: try JID(server.jid(pal)))
         let again = try store.contactDetails(accountID: account.rowID, jid: server.jid(pal))
         #expect(again.resources.first { $0.resource == advertised.resource }?.features?.contains(NS.version) == true)
-        await engine.stop()
-        await running.value
+        await live.stop()
+    }
+
+    // Issue 11 §2, caps: a peer whose feature `urn:tern-a<urn:tern-b` hashes (in slixmpp, as
+    // §5.1 says) exactly like features `urn:tern-a` and `urn:tern-b` must not change what an
+    // honest peer advertising that same ver is shown to support.
+    @Test func info__a_forged_caps_answer_does_not_change_what_another_peer_with_the_same_ver_shows() async throws {
+        let live = try await liveAccount()
+        defer { live.running.cancel() }
+        let (store, account, engine) = (live.store, live.account, live.engine)
+        let (_, forger) = try await registeredHome(password: "pw-pal")
+        let (_, honest) = try await registeredHome(password: "pw-pal")
+
+        func online(_ user: String, _ features: [String]) throws -> RunningProcess {
+            try startProcess("/usr/bin/env", ["python3"] + peer("online", user, password: "pw-pal", [
+                "--name", "CapsPeer", "--version", "1.0", "--caps", "--presence-to", "\(account.jid)/\(account.resource)",
+                "--timeout", "30",
+            ] + features.flatMap { ["--feature", $0] }))
+        }
+        func advertised(_ user: String) -> String? {
+            (try? store.presence(accountID: account.rowID, jid: server.jid(user)))?.first?.capsVer
+        }
+        let forging = try online(forger, ["urn:tern-a<urn:tern-b"])
+        defer { forging.interrupt() }
+        let answering = try online(honest, ["urn:tern-a", "urn:tern-b"])
+        defer { answering.interrupt() }
+        try await waitFor("both peers' caps") { advertised(forger) != nil && advertised(honest) != nil }
+        #expect(advertised(forger) == advertised(honest), "the forgery hashes like the honest answer")
+
+        try await engine.refreshDetails(of: try JID(server.jid(forger)))
+        try await engine.refreshDetails(of: try JID(server.jid(honest)))
+        let features = try store.contactDetails(accountID: account.rowID, jid: server.jid(honest)).resources.first?.features ?? []
+        #expect(features.contains("urn:tern-a") && features.contains("urn:tern-b"), "\(features)")
+        #expect(!features.contains("urn:tern-a<urn:tern-b"))
+        let forged = try store.contactDetails(accountID: account.rowID, jid: server.jid(forger)).resources.first
+        #expect(forged?.features == nil, "an ill-formed answer is kept nowhere")
+        await live.stop()
     }
 
     @Test func vcardSet__edits_one_field_and_keeps_the_others() async throws {
@@ -177,14 +233,10 @@ import XMPP
     }
 
     @Test func blockPush__from_our_server_updates_the_cache__a_spoofed_one_is_refused() async throws {
-        let (home, me) = try await registeredHome()
+        let live = try await liveAccount()
+        defer { live.running.cancel() }
+        let (me, store, account) = (live.user, live.store, live.account)
         let (_, stranger) = try await registeredHome(password: "pw-stranger")
-        let store = try Store(directory: home.path)
-        let account = try #require(try store.account(jid: server.jid(me)))
-        let engine = SyncEngine(store: store, account: account)
-        let running = Task { await engine.run() }
-        defer { running.cancel() }
-        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
         let tern = try JID("\(account.jid)/\(account.resource)")
 
         // Blocking from another resource of ours: the server pushes it to tern, which stores it.
@@ -206,19 +258,14 @@ import XMPP
         #expect(try store.blocklist(accountID: account.rowID).jids == ["spam@example.org"])
         await mine.close()
         await other.close()
-        await engine.stop()
-        await running.value
+        await live.stop()
     }
 
     @Test func answers__version_last_activity_and_disco_with_a_matching_caps_hash() async throws {
-        let (home, me) = try await registeredHome()
+        let live = try await liveAccount()
+        defer { live.running.cancel() }
+        let (home, me, account) = (live.home, live.user, live.account)
         let (_, stranger) = try await registeredHome(password: "pw-stranger")
-        let store = try Store(directory: home.path)
-        let account = try #require(try store.account(jid: server.jid(me)))
-        let engine = SyncEngine(store: store, account: account)
-        let running = Task { await engine.run() }
-        defer { running.cancel() }
-        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
         let tern = try JID("\(account.jid)/\(account.resource)")
 
         // Our own other resource may ask anything.
@@ -262,7 +309,6 @@ import XMPP
         }
         await mine.close()
         await other.close()
-        await engine.stop()
-        await running.value
+        await live.stop()
     }
 }

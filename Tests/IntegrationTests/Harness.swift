@@ -198,11 +198,16 @@ struct TernHome {
         guard result.status == 0 else { throw HarnessError("login \(user) failed: \(result.stderr)") }
     }
 
+    /// `tern register` of `user` (XEP-0077) with the test CA, the password given as a script would.
+    func register(_ user: String, password: String) async throws -> ProcessResult {
+        try await run(
+            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": password])
+    }
+
     /// Registers `user` (XEP-0077) with the usual password "pw-" + user; this home is then logged in.
     func register(_ user: String) async throws {
-        let result = try await run(
-            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
-            environment: ["TERN_PASSWORD": server.password(user)])
+        let result = try await register(user, password: server.password(user))
         guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
     }
 
@@ -309,11 +314,14 @@ extension TestServer {
         return (store, account, engine, running)
     }
 
-    /// A tern home with a fresh account registered and logged in; returns the home and the user.
-    func registeredHome(_ prefix: String) async throws -> (TernHome, String) {
+    /// A tern home with an account nobody had (`prefix` and a random name), registered in-band
+    /// with `password` (else the usual "pw-" + user) and logged in, so a suite never shares an
+    /// account with another; returns the home and the user.
+    func registeredHome(_ prefix: String, password: String? = nil) async throws -> (TernHome, String) {
         let home = TernHome(self)
         let user = freshUser(prefix)
-        try await home.register(user)
+        let result = try await home.register(user, password: password ?? self.password(user))
+        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
         return (home, user)
     }
 

@@ -15,9 +15,7 @@ import Testing
     func freshUser() -> String { "reg" + UUID().uuidString.prefix(8).lowercased() }
 
     func register(_ home: TernHome, _ user: String, password: String) async throws -> ProcessResult {
-        try await home.run(
-            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
-            environment: ["TERN_PASSWORD": password])
+        try await home.register(user, password: password)
     }
 
     func peerLogin(_ user: String, password: String) async throws -> Int32 {

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Sync
 import Testing
 @testable import Shell
 
@@ -71,5 +72,27 @@ import Testing
         #expect(ContactCommandSupport.parseStatus(["away", "back", "soon"], current: current) == ("away", "back soon"))
         #expect(ContactCommandSupport.parseStatus(["back", "soon"], current: current) == ("dnd", "back soon"))
         #expect(ContactCommandSupport.parseStatus(["online"], current: current) == ("online", nil))
+    }
+
+    /// One line (one JSON event) for a burst from strangers, with its counts; senders made inert.
+    @Test func event__a_strangers_summary_is_one_line_and_one_json_event() throws {
+        let summary = StrangerSummary(requests: 57, presence: 3, refused: 7, jids: ["a@x", "b\u{1B}[31m@x"])
+        let line = try #require(RosterRenderer.event(.strangers(summary), json: false))
+        #expect(!line.contains("\n"))
+        #expect(!line.contains("\u{1B}"))
+        #expect(line.hasPrefix("-- 57 subscription requests and 3 presence updates from people not in your roster: a@x, b"))
+        #expect(line.contains("7 more not stored (limit reached)"))
+        #expect(line.contains("/roster --pending"))
+        let json = try #require(RosterRenderer.event(.strangers(summary), json: true))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["event"] as? String == "strangers")
+        #expect(object["requests"] as? Int == 57)
+        #expect(object["presence"] as? Int == 3)
+        #expect(object["refused"] as? Int == 7)
+        #expect((object["jids"] as? [String])?.count == 2)
+        let one = try #require(RosterRenderer.event(.strangers(StrangerSummary(requests: 1, presence: 0, refused: 0, jids: ["a@x"])), json: false))
+        #expect(one == "-- 1 subscription request from people not in your roster: a@x (/roster --pending)")
+        let refusedOnly = RosterRenderer.event(.strangers(StrangerSummary(requests: 0, presence: 0, refused: 4, jids: [])), json: false)
+        #expect(refusedOnly == "-- 4 more from people not in your roster, not stored (limit reached)")
     }
 }

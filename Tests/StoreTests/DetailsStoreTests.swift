@@ -50,6 +50,23 @@ import Testing
         #expect(try store.contactDetails(accountID: account.rowID, jid: "bob@x").resources.isEmpty)
     }
 
+    /// Migration 0009: an answer that may not be shared stays with its resource, even under a
+    /// `ver` the shared cache knows; the shared entry is not touched.
+    @Test func details__a_resource_s_own_caps_answer_is_shown_for_it_only() throws {
+        let (store, account) = try makeStore()
+        try store.cacheCaps(ver: "v=", identitiesJSON: "[]", features: ["urn:shared"])
+        var phone = Store.ResourceDetails(resource: "phone")
+        phone.capsVer = "v="
+        phone.features = ["urn:own"]
+        var desk = Store.ResourceDetails(resource: "desk")
+        desk.capsVer = "v="
+        try store.saveResourceDetails(accountID: account.rowID, jid: "bob@x", [phone, desk])
+        let resources = try store.contactDetails(accountID: account.rowID, jid: "bob@x").resources
+        #expect(resources.first { $0.resource == "phone" }?.features == ["urn:own"])
+        #expect(resources.first { $0.resource == "desk" }?.features == ["urn:shared"])
+        #expect(try store.cachedCaps(ver: "v=") == ["urn:shared"])
+    }
+
     @Test func sharing__defaults_on__and_is_stored_per_account() throws {
         let (store, account) = try makeStore()
         #expect(try store.sharing(accountID: account.rowID) == Store.Sharing(version: true, idle: true))

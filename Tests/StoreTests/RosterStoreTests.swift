@@ -69,8 +69,9 @@ import Testing
                 status: "s-\(resource)", priority: priority, updatedAt: 100)
         }
         let changed = try store.storePresence([row("phone", "away", priority: 0), row("desk", nil, priority: 5)])
-        #expect(changed.count == 2)
-        #expect(try store.storePresence([row("phone", "away", priority: 0)]).isEmpty, "the same presence again is no change")
+        #expect(changed.contacts.count == 2)
+        #expect(changed.strangers.isEmpty)
+        #expect(try store.storePresence([row("phone", "away", priority: 0)]).contacts.isEmpty, "the same presence again is no change")
         var entry = try #require(try store.rosterEntries(accountID: account.rowID).first)
         #expect(entry.presence.map(\.resource) == ["desk", "phone"])
         try store.clearPresence(accountID: account.rowID)
@@ -101,13 +102,14 @@ import Testing
 
     @Test func presence__keeps_advertised_caps_and_a_caps_only_change_is_stored_without_an_event() throws {
         let (store, account) = try makeStore()
+        try store.replaceRoster(accountID: account.rowID, items: [item("bob@example.org")], version: nil)
         func row(ver: String?, available: Bool = true) -> ResourcePresence {
             ResourcePresence(
                 accountID: account.rowID, jid: "bob@example.org", resource: "desk", available: available, updatedAt: 100,
                 capsNode: ver.map { _ in "https://client.example" }, capsVer: ver)
         }
-        #expect(try store.storePresence([row(ver: "v1=")]).count == 1)
-        #expect(try store.storePresence([row(ver: "v2=")]).isEmpty, "new caps alone are no presence change")
+        #expect(try store.storePresence([row(ver: "v1=")]).contacts.count == 1)
+        #expect(try store.storePresence([row(ver: "v2=")]).contacts.isEmpty, "new caps alone are no presence change")
         var stored = try #require(try store.presence(accountID: account.rowID, jid: "bob@example.org").first)
         #expect(stored.capsVer == "v2=")
         #expect(stored.capsNode == "https://client.example")

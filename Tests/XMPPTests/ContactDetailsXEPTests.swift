@@ -140,7 +140,7 @@ import Testing
         #expect(!EntityCapabilities.validates("QgayPKawpkPSDYmwT/WM94uAlu0=", hash: "sha-1", info: info), "a forged ver fails")
     }
 
-    @Test func caps__duplicateFeatureOrVisibleFormType__cannotBeValidated() throws {
+    @Test func caps__duplicateFeature__isIllFormed__aVisibleFormType__isIgnored() throws {
         let duplicate = try parseElement("""
             <query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' type='pc'/>\
             <feature var='urn:a'/><feature var='urn:a'/></query>
@@ -150,7 +150,47 @@ import Testing
             <query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' type='pc'/>\
             <x xmlns='jabber:x:data' type='result'><field var='FORM_TYPE'><value>urn:x</value></field></x></query>
             """)
-        #expect(EntityCapabilities.Info(query: visible) == nil)
+        // §5.4 3.6: a form whose FORM_TYPE is not hidden is left out, and the rest is hashed.
+        #expect(EntityCapabilities.Info(query: visible)?.forms == [])
+    }
+
+    /// §5.1 ends every value with '<', so a value holding one forges the boundaries: feature
+    /// `a<b` hashes like features `a` and `b` (the preimage note of §5 and §8.2). §5.4 must refuse it.
+    @Test func caps__lessThanInAnyHashedValue__isIllFormed() throws {
+        func query(_ body: String) throws -> Element {
+            try parseElement("<query xmlns='http://jabber.org/protocol/disco#info'>\(body)</query>")
+        }
+        let honest = try #require(EntityCapabilities.Info(query: try query(
+            "<identity category='client' type='pc'/><feature var='urn:a'/><feature var='urn:b'/>")))
+        let forgedQuery = try query("<identity category='client' type='pc'/><feature var='urn:a&lt;urn:b'/>")
+        let forged = EntityCapabilities.Info(identities: honest.identities, features: ["urn:a<urn:b"])
+        #expect(
+            EntityCapabilities.verificationInput(forged) == EntityCapabilities.verificationInput(honest),
+            "why it matters: one feature with '<' is two features to the hash")
+        #expect(EntityCapabilities.Info(query: forgedQuery) == nil)
+        let form = "<x xmlns='jabber:x:data' type='result'><field var='FORM_TYPE' type='hidden'><value>urn:t</value></field>"
+        for body in [
+            "<identity category='client' type='pc' name='tern&lt;urn:a'/>",
+            "<identity category='cli&lt;ent' type='pc'/>",
+            "<identity category='client' type='p&lt;c'/>",
+            "<identity category='client' type='pc' xml:lang='e&lt;n'/>",
+            "<identity category='client' type='pc'/>\(form)<field var='os'><value>Linux&lt;urn:x</value></field></x>",
+            "<identity category='client' type='pc'/>\(form)<field var='o&lt;s'><value>Linux</value></field></x>",
+            "<identity category='client' type='pc'/><x xmlns='jabber:x:data' type='result'>"
+                + "<field var='FORM_TYPE' type='hidden'><value>urn:t&lt;x</value></field></x>",
+        ] {
+            #expect(EntityCapabilities.Info(query: try query(body)) == nil, "\(body)")
+        }
+    }
+
+    /// §5.4 3.5: a FORM_TYPE with two different values is ill-formed (only one could be hashed).
+    @Test func caps__formTypeWithTwoValues__isIllFormed() throws {
+        let query = try parseElement("""
+            <query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' type='pc'/>\
+            <x xmlns='jabber:x:data' type='result'><field var='FORM_TYPE' type='hidden'>\
+            <value>urn:a</value><value>urn:b</value></field></x></query>
+            """)
+        #expect(EntityCapabilities.Info(query: query) == nil)
     }
 
     @Test func caps__ourCaps__hashesWhatDiscoAnswers() throws {

@@ -29,8 +29,16 @@ Subcommands:
            sends a spoofed roster push; prints {"type", "condition"} of the reply.
   vcard-set --jid J --password P --fn NAME   stores our own vcard-temp with FN.
   online   --jid J --password P --name N --version V [--message-to T --body B]
-           [--timeout S] [--ready-file PATH]   stays online S seconds answering
-           XEP-0092 with N/V; prints {"jid": our full JID} once ready.
+           [--presence-to J] [--caps] [--feature F]... [--timeout S] [--ready-file PATH]
+           stays online S seconds answering XEP-0092 with N/V and disco#info with F too
+           (with --caps, hashed into the XEP-0115 ver as slixmpp computes it); prints
+           {"jid": our full JID} once ready.
+  flood    --to FULLJID --accounts N [--resources R] [--subscribe] [--presence]
+           [--prefix P] [--password PW] [--timeout S] [--until-file PATH]
+           registers N fresh accounts in-band (XEP-0077); each asks FULLJID's bare JID to
+           subscribe and/or sends FULLJID directed presence; the first account does so from
+           R resources. Prints {"ready": N, "first": its bare JID} once the server has routed
+           it all; leaves (the server then says unavailable) once PATH exists or after S s.
   prefeatures [--domain D]               prints the stream features offered
            before TLS (raw XML) on a plain TCP connection; no login.
   room     --jid J --password P --room ROOM --nick N [--history N] [--change-nick NEW]
@@ -114,13 +122,13 @@ class PeerError(Exception):
         self.code = code
 
 
-def make_client(args):
+def make_client(args, jid=None, password=None):
     try:
         import slixmpp
     except ImportError as exc:
         fail(EXIT_ERROR, f"slixmpp is not installed ({exc}); run scripts/install-deps")
 
-    client = slixmpp.ClientXMPP(args.jid, args.password)
+    client = slixmpp.ClientXMPP(jid or args.jid, password or args.password)
     if args.ca:
         client.ca_certs = args.ca
     if args.direct_tls:
@@ -442,6 +450,9 @@ async def cmd_online(client, args):
     if args.caps:
         client.register_plugin("xep_0115")
     await open_session(client, args)
+    # After binding: slixmpp keeps disco#info per JID, and ours is the full JID now.
+    for feature in args.feature:
+        client.plugin["xep_0030"].add_feature(feature)
     client.send_presence()
     if args.presence_to:
         if args.caps:
@@ -457,6 +468,56 @@ async def cmd_online(client, args):
             f.write(str(client.boundjid) + "\n")
     await asyncio.sleep(args.timeout)
     await close_session(client)
+    return EXIT_OK
+
+
+async def flood_session(args, jid, register):
+    """One stranger's session: registered in-band first (XEP-0077) when asked, then online."""
+    client = make_client(args, jid, args.password)
+    if register:
+        client.register_plugin("xep_0077")
+        client.plugin["xep_0077"].force_registration = True
+
+        async def on_register(_form):
+            iq = client.Iq()
+            iq["type"] = "set"
+            iq["register"]["username"] = client.boundjid.user
+            iq["register"]["password"] = args.password
+            await iq.send(timeout=args.connect_timeout)
+
+        client.add_event_handler("register", on_register)
+    await open_session(client, args)
+    return client
+
+
+async def cmd_flood(_unused, args):
+    """Strangers: N fresh accounts, each asking to subscribe and/or sending directed presence."""
+    prefix = f"{args.prefix}{uuid.uuid4().hex[:8]}-"
+    domain = args.domain or os.environ.get("TERN_TEST_DOMAIN") or "localhost"
+    jids = [f"{prefix}{n}@{domain}/r0" for n in range(1, args.accounts + 1)]
+    gate = asyncio.Semaphore(10)  # logins at a time: the server stays responsive for others
+
+    async def one(jid, register):
+        async with gate:
+            client = await flood_session(args, jid, register)
+            if args.subscribe and jid.endswith("/r0"):
+                client.send_presence(pto=args.to.split("/")[0], ptype="subscribe", pstatus="let me in")
+            if args.presence:
+                client.send_presence(pto=args.to)
+            await ping_server(client, args)
+            return client
+
+    # The first account and all its resources first, so its own cap is met before the total one.
+    first = jids[0].split("/")[0]
+    clients = [await one(jids[0], True)]
+    clients += await asyncio.gather(*(one(f"{first}/r{n}", False) for n in range(1, args.resources)))
+    clients += await asyncio.gather(*(one(jid, True) for jid in jids[1:]))
+    emit({"ready": args.accounts, "first": first})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.timeout
+    while args.until_file and not os.path.exists(args.until_file) and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*(close_session(client) for client in clients))
     return EXIT_OK
 
 
@@ -792,6 +853,7 @@ def parse_args(argv):
     p.add_argument("--message-to", default=None)
     p.add_argument("--presence-to", default=None, help="also send directed presence to this JID")
     p.add_argument("--caps", action="store_true", help="advertise XEP-0115 caps on presence")
+    p.add_argument("--feature", action="append", default=[], help="also list this disco#info feature (any text)")
     p.add_argument("--body", default="hello")
     p.add_argument("--timeout", type=float, default=30.0, help="how long to stay online")
     p.add_argument("--linger", type=float, default=0.0)
@@ -817,6 +879,18 @@ def parse_args(argv):
     p.add_argument("--linger", type=float, default=0.0, help="stay this long after the last step")
     p.add_argument("--until-file", default=None, help="then stay until this file exists")
     p.add_argument("--ready-file", default=None, help="written once joined and the steps are done")
+
+    p = sub.add_parser("flood", parents=[common])
+    p.add_argument("--password", default="pw-flood", help="of every account it registers")
+    p.add_argument("--prefix", default="stranger", help="account names: PREFIX + random + -N")
+    p.add_argument("--domain", default=None)
+    p.add_argument("--accounts", type=int, required=True)
+    p.add_argument("--resources", type=int, default=1, help="sessions of the first account")
+    p.add_argument("--to", required=True, help="the target's full JID (directed presence)")
+    p.add_argument("--subscribe", action="store_true")
+    p.add_argument("--presence", action="store_true")
+    p.add_argument("--timeout", type=float, default=60.0, help="how long to stay online at most")
+    p.add_argument("--until-file", default=None, help="leave once this file exists")
 
     p = sub.add_parser("prefeatures", parents=[common])
     p.add_argument("--domain", default=None)
@@ -852,6 +926,8 @@ def main(argv):
         hard = args.connect_timeout * 3 + 10
         if args.command in ("receive", "subscribe-accept", "online", "room"):
             hard += args.timeout + args.linger
+        if args.command == "flood":
+            hard += args.timeout + args.connect_timeout * (args.accounts + args.resources) / 10
     # Last resort against a wedged event loop: SIGALRM ends the process.
     signal.signal(signal.SIGALRM, lambda *_: fail(EXIT_ERROR, f"hard timeout ({hard:.0f} s)"))
     signal.alarm(max(1, int(hard + 0.999)))
@@ -867,10 +943,10 @@ def main(argv):
     commands = {"send": cmd_send, "receive": cmd_receive, "roster": cmd_roster, "login": cmd_login,
                 "subscribe-accept": cmd_subscribe_accept, "subscribe": cmd_subscribe,
                 "roster-add": cmd_roster_add, "roster-push": cmd_roster_push,
-                "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room}
+                "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room, "flood": cmd_flood}
 
     async def run():
-        client = make_client(args)
+        client = None if args.command == "flood" else make_client(args)
         return await asyncio.wait_for(commands[args.command](client, args), hard)
 
     try:

@@ -160,7 +160,7 @@ enum EventFormatter {
         case .outbox(let id, let state):
             if json { return Renderer.json(["event": "receipt", "id": id, "state": state.rawValue]) }
             return "-- \(Sanitizer.inert(id)) \(state.rawValue)"
-        case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
+        case .presence, .subscriptionRequest, .subscribed, .unsubscribed, .strangers:
             return RosterRenderer.event(event, json: json)
         case .room(let event):
             return RoomRenderer.event(event, json: json)

@@ -2,7 +2,8 @@
 ///
 /// We put a `<c/>` on our presence so others can skip a disco#info round trip, and we cache
 /// what others advertise by verification string — but only after recomputing the string
-/// from their disco#info answer (§5.4), so a forged hash never poisons the cache.
+/// from their disco#info answer (§5.4), and only an answer that no other could hash like
+/// (`Info.isUnambiguous`), so neither a forged hash nor a forged answer poisons the cache.
 import Foundation
 
 public enum EntityCapabilities {
@@ -40,8 +41,11 @@ public enum EntityCapabilities {
             self.forms = forms
         }
 
-        /// Reads a disco#info `<query/>`; nil when §5.4 says the answer cannot be hashed
-        /// (duplicate identity or feature, a form without a hidden FORM_TYPE, two forms of one type).
+        /// Reads a disco#info `<query/>`; nil when §5.4 says the answer is ill-formed: a
+        /// duplicate identity or feature, two forms of one FORM_TYPE or a FORM_TYPE with two
+        /// values (3.3–3.5), or a '<' in any value that enters the hash. §5.1 ends every value
+        /// with '<', so a feature `a<b` would hash like features `a` and `b` (the preimage
+        /// note of §5.1 and §8.2). A form without a hidden FORM_TYPE is ignored (3.6).
         public init?(query: Element) {
             identities = query.children("identity", namespace: NS.discoInfo).map {
                 Identity(
@@ -54,17 +58,44 @@ public enum EntityCapabilities {
             for x in query.children("x", namespace: NS.dataForms) {
                 var form: [String: [String]] = [:]
                 let fields = x.children("field", namespace: NS.dataForms)
-                guard let formType = fields.first(where: { $0["var"] == "FORM_TYPE" }) else { continue }  // ignored (§5.4 3.6)
-                guard formType["type"] == "hidden" else { return nil }
+                guard let formType = fields.first(where: { $0["var"] == "FORM_TYPE" }), formType["type"] == "hidden" else { continue }
                 for field in fields {
                     guard let name = field["var"] else { continue }
                     form[name] = field.children("value", namespace: NS.dataForms).map(\.text)
                 }
+                guard Set(form["FORM_TYPE"] ?? []).count == 1 else { return nil }
                 forms.append(form)
             }
             let types = forms.compactMap { $0["FORM_TYPE"]?.first }
             guard Set(types).count == types.count else { return nil }
             self.forms = forms
+            let hashed = identities.flatMap { [$0.category, $0.type, $0.lang, $0.name] } + features
+                + forms.flatMap { $0.flatMap { [$0.key] + $0.value } }
+            guard !hashed.contains(where: { $0.contains("<") }) else { return nil }
+        }
+
+        /// Whether S (§5.1) reads back as this answer and no other, so that everyone who
+        /// advertises its hash may be shown it (§5.4 3.8: "globally cache").
+        ///
+        /// S marks where each value ends, not what it is: a feature `client/pc//Pal` hashes
+        /// like an identity, and a form whose FORM_TYPE and fields are feature names (fields
+        /// with no value) hashes like those features. So only an answer without forms, whose
+        /// identities have a category and a type and no '/' before the name, and none of whose
+        /// features reads as an identity, is unambiguous: its identities are exactly the
+        /// leading values of S that read as identities. (No value holds '<': `init(query:)`.)
+        public var isUnambiguous: Bool {
+            forms.isEmpty
+                && identities.allSatisfy { identity in
+                    !identity.category.isEmpty && !identity.type.isEmpty
+                        && ![identity.category, identity.type, identity.lang].contains { $0.contains("/") }
+                }
+                && !features.contains(where: Self.readsAsIdentity)
+        }
+
+        /// CATEGORY/TYPE/LANG/NAME with a category and a type (§5.1 step 2).
+        static func readsAsIdentity(_ value: String) -> Bool {
+            let parts = value.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+            return parts.count == 4 && !parts[0].isEmpty && !parts[1].isEmpty
         }
     }
 
