@@ -138,11 +138,10 @@ public enum ArchiveHistory {
     public static func fetchOlder(engine: SyncEngine, with jid: JID, count: Int = defaultCount, pageSize: Int = 50)
         async throws(FetchError) -> Fetched
     {
-        guard let context = await engine.featureContext() else { throw .offline }
+        guard let context = await engine.featureContext(), let router = await engine.archiveRouter else { throw .offline }
         if let room = (try? context.store.room(accountID: context.account.rowID, jid: jid.bare.description)) ?? nil {
-            return try await fetchOlder(inRoom: room, context: context, count: count, pageSize: pageSize)
+            return try await fetchOlder(inRoom: room, router: router, context: context, count: count, pageSize: pageSize)
         }
-        let router = SessionFeatures.archiveRouter
         let support = await ArchiveSupport.discover(context)
         guard support.available else { throw .notSupported(context.boundJID.bare.description) }
         let conversation = jid.bare
@@ -169,7 +168,7 @@ public enum ArchiveHistory {
 
     /// A room's older history comes from the room's own archive (XEP-0313 §4 on a MUC), before
     /// the oldest room message we hold.
-    private static func fetchOlder(inRoom room: Room, context: FeatureContext, count: Int, pageSize: Int)
+    private static func fetchOlder(inRoom room: Room, router: ArchiveRouter, context: FeatureContext, count: Int, pageSize: Int)
         async throws(FetchError) -> Fetched
     {
         guard room.archived != false, let roomJID = JID(validating: room.jid) else { throw .notSupported(room.jid) }
@@ -180,7 +179,7 @@ public enum ArchiveHistory {
             archive: .room(roomJID), filter: filter, before: held?.archiveID, limit: count, pageSize: pageSize)
         let fetched = ArchivePages.ordered(
             before: held?.timestamp,
-            await ArchivePages.runBackwards(&pager, router: SessionFeatures.archiveRouter, context: context))
+            await ArchivePages.runBackwards(&pager, router: router, context: context))
         var stored = 0
         for page in fetched.pages.reversed() { stored += await RoomFeature.storeArchived(page, room: room.jid, context) }
         return try outcome(fetched.outcome, pager: pager, stored: stored)

@@ -63,7 +63,7 @@ extension SoftwareVersion {
 extension SessionFeatures {
     /// Everything our disco#info lists (XEP-0030): the answer and the caps hash share it.
     static var advertisedFeatures: [String] {
-        SyncEngine.baseDiscoFeatures + all.flatMap(\.discoFeatures)
+        SyncEngine.baseDiscoFeatures + make().flatMap(\.discoFeatures)
     }
 
     /// Our XEP-0115 `<c/>`, to append to every available presence we send.

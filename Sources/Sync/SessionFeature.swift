@@ -20,7 +20,7 @@ protocol SessionFeature: Sendable {
     /// our queued messages out first.
     func sessionSettled(_ context: FeatureContext, resumed: Bool) async
 
-    /// Whether this feature handles an inbound stanza (checked in `SessionFeatures.all` order).
+    /// Whether this feature handles an inbound stanza (checked in `SessionFeatures.make()` order).
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool
 
     /// The claimed stanzas of one burst, in arrival order.
@@ -47,13 +47,19 @@ extension SessionFeature {
 /// before presence: a room's join error is a presence without MUC data, which only the room
 /// feature can tell from a contact's. Joins still follow our initial presence: they are sent
 /// when the session settles, after every feature has started.
+///
+/// Each engine gets instances of its own: the state some features keep (open archive pages,
+/// room joins, stranger digests) is keyed by account row ids, which are unique only within
+/// one Store, and a process may run engines on several stores (the tests do).
 enum SessionFeatures {
-    /// Room archives are read through the same router as our own: it owns every MAM result.
-    static let archiveRouter = ArchiveRouter()
-    static let all: [any SessionFeature] = [
-        RosterFeature(), CarbonsFeature(), BookmarksFeature(), RoomFeature(archiveRouter: archiveRouter),
-        PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature(router: archiveRouter),
-    ]
+    static func make() -> [any SessionFeature] {
+        // Room archives are read through the same router as our own: it owns every MAM result.
+        let archiveRouter = ArchiveRouter()
+        return [
+            RosterFeature(), CarbonsFeature(), BookmarksFeature(), RoomFeature(archiveRouter: archiveRouter),
+            PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature(router: archiveRouter),
+        ]
+    }
 }
 
 /// What a feature may do on the live session.

@@ -99,7 +99,7 @@ public actor SyncEngine {
     private var sleepGeneration = 0
     /// What the user is doing (XEP-0352); told to the server on every stream that offers it.
     private var clientState: ClientState = .active
-    private let features: [any SessionFeature] = SessionFeatures.all
+    private let features: [any SessionFeature] = SessionFeatures.make()
     private let featureGate = SerialGate()
     /// The connection being negotiated, so `stop()` can cut a slow login short.
     private var connecting: Connection?
@@ -434,6 +434,9 @@ public actor SyncEngine {
     func emit(_ event: SyncEvent) {
         eventSink.yield(event)
     }
+
+    /// The router of this engine's archive pages (ours and rooms').
+    var archiveRouter: ArchiveRouter? { feature(ArchiveFeature.self)?.router }
 
     /// The running instance of a feature (for the public API that extensions add).
     func feature<Feature: SessionFeature>(_: Feature.Type) -> Feature? {

@@ -325,3 +325,22 @@ import Testing
         #expect(ArchivePages.ordered(before: nil, (pages, .finished)).pages == pages)
     }
 }
+
+/// Two engines of one process, on two stores whose accounts have the same row id (the tests
+/// run many at once): one losing its link must not end the other's archive pages. It did while
+/// the features were shared process-wide, and a room's catch-up then came back empty.
+@Suite struct SessionFeatureOwnershipTests {
+    @Test func linkLost_inOneEngine__leavesAnotherEnginesPagesOpen() async throws {
+        func router(_ features: [any SessionFeature]) throws -> ArchiveRouter {
+            try #require(features.compactMap { $0 as? ArchiveFeature }.first).router
+        }
+        let first = SessionFeatures.make()
+        let second = SessionFeatures.make()
+        let page = try await router(first).open(accountID: 1, queryID: "q", iqID: "mam-1")
+        for feature in second { await feature.linkLost(accountID: 1) }
+        let reply = Element("iq", namespace: NS.client, attributes: ["type": "result", "id": "mam-1"])
+        try await router(first).route([reply], accountID: 1)
+        var iterator = page.makeAsyncIterator()
+        #expect(await iterator.next() == reply)
+    }
+}

@@ -141,12 +141,13 @@ import Testing
         let forged = message(
             ["from": "mallory@evil.example/x", "type": "chat"],
             [body("outer body"), Element("sent", namespace: NS.carbons)])
-        let index = try #require(SessionFeatures.all.firstIndex { $0.claims(forged, context) })
-        #expect(SessionFeatures.all[index] is CarbonsFeature)
+        let features = SessionFeatures.make()
+        let index = try #require(features.firstIndex { $0.claims(forged, context) })
+        #expect(features[index] is CarbonsFeature)
         // Ordinary messages, <private/> ones included, stay on the engine's own path.
         let privateOne = message(
             ["from": "bob@example.org/phone", "type": "chat"], [body("secret"), Element("private", namespace: NS.carbons)])
-        #expect(SessionFeatures.all.allSatisfy { !$0.claims(privateOne, context) })
+        #expect(features.allSatisfy { !$0.claims(privateOne, context) })
         #expect(IncomingMessages.record(for: privateOne, account: context.account, ourJID: me, receivedAt: Date())?.body == "secret")
     }
 }
