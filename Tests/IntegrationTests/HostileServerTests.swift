@@ -103,6 +103,18 @@ import Testing
         #expect(try await home.run(["accounts", "--json"]).stdout.isEmpty)
     }
 
+    @Test func plaintextAfterProceed__in_the_same_read__is_discarded_and_the_real_features_are_used() async throws {
+        let hostile = try await HostileServer("plaintext-after-proceed")
+        let home = TernHome(server)
+        let result = try await login(home, "alice", at: hostile.address, caFile: hostile.caFile)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(SCRAM-SHA-256)"), "\(result.stdout)")
+        let auths = hostile.events("auth")
+        #expect(auths.count == 1)
+        #expect(auths.allSatisfy { $0["tls"] as? Bool == true && $0["mechanism"] as? String == "SCRAM-SHA-256" },
+                "the injected PLAIN-only features were not used: \(auths)")
+    }
+
     @Test func plaintextAfterProceed__arriving_later__fails_the_handshake_cleanly() async throws {
         let hostile = try await HostileServer("plaintext-after-proceed-late")
         let home = TernHome(server)
