@@ -199,6 +199,8 @@ public actor SyncEngine {
             await barrier()
             await awaitAcks()
             report.sent += flushedCount - flushedBefore
+            // A link that died during the pass: let the engine take in its close before judging.
+            if let link = connection, await !link.isOpen { await consumer?.value }
             guard connection != nil else {
                 report.error = lastCloseError ?? .closed
                 if report.error?.isPermanent == true { break }

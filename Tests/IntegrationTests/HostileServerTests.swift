@@ -213,6 +213,15 @@ import Testing
         try await deliverToProsody(scene.home, scene.user, to: recipient, scene.messages)
     }
 
+    @Test func streamErrorMidFlush__the_pass_resumes_and_sends_the_rest_once() async throws {
+        let scene = try await syncedAgainst("sm-error-mid-flush", queueing: 5)
+        #expect(scene.sync.status == 0, "\(scene.sync.stderr)")
+        #expect(scene.hostile.events("sent-stream-error").count == 1)
+        #expect(scene.hostile.events("resumed").count == 1, "\(scene.hostile.events)")
+        #expect(handledCounts(scene.hostile) == scene.all(1), "\(scene.hostile.events("message"))")
+        #expect(try await outbox(scene.home) == scene.all("acked"))
+    }
+
     // MARK: - No reconnect storm
 
 }

@@ -284,6 +284,9 @@ public actor Connection {
         }
     }
 
+    /// Whether the stream is still up (negotiated and not yet closed).
+    public var isOpen: Bool { io != nil && !isClosed }
+
     /// Whether this stream can be resumed after the link drops.
     public var isResumable: Bool { streamManagement?.snapshot.canResume ?? false }
 
