@@ -550,9 +550,16 @@ public actor SyncEngine {
         case .acked(let keys):
             acknowledge(keys)
         case .closed(let error):
+            var resumable = await source.isResumable
+            if case .streamManagement = error {
+                // We ended that stream with a XEP-0198 stream error (§6): it is not resumed, so
+                // what it left unconfirmed goes back to the queue for the next session.
+                StreamSession.abandon(store: store, accountID: account.rowID)
+                resumable = false
+            }
             // Contacts' presence stands while the session may still be resumed (RFC 6121 §4
             // via XEP-0198 §5); a new session clears it when it starts.
-            if await !source.isResumable {
+            if !resumable {
                 try? store.clearPresence(accountID: account.rowID)
                 _ = try? store.resetRoomStates(accountID: account.rowID)
             }

@@ -177,6 +177,22 @@ import Testing
         }
     }
 
+    @Test func ackAboveWhatWasSent__ends_each_session_with_handled_count_too_high__rows_back_in_the_queue() async throws {
+        let (_, recipient) = try await registered("har")
+        let scene = try await syncedAgainst("sm-ack-too-high", queueing: 3, to: recipient)
+        #expect(scene.sync.status == 1)
+        let line = oneLine(scene.sync)
+        #expect(line.hasPrefix("tern: the server acknowledged ") && line.hasSuffix(" (handled-count-too-high)"), "\(line)")
+        // XEP-0198 §6: tern says why before it closes, and does not resume a stream it ended.
+        let errors = scene.hostile.events("client-stream-error")
+        #expect(!errors.isEmpty && errors.allSatisfy { ($0["conditions"] as? [String])?.contains("handled-count-too-high") == true },
+                "\(scene.hostile.events)")
+        #expect(scene.hostile.events("resumed").isEmpty, "a session ended with a stream error is not resumed")
+        #expect(try await outbox(scene.home) == scene.all("queued"))
+
+        try await deliverToProsody(scene.home, scene.user, to: recipient, scene.messages)
+    }
+
     @Test func failedResumptionWithH__trims_what_it_confirms_and_resends_the_rest_once() async throws {
         let scene = try await syncedAgainst("sm-failed-h", queueing: 4)
         #expect(scene.sync.status == 0, "\(scene.sync.stderr)")

@@ -379,10 +379,11 @@ public actor Connection {
             try? configuration.saveStreamManagement?(machine.snapshot)
             if !keys.isEmpty { eventSink.yield(.acked(keys)) }
         } catch {
-            if let text = try? XMLSerializer.serialize(error.streamError) {
-                io.enqueue([text + XMLSerializer.streamFooter])
-            }
-            io.requestAbort(.streamManagement(error))
+            // Counting goes on until the link is down, so whatever is written meanwhile is in the
+            // saved queue that the engine puts back in the outbox (the stream cannot be resumed).
+            io.requestAbort(
+                .streamManagement(error),
+                finalWords: (try? XMLSerializer.serialize(error.streamError)).map { $0 + XMLSerializer.streamFooter })
         }
     }
 

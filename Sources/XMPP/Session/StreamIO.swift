@@ -22,6 +22,8 @@ final class StreamIO: @unchecked Sendable {
         /// Set to drop the link at once, without `</stream:stream>` (which would end a
         /// XEP-0198 session the server could otherwise resume).
         var abortReason: ConnectionError?
+        /// Written just before an abort: a stream error that tells the server why.
+        var finalWords: String?
     }
 
     private let configuration: ConnectionConfiguration
@@ -81,8 +83,13 @@ final class StreamIO: @unchecked Sendable {
     }
 
     /// Drops the connection without closing the stream (a dead link, or a fault test).
-    func requestAbort(_ reason: ConnectionError) {
-        shared.withLock { if $0.abortReason == nil { $0.abortReason = reason } }
+    /// `finalWords` (a stream error and the closing tag) go out in place of anything still queued.
+    func requestAbort(_ reason: ConnectionError, finalWords: String? = nil) {
+        shared.withLock { state in
+            guard state.abortReason == nil else { return }
+            state.abortReason = reason
+            state.finalWords = finalWords
+        }
         wake()
     }
 
@@ -231,11 +238,14 @@ final class StreamIO: @unchecked Sendable {
         var pending = leftover
         leftover = []
         while true {
-            let (writes, closeRequested, abortReason) = shared.withLock { state in
+            let (writes, closeRequested, abortReason, finalWords) = shared.withLock { state in
                 defer { state.writes.removeAll(keepingCapacity: true) }
-                return (state.writes, state.closeRequested, state.abortReason)
+                return (state.writes, state.closeRequested, state.abortReason, state.finalWords)
             }
-            if let abortReason { throw abortReason }
+            if let abortReason {
+                if let finalWords { try? writeNow(finalWords) }
+                throw abortReason
+            }
             if !writes.isEmpty { try writeNow(writes.joined()) }
             if closeRequested, closingSince == nil {
                 try? writeNow(XMLSerializer.streamFooter)
