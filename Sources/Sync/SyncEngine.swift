@@ -239,36 +239,51 @@ public actor SyncEngine {
         }
     }
 
+    /// Why `run()` gave up, when that was not `stop()` or a logout: an error that reconnecting
+    /// cannot fix (a missing STARTTLS, a failed login, `conflict`, …).
+    public private(set) var gaveUp: String?
+
     /// Stays connected until `stop()`, reconnecting with backoff; flushes whatever gets queued.
     public func run() async {
+        gaveUp = await runUntilStopped()
+    }
+
+    private func runUntilStopped() async -> String? {
         var policy = ReconnectPolicy()
         while !stopped {
-            var serverReached = true
+            var failure = ReconnectPolicy.Failure.linkLost
             if let current = try? store.account(jid: account.jid) { account = current }
             if account.state != .active {
                 report(.offline, "\(account.jid) is logged out")
-                return
+                return nil
             }
             do {
                 _ = try await connect()
-                policy.reset()
                 await startSession()
                 await stayOnline()
+                // A session the server broke (often right after each login) is not a flaky link:
+                // its retries back off to minutes instead of starting over at once.
+                if let error = lastCloseError, error.isProtocolFault {
+                    failure = .serverFault
+                } else {
+                    policy.reset()
+                }
+                if let error = lastCloseError, error.isPermanent { return error.description }
             } catch let error as ConnectionError where error.isPermanent {
                 report(.offline, error.description)
-                return
+                return error.description
             } catch let error as SyncError {
                 report(.offline, error.description)
-                return
+                return error.description
             } catch {
                 // Reported by connect(); wait and try again.
-                serverReached = (error as? ConnectionError)?.reachedServer ?? false
+                failure = ReconnectPolicy.Failure(error)
             }
             if stopped { break }
-            let delay = policy.nextDelay(serverReached: serverReached)
-            await sleep(delay)
+            await sleep(policy.nextDelay(after: failure))
         }
         report(.offline, nil)
+        return nil
     }
 
     /// Asks `run()` to end: closes the stream cleanly.

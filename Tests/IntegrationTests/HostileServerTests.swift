@@ -103,6 +103,29 @@ import Testing
         #expect(try await home.run(["accounts", "--json"]).stdout.isEmpty)
     }
 
+    @Test func starttlsStripped__sync_and_watch_stop_at_once__the_outbox_waits_for_the_real_server() async throws {
+        let hostile = try await HostileServer("starttls-stripped")
+        let (home, user) = try await registered("hts")
+        let (_, recipient) = try await registered("htr")
+        let messages = bodies("stripped", 2)
+        try await queue(home, to: recipient, messages)
+        #expect(try await home.run(["account", "set", "server", hostile.address]).status == 0)
+        #expect(try await home.run(["account", "set", "ca-file", hostile.caFile]).status == 0)
+
+        let sync = try await home.run(["sync"])
+        #expect(sync.status == 1)
+        #expect(oneLine(sync) == "tern: the server does not offer STARTTLS; tern never logs in without TLS")
+        // A permanent error: the watcher gives up at once, says why, and never retries.
+        let watch = try await home.run(["sync", "--watch", "--json"], timeout: .seconds(20))
+        #expect(watch.status == 1)
+        #expect(oneLine(watch) == "tern: the server does not offer STARTTLS; tern never logs in without TLS")
+        #expect(hostile.connections == 2, "one connection per command, no retries")
+        #expect(hostile.events("auth").isEmpty)
+        #expect(try await outbox(home) == Dictionary(uniqueKeysWithValues: messages.map { ($0, "queued") }))
+
+        try await deliverToProsody(home, user, to: recipient, messages)
+    }
+
     @Test func plaintextAfterProceed__in_the_same_read__is_discarded_and_the_real_features_are_used() async throws {
         let hostile = try await HostileServer("plaintext-after-proceed")
         let home = TernHome(server)
@@ -240,4 +263,20 @@ import Testing
 
     // MARK: - No reconnect storm
 
+    @Test func aFailureRightAfterEachLogin__the_watcher_backs_off_instead_of_looping() async throws {
+        let scene = try await syncedAgainst("sm-ack-too-high", queueing: 1)
+        let before = scene.hostile.connections
+
+        let watch = try scene.home.start(["sync", "--watch", "--json"])
+        try await Task.sleep(for: .seconds(8))
+        watch.interrupt()
+        let result = try await watch.finish(timeout: .seconds(10))
+        let attempts = scene.hostile.connections - before
+        // Backing off from 0.5 s and doubling: about five attempts in 8 s, never one every half second.
+        #expect(attempts >= 2 && attempts <= 6, "\(attempts) connections in 8 s")
+        let details = result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { $0["detail"] as? String }
+        #expect(details.contains { $0.contains("handled-count-too-high") }, "the reason stays visible: \(details)")
+        #expect(try await outbox(scene.home) == scene.all("queued"))
+    }
 }

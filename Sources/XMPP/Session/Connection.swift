@@ -73,6 +73,21 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the server broke the protocol, as opposed to the link failing: the same server
+    /// will most likely do it again right after the next login, so retries back off to
+    /// minutes rather than come at the pace a flaky link deserves (DESIGN §6).
+    public var isProtocolFault: Bool {
+        switch self {
+        case .parser, .streamManagement: true
+        case .negotiation(let error):
+            switch error {
+            case .unexpected, .streamManagement, .bindFailed: true
+            default: false
+            }
+        default: false
+        }
+    }
+
     /// Errors after which reconnecting cannot help until the user acts.
     public var isPermanent: Bool {
         switch self {
