@@ -4,8 +4,8 @@
     hostile.py --scenario NAME --dir DIR [--domain localhost] [--password PW]
 
 It listens on 127.0.0.1 (a free port), speaks real STARTTLS with a self-signed
-certificate made like scripts/testserver makes one (DIR/localhost.crt, which the
-client trusts as its CA file) and real SCRAM-SHA-256 / SCRAM-SHA-1 (RFC 5802,
+certificate made like scripts/testserver makes one (DIR/cert/localhost.crt, which
+the client trusts as its CA file; servers may share a DIR) and real SCRAM-SHA-256 / SCRAM-SHA-1 (RFC 5802,
 RFC 7677), so it can log a client in when the scenario wants. Any user name is
 accepted; the password is --password, else "pw-" + the user name (the test
 server's convention).
@@ -49,8 +49,10 @@ import os
 import secrets
 import signal
 import ssl
+import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
@@ -93,22 +95,32 @@ def q(name):
 
 
 def make_certificate(directory):
-    """A self-signed certificate for localhost, as scripts/testserver makes it."""
-    cert = os.path.join(directory, "localhost.crt")
-    key = os.path.join(directory, "localhost.key")
-    if os.path.exists(cert) and os.path.exists(key):
+    """A self-signed certificate for localhost, as scripts/testserver makes it, in DIR/cert.
+
+    Made once per directory: servers started together may share one, so each makes its own
+    in a private folder and renames it into place; a loser of that race uses the winner's.
+    """
+    final = os.path.join(directory, "cert")
+    cert, key = os.path.join(final, "localhost.crt"), os.path.join(final, "localhost.key")
+    if os.path.exists(cert):
         return cert, key
     os.makedirs(directory, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="making-", dir=directory)
     result = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-sha256",
-         "-keyout", key, "-out", cert, "-subj", "/CN=localhost",
+         "-keyout", os.path.join(scratch, "localhost.key"), "-out", os.path.join(scratch, "localhost.crt"),
+         "-subj", "/CN=localhost",
          "-addext", "subjectAltName=DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,IP:127.0.0.1",
          "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
          "-addext", "extendedKeyUsage=serverAuth"],
         capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit("hostile: openssl failed: " + " ".join(result.stderr.split()))
-    os.chmod(key, 0o600)
+    os.chmod(os.path.join(scratch, "localhost.key"), 0o600)
+    try:
+        os.rename(scratch, final)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)  # another server got there first
     return cert, key
 
 
@@ -584,7 +596,7 @@ def b64(data):
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", required=True, choices=SCENARIOS)
-    parser.add_argument("--dir", required=True, help="where the certificate is made (and kept)")
+    parser.add_argument("--dir", required=True, help="where the certificate is made (and kept, for the next server)")
     parser.add_argument("--domain", default="localhost")
     parser.add_argument("--password", default=None)
     args = parser.parse_args()
