@@ -14,7 +14,7 @@ stdout: the first line is the port, printed once listening; then one JSON object
 per line for each thing a test may check, e.g.
     {"conn": 2, "event": "auth", "mechanism": "SCRAM-SHA-256"}
     {"conn": 2, "event": "message", "id": "...", "handled": true, "delay": false}
-It runs until SIGTERM or SIGINT.
+It runs until SIGTERM or SIGINT, or until the process that started it is gone.
 
 Scenarios (what differs from a well-behaved server):
   normal                  nothing: log in, bind, stream management, acks.
@@ -594,6 +594,8 @@ def b64(data):
 
 
 async def main():
+    # A test runner's thread may hand its blocked signals down: SIGTERM must reach us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", required=True, choices=SCENARIOS)
     parser.add_argument("--dir", required=True, help="where the certificate is made (and kept, for the next server)")
@@ -609,11 +611,22 @@ async def main():
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     print(listener.sockets[0].getsockname()[1], flush=True)
 
-    stop = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
     for signo in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signo, lambda: stop.done() or stop.set_result(None))
+        loop.add_signal_handler(signo, lambda: stop.done() or stop.set_result(None))
+    asyncio.ensure_future(outlive_no_parent(stop))
     await stop
     listener.close()
+
+
+async def outlive_no_parent(stop):
+    """Ends the server with the test process that started it, even one killed before it could say so."""
+    parent = os.getppid()
+    while not stop.done():
+        await asyncio.sleep(1)
+        if os.getppid() != parent:
+            stop.set_result(None)
 
 
 if __name__ == "__main__":
