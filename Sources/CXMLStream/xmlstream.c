@@ -3,8 +3,18 @@
  * Why this exists rather than a bare libxml2 context: libxml2 2.9.14 driven by
  * our own SAX handler accepts comments, PIs and DTDs silently and has no depth
  * or size limit for this use, so every restriction and cap is enforced here.
- * The first error is sticky and stops the parser; there is no recovery mode.
- * Never set XML_PARSE_NOENT, DTDLOAD, HUGE or RECOVER. */
+ * Never set XML_PARSE_NOENT, DTDLOAD, HUGE or RECOVER.
+ *
+ * Bytes pass a small lexer (xs_lex) before libxml2 sees them. It knows where
+ * each stanza begins and ends and applies the per-stanza limits, so libxml2
+ * never parses a tag with more attributes, or a stanza deeper or longer, than
+ * the limits allow: its quadratic duplicate-attribute check and its buffers
+ * stay bounded. A stanza that crosses a limit is not an error (a peer chose
+ * it, the server only relayed it; DESIGN §6): libxml2 is given nothing more of
+ * it, the lexer skips to its end counting only depth, and then libxml2 is
+ * reset and primed again with the saved stream header, so the next stanza
+ * parses in the same namespace context. Errors libxml2 finds (not well-formed,
+ * restricted XML) are sticky and end the stream; there is no recovery mode. */
 #include "xmlstream.h"
 
 #include <libxml/parser.h>
@@ -20,6 +30,24 @@
 #include <string.h>
 
 #define XS_STREAM_NS "http://etherx.jabber.org/streams"
+#define XS_NAME_CAP 64
+/* The stream header is the server's alone, so its caps end the stream; they
+ * are fixed rather than the per-stanza limits, which tests set small. */
+#define XS_HEADER_MAX_BYTES (64u << 10)
+#define XS_HEADER_MAX_ATTRIBUTES 64u
+
+/* The lexer's states; each names what the next byte belongs to. */
+enum {
+    XS_LX_TEXT,    /* character data (or whitespace between stanzas) */
+    XS_LX_LT,      /* just after '<' */
+    XS_LX_TAG,     /* inside a start tag */
+    XS_LX_ENDTAG,  /* inside an end tag */
+    XS_LX_BANG,    /* just after "<!" */
+    XS_LX_CDATA,   /* inside <![CDATA[ ... ]]> */
+    XS_LX_COMMENT, /* inside <!-- ... --> (libxml2 refuses it; kept in step anyway) */
+    XS_LX_PI,      /* inside <? ... ?> (the XML declaration, or a PI libxml2 refuses) */
+    XS_LX_DECL,    /* inside <!DOCTYPE ...> or another declaration libxml2 refuses */
+};
 
 struct xs_parser {
     xmlParserCtxtPtr ctxt;
@@ -27,20 +55,37 @@ struct xs_parser {
     void *ctx;
     xs_limits lim;
 
-    unsigned open;              /* open elements, the stream header included */
+    unsigned open;              /* elements open as libxml2 reports them, the header included */
     int error_kind;
     char error_msg[256];
+    unsigned long long fed;     /* bytes given to xs_feed so far */
 
-    unsigned long long fed;      /* bytes handed to libxml2 so far */
-    unsigned long long boundary; /* offset where unfinished input begins: the end of
-                                    the last stanza, header or inter-stanza text */
-    size_t text_bytes;          /* decoded text in the open stanza */
+    /* The lexer (see xs_lex), carried across chunks. */
+    int lx_state;
+    unsigned char lx_quote;     /* the open quote inside a start tag, or 0 */
+    unsigned char lx_last;      /* the last byte outside quotes in a start tag ('/' before '>' ends an empty element) */
+    unsigned lx_run;            /* ']' or '-' seen in a row (CDATA, comment ends), '?' for a PI */
+    size_t lx_depth;            /* open elements by the lexer's count, the header included */
+    size_t lx_eq;               /* attribute assignments in the current start tag */
+    int lx_naming;              /* still reading the stanza's own name */
+    int unit_open;              /* markup begun at depth 1 (a stanza, or what libxml2
+                                   will refuse or end the stream with) has not ended */
+    int stanza_open;            /* ...and it is a stanza: an element */
+    unsigned long long unit_start; /* offset of its '<' */
+    size_t stanza_text;         /* character data bytes in the stanza */
+    char stanza_name[XS_NAME_CAP];
+    size_t stanza_name_len;
 
-    /* The pre-scan's lexer state, carried across chunks (see xs_prescan). */
-    int scan_state;             /* XS_SCAN_TEXT, _LT, _TAG or _MARKUP */
-    unsigned char scan_quote;   /* the open quote inside a tag, or 0 */
-    size_t eq_in_tag;           /* '=' outside quotes in the current start tag */
-    size_t eq_limit;
+    /* The stream header as received, to prime libxml2 again after a drop. */
+    int header_done;
+    char *header;
+    size_t header_len, header_cap;
+    int priming;                /* libxml2 is re-reading the header: report nothing */
+
+    /* A dropped stanza: found (pending), then skipped to its end. */
+    int drop_pending;
+    int skipping;
+    char drop_reason[160];
 
     xs_attr *attrs;             /* the stream header's attributes */
     size_t attrs_cap;
@@ -74,12 +119,6 @@ static void xs_fail(xs_parser *p, int kind, const char *fmt, ...) {
     vsnprintf(p->error_msg, sizeof p->error_msg, fmt, ap);
     va_end(ap);
     if (p->ctxt != NULL) xmlStopParser(p->ctxt);
-}
-
-/* Offset just past the construct libxml2 is reporting. */
-static unsigned long long xs_position(xs_parser *p) {
-    long consumed = xmlByteConsumed(p->ctxt);
-    return consumed < 0 ? p->fed : (unsigned long long)consumed;
 }
 
 /* Interned strings let the caller cache conversions by pointer. */
@@ -274,15 +313,6 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
     (void)prefix; (void)nb_namespaces; (void)namespaces; (void)nb_defaulted;
     xs_parser *p = user;
     if (p->error_kind != XS_OK) return;
-    if (p->open + 1 > p->lim.max_depth) {
-        xs_fail(p, XS_POLICY_VIOLATION, "element nesting exceeds %u levels", p->lim.max_depth);
-        return;
-    }
-    if ((unsigned)nb_attributes > p->lim.max_attributes) {
-        xs_fail(p, XS_POLICY_VIOLATION, "element <%s> has %d attributes (limit %u)",
-                (const char *)localname, nb_attributes, p->lim.max_attributes);
-        return;
-    }
     if (p->open == 0) {
         if (URI == NULL || strcmp((const char *)localname, "stream") != 0 ||
             strcmp((const char *)URI, XS_STREAM_NS) != 0) {
@@ -290,19 +320,16 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
                     XS_STREAM_NS "'", (const char *)localname, URI ? (const char *)URI : "");
             return;
         }
+        p->open = 1;
+        if (p->priming) return; /* the same header again, after a drop: already reported */
         if (xs_collect_attrs(p, nb_attributes, attributes) != 0) {
             xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing attributes");
             return;
         }
-        p->open = 1;
-        p->boundary = xs_position(p);
         if (p->cb.stream_open) p->cb.stream_open(p->ctx, p->attrs, (size_t)nb_attributes);
         return;
     }
-    if (p->open == 1) {
-        p->text_bytes = 0;
-        xs_tape_clear(p);
-    }
+    if (p->open == 1) xs_tape_clear(p);
     if (xs_tape_start(p, localname, URI, nb_attributes, attributes) != 0) {
         xs_fail(p, XS_POLICY_VIOLATION, "out of memory while parsing a stanza");
         return;
@@ -322,7 +349,6 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
     if (p->stack_len > 0) p->stack_len--;
     p->text_run_open = 0;
     if (p->open == 1) {
-        p->boundary = xs_position(p);
         xs_stanza st = {
             .nodes = p->nodes, .node_count = p->nodes_len,
             .attrs = p->tattrs, .attr_count = p->tattrs_len,
@@ -333,20 +359,12 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
     }
 }
 
+/* The lexer has already bounded the text of a stanza (xs_lex), and decoding
+ * only shrinks it, so nothing here can grow past max_text_bytes. */
 static void on_text(void *user, const xmlChar *ch, int len) {
     xs_parser *p = user;
     if (p->error_kind != XS_OK || len <= 0) return;
-    if (p->open < 2) {
-        /* Between stanzas: keepalive whitespace. Dropped, and it no longer
-         * counts against the next stanza's byte budget. */
-        if (p->open == 1) p->boundary = xs_position(p);
-        return;
-    }
-    p->text_bytes += (size_t)len;
-    if (p->text_bytes > p->lim.max_text_bytes) {
-        xs_fail(p, XS_POLICY_VIOLATION, "text in one stanza exceeds %zu bytes", p->lim.max_text_bytes);
-        return;
-    }
+    if (p->open < 2) return; /* between stanzas: keepalive whitespace */
     /* libxml2 splits one run of text at entities, CDATA and chunk ends;
      * pieces with no tag between them are one node. Nothing else is
      * appended to `bytes` during a run, so the pieces stay contiguous. */
@@ -428,6 +446,11 @@ static void on_error(void *user, xmlErrorPtr err) {
     xs_fail(p, kind, "line %d column %d: %.*s", err->line, err->int2, (int)n, msg);
 }
 
+/* IGNORE_ENC: RFC 6120 §11.6 streams are UTF-8 whatever the declaration says. */
+static int xs_use_options(xs_parser *p) {
+    return xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+}
+
 xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
     pthread_once(&xs_init_once, xs_init);
     xs_parser *p = calloc(1, sizeof *p);
@@ -438,10 +461,8 @@ xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
     if (p->lim.max_depth == 0) p->lim.max_depth = 64;
     if (p->lim.max_stanza_bytes == 0) p->lim.max_stanza_bytes = 1u << 20;
     if (p->lim.max_attributes == 0) p->lim.max_attributes = 64;
-    if (p->lim.max_text_bytes == 0) p->lim.max_text_bytes = 1u << 20;
-    /* 8192 attributes cost libxml2 ~20 ms; no real tag gets close. */
-    p->eq_limit = 8192;
-    if (p->eq_limit < (size_t)p->lim.max_attributes * 2) p->eq_limit = (size_t)p->lim.max_attributes * 2;
+    if (p->lim.max_text_bytes == 0) p->lim.max_text_bytes = 512u << 10;
+    if (p->lim.max_skip_bytes == 0) p->lim.max_skip_bytes = 16u << 20;
 
     xmlSAXHandler sax;
     memset(&sax, 0, sizeof sax);
@@ -467,9 +488,7 @@ xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
         free(p);
         return NULL;
     }
-    /* IGNORE_ENC: RFC 6120 §11.6 streams are UTF-8 whatever the declaration says. */
-    int bad = xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
-    if (bad != 0) {
+    if (xs_use_options(p) != 0) {
         xmlFreeParserCtxt(p->ctxt);
         free(p);
         return NULL;
@@ -477,71 +496,290 @@ xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits) {
     return p;
 }
 
-enum { XS_SCAN_TEXT, XS_SCAN_LT, XS_SCAN_TAG, XS_SCAN_MARKUP };
+/* A per-stanza limit was crossed at the byte about to be lexed: stop before
+ * it, so libxml2 is never given it (nor anything after it in this stanza). */
+static void xs_limit_crossed(xs_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* libxml2 2.9 checks a start tag for duplicate attributes pairwise, so one
- * tag with 100k attributes (under 1 MiB) costs seconds of CPU before a SAX
- * callback could count them. This small lexer counts the '=' signs outside
- * quotes in each tag and refuses a tag with too many, before libxml2 sees it.
- * Text is skipped with memchr, so only tag bytes are examined one by one;
- * '=' in text never counts (a body full of '=' is not an attack). "<!" opens
- * CDATA or a declaration, whose quotes are not attribute quotes: it is skipped
- * to the next '>' without tracking quotes, so it cannot shift the count. */
-/* The only bytes the tag state acts on outside quotes. */
+static void xs_limit_crossed(xs_parser *p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->drop_reason, sizeof p->drop_reason, fmt, ap);
+    va_end(ap);
+    p->drop_pending = 1;
+}
+
+static int xs_is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The only bytes the start-tag state acts on outside quotes. */
 static const unsigned char xs_tag_special[256] = {
-    ['"'] = 1, ['\''] = 1, ['<'] = 1, ['>'] = 1, ['='] = 1,
+    ['"'] = 1, ['\''] = 1, ['<'] = 1, ['>'] = 1, ['='] = 1, ['/'] = 1,
 };
 
-static int xs_prescan(xs_parser *p, const char *bytes, size_t len) {
-    const unsigned char *s = (const unsigned char *)bytes, *end = s + len;
-    while (s < end) {
-        switch (p->scan_state) {
-        case XS_SCAN_TEXT: {
-            const unsigned char *lt = memchr(s, '<', (size_t)(end - s));
-            if (lt == NULL) return 0;
-            p->scan_state = XS_SCAN_LT;
-            s = lt + 1;
+/* Lexes up to `len` bytes and returns how many it consumed. It stops early
+ * (the caller acts, then calls again with the rest):
+ *   - before a byte that would cross a per-stanza limit (drop_pending), unless skipping;
+ *   - after the last byte of the stanza being skipped (stanza_open cleared);
+ *   - after the '>' of the stream header (header_done set);
+ *   - on a stream-level error (error_kind set).
+ * Text is crossed with memchr and tags with a table, so only tag bytes are
+ * looked at one by one. It checks no well-formedness: libxml2 does, and a
+ * skipped stanza was relayed by a server that parsed it.
+ *
+ * Everything that begins with '<' between stanzas is a unit whose bytes are
+ * capped, since libxml2 buffers a construct until it ends: a stanza over the
+ * cap is dropped; anything else there (an end tag, comment, PI, CDATA) is the
+ * server's own doing, and ends the stream. */
+static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
+    const unsigned char *s = start, *end = start + len;
+    while (s < end && p->error_kind == XS_OK) {
+        /* Each step below stops at `e`, the first byte beyond the unit's cap. */
+        const unsigned char *e = end;
+        if (p->unit_open || !p->header_done) {
+            unsigned long long at = p->fed + (unsigned long long)(s - start);
+            unsigned long long used = p->header_done ? at - p->unit_start : at;
+            size_t cap = !p->header_done ? XS_HEADER_MAX_BYTES
+                       : p->skipping ? p->lim.max_skip_bytes : p->lim.max_stanza_bytes;
+            if (used >= cap) {
+                if (!p->header_done) {
+                    xs_fail(p, XS_POLICY_VIOLATION, "stream header exceeds %zu bytes", cap);
+                } else if (!p->stanza_open) {
+                    xs_fail(p, XS_POLICY_VIOLATION, "markup between stanzas exceeds %zu bytes", cap);
+                } else if (p->skipping) {
+                    xs_fail(p, XS_POLICY_VIOLATION, "a dropped stanza exceeds %zu bytes", cap);
+                } else {
+                    xs_limit_crossed(p, "stanza exceeds %zu bytes", cap);
+                }
+                break;
+            }
+            if (cap - used < (unsigned long long)(end - s)) e = s + (cap - used);
+        }
+        switch (p->lx_state) {
+        case XS_LX_TEXT: {
+            /* Look one byte past the text allowance: a '<' there still ends the run in time. */
+            int counted = p->stanza_open && p->lx_depth >= 2;
+            size_t room = p->lim.max_text_bytes - p->stanza_text;
+            int limited = counted && !p->skipping && (size_t)(e - s) > room;
+            const unsigned char *window = limited ? s + room + 1 : e;
+            const unsigned char *lt = memchr(s, '<', (size_t)(window - s));
+            if (lt == NULL && limited) {
+                p->stanza_text += room;
+                s += room;
+                xs_limit_crossed(p, "text in one stanza exceeds %zu bytes", p->lim.max_text_bytes);
+                goto out;
+            }
+            const unsigned char *run_end = lt != NULL ? lt : window;
+            if (counted) p->stanza_text += (size_t)(run_end - s);
+            s = run_end;
+            if (lt != NULL) {
+                if (!p->unit_open && p->lx_depth == 1) {
+                    p->unit_open = 1;
+                    p->unit_start = p->fed + (unsigned long long)(lt - start);
+                }
+                p->lx_state = XS_LX_LT;
+                s++;
+            }
             break;
         }
-        case XS_SCAN_LT:
-            p->scan_state = *s == '!' ? XS_SCAN_MARKUP : XS_SCAN_TAG;
-            p->scan_quote = 0;
-            p->eq_in_tag = 0;
-            break;
-        case XS_SCAN_MARKUP: {
-            const unsigned char *gt = memchr(s, '>', (size_t)(end - s));
-            if (gt == NULL) return 0;
-            p->scan_state = XS_SCAN_TEXT;
-            s = gt + 1;
+        case XS_LX_LT: {
+            unsigned char c = *s;
+            if (c == '/') {
+                p->lx_state = XS_LX_ENDTAG;
+                s++;
+                break;
+            }
+            if (c == '!' || c == '?') {
+                p->lx_state = c == '!' ? XS_LX_BANG : XS_LX_PI;
+                p->lx_run = 0;
+                s++;
+                break;
+            }
+            /* A start tag, opening level lx_depth + 1. */
+            if (p->unit_open && !p->stanza_open) {
+                p->stanza_open = 1;
+                p->stanza_text = 0;
+                p->stanza_name_len = 0;
+                p->lx_naming = 1;
+            } else if (p->stanza_open && !p->skipping && p->lx_depth + 1 > p->lim.max_depth) {
+                xs_limit_crossed(p, "element nesting exceeds %u levels", p->lim.max_depth);
+                goto out;
+            }
+            p->lx_state = XS_LX_TAG;
+            p->lx_quote = 0;
+            p->lx_last = 0;
+            p->lx_eq = 0;
             break;
         }
-        case XS_SCAN_TAG: {
-            if (p->scan_quote != 0) {
+        case XS_LX_TAG: {
+            if (p->lx_quote != 0) {
                 /* An attribute value: nothing inside it counts. */
-                const unsigned char *q = memchr(s, p->scan_quote, (size_t)(end - s));
-                if (q == NULL) return 0;
-                p->scan_quote = 0;
+                const unsigned char *q = memchr(s, p->lx_quote, (size_t)(e - s));
+                if (q == NULL) {
+                    s = e;
+                    break;
+                }
+                p->lx_quote = 0;
+                p->lx_last = *q;
                 s = q + 1;
                 break;
             }
-            while (s < end && !xs_tag_special[*s]) s++;
-            if (s == end) return 0;
+            if (p->lx_naming) {
+                while (s < e && !xs_is_space(*s) && *s != '/' && *s != '>') {
+                    if (p->stanza_name_len < XS_NAME_CAP - 1) p->stanza_name[p->stanza_name_len++] = (char)*s;
+                    s++;
+                }
+                if (s == e) break;
+                p->lx_naming = 0;
+            }
+            while (s < e && !xs_tag_special[*s]) {
+                if (!xs_is_space(*s)) p->lx_last = *s;
+                s++;
+            }
+            if (s == e) break;
+            unsigned char c = *s;
+            if (c == '<') {
+                /* Not well-formed; libxml2 will say so. */
+                p->lx_state = XS_LX_LT;
+                s++;
+                break;
+            }
+            if (c == '>') {
+                s++;
+                p->lx_state = XS_LX_TEXT;
+                if (!p->header_done) {
+                    /* The stream header is complete: the stream is open. */
+                    p->header_done = 1;
+                    p->lx_depth = 1;
+                    goto out;
+                }
+                if (p->lx_last != '/') p->lx_depth++;
+                break;
+            }
+            if (c == '=') {
+                if (!p->header_done) {
+                    if (p->lx_eq + 1 > XS_HEADER_MAX_ATTRIBUTES) {
+                        xs_fail(p, XS_POLICY_VIOLATION, "stream header has more than %u attributes", XS_HEADER_MAX_ATTRIBUTES);
+                        goto out;
+                    }
+                } else if (p->lx_eq + 1 > p->lim.max_attributes) {
+                    if (!p->skipping) {
+                        xs_limit_crossed(p, "an element has more than %u attributes", p->lim.max_attributes);
+                        goto out;
+                    }
+                }
+                p->lx_eq++;
+            } else if (c == '"' || c == '\'') {
+                p->lx_quote = c;
+            }
+            p->lx_last = c;
+            s++;
+            break;
+        }
+        case XS_LX_ENDTAG:
+        case XS_LX_DECL: {
+            /* Both end at the next '>'; an end tag closes a level. */
+            const unsigned char *gt = memchr(s, '>', (size_t)(e - s));
+            if (gt == NULL) {
+                s = e;
+                break;
+            }
+            s = gt + 1;
+            if (p->lx_state == XS_LX_ENDTAG && p->lx_depth > 0) p->lx_depth--;
+            p->lx_state = XS_LX_TEXT;
+            break;
+        }
+        case XS_LX_BANG:
+            /* "<![CDATA[" or "<!--"; anything else is a declaration libxml2 refuses. */
+            p->lx_state = *s == '[' ? XS_LX_CDATA : *s == '-' ? XS_LX_COMMENT : XS_LX_DECL;
+            p->lx_run = 0;
+            s++;
+            break;
+        case XS_LX_CDATA:
+        case XS_LX_COMMENT: {
+            /* Ends at "]]>" or "-->"; CDATA counts as text. */
+            unsigned char mark = p->lx_state == XS_LX_CDATA ? ']' : '-';
+            int counted = p->stanza_open && p->lx_depth >= 2 && p->lx_state == XS_LX_CDATA;
+            if (counted && !p->skipping && p->stanza_text >= p->lim.max_text_bytes) {
+                xs_limit_crossed(p, "text in one stanza exceeds %zu bytes", p->lim.max_text_bytes);
+                goto out;
+            }
             unsigned char c = *s++;
-            if (c == '"' || c == '\'') {
-                p->scan_quote = c;
-            } else if (c == '>') {
-                p->scan_state = XS_SCAN_TEXT;
-            } else if (c == '<') {
-                p->scan_state = XS_SCAN_LT; /* not well-formed; libxml2 will say so */
-            } else if (++p->eq_in_tag > p->eq_limit) { /* c == '=' */
-                xs_fail(p, XS_POLICY_VIOLATION, "more than %zu attribute assignments in one tag", p->eq_limit);
-                return -1;
+            if (counted) p->stanza_text++;
+            if (c == '>' && p->lx_run >= 2) {
+                p->lx_state = XS_LX_TEXT;
+            } else {
+                p->lx_run = c == mark ? p->lx_run + 1 : 0;
             }
             break;
         }
+        case XS_LX_PI: {
+            unsigned char c = *s++;
+            if (c == '>' && p->lx_run) p->lx_state = XS_LX_TEXT;
+            p->lx_run = c == '?';
+            break;
+        }
+        }
+        /* Back in text between stanzas: the unit has ended. */
+        if (p->unit_open && p->lx_state == XS_LX_TEXT && p->lx_depth <= 1) {
+            int was_skipped = p->skipping && p->stanza_open;
+            p->unit_open = 0;
+            p->stanza_open = 0;
+            if (was_skipped) break;
         }
     }
+out:
+    return (size_t)(s - start);
+}
+
+/* Hands bytes the lexer passed to libxml2. */
+static int xs_parse(xs_parser *p, const char *bytes, size_t len) {
+    while (len > 0 && p->error_kind == XS_OK) {
+        int n = len > (size_t)INT32_MAX ? INT32_MAX : (int)len;
+        int rc = xmlParseChunk(p->ctxt, bytes, n, 0);
+        if (p->error_kind != XS_OK) break;
+        if (rc != 0) xs_fail(p, XS_NOT_WELL_FORMED, "libxml2 error %d", rc);
+        bytes += n;
+        len -= (size_t)n;
+    }
+    return p->error_kind;
+}
+
+static int xs_save_header(xs_parser *p, const char *bytes, size_t len) {
+    if (xs_reserve((void **)&p->header, &p->header_cap, p->header_len + len, 1) != 0) {
+        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while reading the stream header");
+        return -1;
+    }
+    memcpy(p->header + p->header_len, bytes, len);
+    p->header_len += len;
     return 0;
+}
+
+/* The skipped stanza has ended: report it with what libxml2 recorded of it,
+ * then start libxml2 over on the saved header, in the namespace context the
+ * next stanza expects. The dictionary survives xmlCtxtResetPush, so interned
+ * names stay valid for the caller's caches. */
+static void xs_finish_drop(xs_parser *p) {
+    /* Close what was still open in the record, so it reads as a tree. */
+    p->stack_len = 0;
+    p->text_run_open = 0;
+    xs_stanza partial = {
+        .nodes = p->nodes, .node_count = p->nodes_len,
+        .attrs = p->tattrs, .attr_count = p->tattrs_len,
+        .bytes = p->bytes, .byte_count = p->bytes_len,
+    };
+    p->stanza_name[p->stanza_name_len] = '\0';
+    if (p->cb.dropped) p->cb.dropped(p->ctx, &partial, p->stanza_name, p->drop_reason);
+    xs_tape_clear(p);
+    if (p->error_kind != XS_OK) return;
+    if (xmlCtxtResetPush(p->ctxt, NULL, 0, NULL, NULL) != 0 || xs_use_options(p) != 0) {
+        xs_fail(p, XS_POLICY_VIOLATION, "cannot reset the XML parser after a dropped stanza");
+        return;
+    }
+    p->open = 0;
+    p->priming = 1;
+    xs_parse(p, p->header, p->header_len);
+    p->priming = 0;
+    if (p->error_kind == XS_OK && p->open != 1)
+        xs_fail(p, XS_POLICY_VIOLATION, "cannot restore the stream header after a dropped stanza");
 }
 
 int xs_feed(xs_parser *p, const char *bytes, size_t len) {
@@ -557,29 +795,30 @@ int xs_feed(xs_parser *p, const char *bytes, size_t len) {
             return p->error_kind;
         }
     }
-    /* Hand libxml2 at most the stanza budget beyond the last boundary, so a
-     * never-closed tag, text node or comment cannot grow its buffer unbounded. */
-    while (len > 0) {
-        unsigned long long pending = p->fed - p->boundary;
-        if (pending >= p->lim.max_stanza_bytes) {
-            xs_fail(p, XS_POLICY_VIOLATION, "stanza exceeds %zu bytes", p->lim.max_stanza_bytes);
-            return p->error_kind;
+    while (len > 0 && p->error_kind == XS_OK) {
+        int was_header_done = p->header_done;
+        size_t n = xs_lex(p, (const unsigned char *)bytes, len);
+        if (p->error_kind != XS_OK) break;
+        if (p->skipping) {
+            /* Nothing of a dropped stanza reaches libxml2. */
+            p->fed += n;
+            if (!p->unit_open) {
+                p->skipping = 0;
+                xs_finish_drop(p);
+            }
+        } else {
+            if (!was_header_done && xs_save_header(p, bytes, n) != 0) break;
+            if (xs_parse(p, bytes, n) != XS_OK) break;
+            p->fed += n;
+            if (p->drop_pending) {
+                p->drop_pending = 0;
+                p->skipping = 1;
+            }
         }
-        size_t allowance = p->lim.max_stanza_bytes - (size_t)pending;
-        size_t n = len < allowance ? len : allowance;
-        if (n > (size_t)INT32_MAX) n = (size_t)INT32_MAX;
-        if (xs_prescan(p, bytes, n) != 0) return p->error_kind;
-        int rc = xmlParseChunk(p->ctxt, bytes, (int)n, 0);
-        p->fed += n;
         bytes += n;
         len -= n;
-        if (p->error_kind != XS_OK) return p->error_kind;
-        if (rc != 0) {
-            xs_fail(p, XS_NOT_WELL_FORMED, "libxml2 error %d", rc);
-            return p->error_kind;
-        }
     }
-    return XS_OK;
+    return p->error_kind;
 }
 
 int xs_error_kind_of(const xs_parser *p) { return p ? p->error_kind : XS_POLICY_VIOLATION; }
@@ -595,5 +834,6 @@ void xs_free(xs_parser *p) {
     free(p->tattrs);
     free(p->bytes);
     free(p->stack);
+    free(p->header);
     free(p);
 }

@@ -35,6 +35,8 @@ actor InteractiveShell {
     private var outboxFollower: Task<Void, Never>?
     private var conversation: String?
     private var connectionState = "offline"
+    /// While the server keeps ending sessions right after login: when the next try is.
+    private var retryNote: String?
     private var unread: [String: Int] = [:]
     private var quitting = false
     let idle = IdleTracker()
@@ -451,6 +453,7 @@ actor InteractiveShell {
             say(RoomRenderer.event(event, json: false))
         case .connection(let state, let detail):
             connectionState = state.rawValue
+            if state == .online { retryNote = nil }
             if state != .connecting || detail != nil {
                 say("-- \(state.rawValue)" + (detail.map { ": \(Sanitizer.inert($0))" } ?? ""))
             }
@@ -458,6 +461,11 @@ actor InteractiveShell {
             if state == .failed { say("-- a message failed: /outbox shows why") }
         case .presence, .subscriptionRequest, .subscribed, .unsubscribed:
             if let line = RosterRenderer.event(event, json: false) { say(line) }
+        case .dropped(let reports):
+            if let line = DroppedRenderer.lines(reports, json: false) { say(line) }
+        case .retrying(let reason, let delay, let failures):
+            say("-- " + Renderer.retrying(reason: reason, delay: delay, failures: failures))
+            retryNote = "retry in \(SyncEngine.spoken(delay))"
         }
         updatePrompt()
     }
@@ -502,6 +510,7 @@ actor InteractiveShell {
         var parts: [String] = []
         if let account { parts.append(account.jid) }
         var state = connectionState
+        if let retryNote { state += ", \(retryNote)" }
         if let account, let queued = try? context.store.queuedCount(accountID: account.rowID), queued > 0 {
             state += ", \(queued) queued"
         }

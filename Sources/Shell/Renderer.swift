@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Sync
 
 /// How things look on the terminal and in JSON Lines (CLI.md, JSON Lines fields).
 ///
@@ -32,6 +33,11 @@ enum Renderer {
         }
         let body = Sanitizer.inertMultiline(message.body).replacingOccurrences(of: "\n", with: "\n    ")
         return "\(prefix): \(body)"
+    }
+
+    /// Why the next connection waits: the server keeps ending sessions right after login.
+    static func retrying(reason: String, delay: Duration, failures: Int) -> String {
+        "the server ended the last \(failures) sessions right after login (\(Sanitizer.inert(reason))); next try in \(SyncEngine.spoken(delay))"
     }
 
     /// A line that mentions us: reverse video on a terminal, a `!` marker in plain text.

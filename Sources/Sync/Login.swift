@@ -11,6 +11,9 @@ public enum Login {
         public var account: Account
         public var boundJID: String
         public var mechanism: String
+        /// The channel-binding type of the login (e.g. tls-unique), nil when it was not bound.
+        public var channelBinding: String?
+        public var isTLS13: Bool
         /// What was stored to log in again: SCRAM keys, the password (only with `remember`), or nothing.
         public var stored: Credential.Kind?
     }
@@ -33,7 +36,7 @@ public enum Login {
         let saved = try store.saveAccount(account, credential: credential)
         return Outcome(
             account: saved, boundJID: session.boundJID.description, mechanism: session.mechanism,
-            stored: credential?.kind)
+            channelBinding: session.channelBinding, isTLS13: session.isTLS13, stored: credential?.kind)
     }
 
     /// A resource that stays the same for the account: "tern." and a short random suffix.

@@ -19,6 +19,11 @@ public enum SyncEvent: Sendable {
     case unsubscribed(jid: String)
     /// Group chat: joins, exits, occupants, subjects, invitations (XEP-0045, XEP-0249).
     case room(RoomEvent)
+    /// Stanzas of one burst skipped for crossing a per-stanza limit (DESIGN §6).
+    case dropped([DroppedStanzaReport])
+    /// The server keeps ending sessions soon after login (`failures` times in a row, the
+    /// last for `reason`): no network fault, so the next attempt waits `delay`, up to minutes.
+    case retrying(reason: String, delay: Duration, failures: Int)
 }
 
 /// Something that happened in or about a room. `text` is for people (a reason, a subject,
@@ -82,6 +87,9 @@ public actor SyncEngine {
     private var flushedCount = 0
     /// Why the last link ended, when it was not our own clean close.
     private var lastCloseError: ConnectionError?
+    /// We are closing the current stream ourselves (a dead link, a stop): a clean close that
+    /// follows is not the server's doing.
+    private var closingOnPurpose = false
     /// Sessions started from scratch (features run, roster requested); resumptions do not count.
     public private(set) var newSessions = 0
     private var wakeUp: CheckedContinuation<Void, Never>?
@@ -154,6 +162,8 @@ public actor SyncEngine {
         }
         self.connection = connection
         self.session = session
+        lastCloseError = nil
+        closingOnPurpose = false
         consumer = Task { [weak self] in
             for await event in connection.events {
                 await self?.handle(event, from: connection)
@@ -251,7 +261,7 @@ public actor SyncEngine {
     private func runUntilStopped() async -> String? {
         var policy = ReconnectPolicy()
         while !stopped {
-            var failure = ReconnectPolicy.Failure.linkLost
+            var serverReached = true
             if let current = try? store.account(jid: account.jid) { account = current }
             if account.state != .active {
                 report(.offline, "\(account.jid) is logged out")
@@ -259,15 +269,13 @@ public actor SyncEngine {
             }
             do {
                 _ = try await connect()
+                policy.connected()
+                let loggedIn = ContinuousClock.now
                 await startSession()
                 await stayOnline()
-                // A session the server broke (often right after each login) is not a flaky link:
-                // its retries back off to minutes instead of starting over at once.
-                if let error = lastCloseError, error.isProtocolFault {
-                    failure = .serverFault
-                } else {
-                    policy.reset()
-                }
+                policy.sessionEnded(
+                    lasted: loggedIn.duration(to: .now),
+                    serverFault: lastCloseError.map(\.isServerFault) ?? !closingOnPurpose)
                 if let error = lastCloseError, error.isPermanent { return error.description }
             } catch let error as ConnectionError where error.isPermanent {
                 report(.offline, error.description)
@@ -277,13 +285,31 @@ public actor SyncEngine {
                 return error.description
             } catch {
                 // Reported by connect(); wait and try again.
-                failure = ReconnectPolicy.Failure(error)
+                let failure = error as? ConnectionError
+                serverReached = failure?.reachedServer ?? false
+                if let failure, failure.isNegotiationFault {
+                    // Broken right after login, before a session could even start.
+                    lastCloseError = failure
+                    policy.sessionEnded(lasted: .zero, serverFault: true)
+                }
             }
             if stopped { break }
-            await sleep(policy.nextDelay(after: failure))
+            let delay = policy.nextDelay(serverReached: serverReached)
+            if policy.isLoopingAfterLogin {
+                let reason = lastCloseError?.description ?? "the server closed the stream"
+                report(.offline, "\(reason); failed right after login \(policy.failuresAfterLogin) times in a row, next try in \(Self.spoken(delay))")
+                eventSink.yield(.retrying(reason: reason, delay: delay, failures: policy.failuresAfterLogin))
+            }
+            await sleep(delay)
         }
         report(.offline, nil)
         return nil
+    }
+
+    /// "40 s", "4 min": a wait as people say it.
+    public static func spoken(_ delay: Duration) -> String {
+        let seconds = Int(delay.components.seconds)
+        return seconds < 120 ? "\(max(1, seconds)) s" : "\(seconds / 60) min"
     }
 
     /// Asks `run()` to end: closes the stream cleanly.
@@ -317,6 +343,7 @@ public actor SyncEngine {
     /// Closes the stream cleanly, which ends the XEP-0198 session too: nothing is left to resume.
     public func disconnect() async {
         guard let connection else { return }
+        closingOnPurpose = true
         if session != nil {
             // Whatever is still unconfirmed would be queued again below: ask first, briefly.
             if unconfirmedCount() > 0, await connection.countsAcks {
@@ -404,6 +431,7 @@ public actor SyncEngine {
                     _ = try await connection.request(Ping.request(id: await connection.nextID()), timeout: .seconds(30))
                 } catch is ConnectionError {
                     // A dead link: drop it and let run() reconnect.
+                    closingOnPurpose = true
                     await connection.close()
                 } catch {
                     // A stanza error still proves the link is alive.
@@ -561,6 +589,7 @@ public actor SyncEngine {
         switch event {
         case .stanzas(let elements, let batch):
             await handle(elements)
+            await reportDropped(batch.dropped)
             await source.handled(batch)
         case .acked(let keys):
             acknowledge(keys)
@@ -661,6 +690,14 @@ public actor SyncEngine {
             }
         }
         for id in reached { releaseBarrier(id) }
+    }
+
+    /// Tells the UI what was skipped, and answers the requests among it with an error.
+    private func reportDropped(_ dropped: [DroppedStanza]) async {
+        guard !dropped.isEmpty else { return }
+        let replies = dropped.compactMap(DroppedStanzaReport.reply(to:))
+        if !replies.isEmpty { try? await connection?.send(replies) }
+        eventSink.yield(.dropped(dropped.map(DroppedStanzaReport.init)))
     }
 
     /// What every session advertises before the features add theirs (XEP-0030).

@@ -4,8 +4,22 @@ import Sync
 import Testing
 import XMPP
 
-/// The project's test server, as `scripts/testserver` described it in the environment.
-/// A missing server is a failure, never a skip.
+/// The servers the scenarios of BothServersTests run on.
+enum ServerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case prosody, ejabberd
+
+    var testDescription: String { rawValue }
+
+    func server() throws -> TestServer {
+        switch self {
+        case .prosody: try .fromEnvironment()
+        case .ejabberd: try .ejabberd()
+        }
+    }
+}
+
+/// The project's test server, as `scripts/testserver` (or `scripts/ejabberd-testserver`)
+/// described it in the environment. A missing server is a failure, never a skip.
 struct TestServer {
     let host: String
     let port: Int
@@ -13,19 +27,34 @@ struct TestServer {
     let wrongDomain: String
     let caFile: String
     let peerScript: String
+    var kind: ServerKind = .prosody
+    /// A STARTTLS port capped at TLS 1.2 (ejabberd's), where SCRAM-PLUS binds with tls-unique.
+    var tls12Port: Int? = nil
+    /// The server's log, where it says which mechanism each login used (ejabberd's).
+    var logFile: String? = nil
+
+    private static func need(_ key: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[key], !value.isEmpty else {
+            throw HarnessError("\(key) is not set: run the tests with `make test`, which starts the test servers")
+        }
+        return value
+    }
 
     static func fromEnvironment() throws -> TestServer {
-        let env = ProcessInfo.processInfo.environment
-        func need(_ key: String) throws -> String {
-            guard let value = env[key], !value.isEmpty else {
-                throw HarnessError("\(key) is not set: run the tests with `make test`, which starts the test server")
-            }
-            return value
-        }
-        return TestServer(
+        TestServer(
             host: try need("TERN_TEST_HOST"), port: Int(try need("TERN_TEST_PORT")) ?? 0,
             domain: try need("TERN_TEST_DOMAIN"), wrongDomain: try need("TERN_TEST_WRONG_DOMAIN"),
             caFile: try need("TERN_TEST_CA"), peerScript: try need("TERN_TEST_PEER"))
+    }
+
+    /// The ejabberd 23.01 that `scripts/ejabberd-testserver` started (TERN_TEST_EJABBERD_*): the same
+    /// accounts as the Prosody server, and the same slixmpp peer.
+    static func ejabberd() throws -> TestServer {
+        TestServer(
+            host: try need("TERN_TEST_EJABBERD_HOST"), port: Int(try need("TERN_TEST_EJABBERD_PORT")) ?? 0,
+            domain: try need("TERN_TEST_EJABBERD_DOMAIN"), wrongDomain: "wrongname.test",
+            caFile: try need("TERN_TEST_EJABBERD_CA"), peerScript: try need("TERN_TEST_PEER"), kind: .ejabberd,
+            tls12Port: Int(try need("TERN_TEST_EJABBERD_TLS12_PORT")), logFile: try need("TERN_TEST_EJABBERD_LOG"))
     }
 
     /// The fault tests' own server (same accounts and name, another process), so their
@@ -44,6 +73,16 @@ struct TestServer {
     func jid(_ user: String) -> String { "\(user)@\(domain)" }
     func password(_ user: String) -> String { "pw-\(user)" }
     var server: String { "\(host):\(port)" }
+
+    /// A name nobody has registered yet.
+    func freshUser(_ prefix: String) -> String { prefix + UUID().uuidString.prefix(8).lowercased() }
+
+    /// Registers a fresh account (XEP-0077, through `tern register`) with the usual password; returns its user.
+    func registerFresh(_ prefix: String) async throws -> String {
+        let user = freshUser(prefix)
+        try await TernHome(self).register(user)
+        return user
+    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {
@@ -159,10 +198,41 @@ struct TernHome {
         guard result.status == 0 else { throw HarnessError("login \(user) failed: \(result.stderr)") }
     }
 
+    /// Registers `user` (XEP-0077) with the usual password "pw-" + user; this home is then logged in.
+    func register(_ user: String) async throws {
+        let result = try await run(
+            ["register", server.jid(user), "--server", server.server, "--ca-file", server.caFile],
+            environment: ["TERN_PASSWORD": server.password(user)])
+        guard result.status == 0 else { throw HarnessError("register \(user) failed: \(result.stderr)") }
+    }
+
+    /// `tern roster --json`, one object per contact.
+    func roster(_ extra: [String] = []) async throws -> [[String: Any]] {
+        let result = try await run(["roster", "--json"] + extra)
+        guard result.status == 0 else { throw HarnessError("roster failed: \(result.stderr)") }
+        return result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// `tern sync --watch --json`, once it is online: the process that owns the connection.
+    func startOwner() async throws -> RunningProcess {
+        let watcher = try start(["sync", "--watch", "--json"])
+        try await waitFor("the owner to come online") { watcher.output().stdout.contains("\"state\":\"online\"") }
+        return watcher
+    }
+
     func historyJSON(with user: String) async throws -> [[String: Any]] {
         let result = try await run(["history", server.jid(user), "--json"])
         guard result.status == 0 else { throw HarnessError("history failed: \(result.stderr)") }
         return result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+/// Like `waitFor`, for a condition that must itself wait (a tern or peer process, say).
+func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw HarnessError("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(200))
     }
 }
 
@@ -175,9 +245,37 @@ struct Peer {
         ["--jid", server.jid(user), "--password", server.password(user), "--host", server.host, "--port", String(server.port), "--ca", server.caFile]
     }
 
-    func send(to: String, body: String) async throws {
-        let result = try await runProcess("/usr/bin/env", ["python3", server.peerScript, "send"] + common() + ["--to", to, "--body", body])
+    /// Sends `count` messages; `body` may hold {n}, the message's number; `poison` adds a shape
+    /// that crosses one of tern's per-stanza limits.
+    func send(to: String, body: String, count: Int = 1, poison: String? = nil) async throws {
+        let extra = poison.map { ["--poison", $0] } ?? []
+        let result = try await runProcess(
+            "/usr/bin/env",
+            ["python3", server.peerScript, "send"] + common() + ["--to", to, "--body", body, "--count", String(count)] + extra)
         guard result.status == 0 else { throw HarnessError("peer send failed: \(result.stderr)") }
+    }
+
+    /// Exit status of a login: 0 accepted, 1 refused.
+    func login() async throws -> Int32 {
+        try await runProcess("/usr/bin/env", ["python3", server.peerScript, "login"] + common()).status
+    }
+
+    /// Any other peer.py command, left running.
+    func start(_ command: String, _ arguments: [String]) throws -> RunningProcess {
+        try startProcess("/usr/bin/env", ["python3", server.peerScript, command] + common() + arguments)
+    }
+
+    /// Like `startReceiving`, but returns only once the peer is online and its presence routed.
+    func startReceivingWhenReady(from: String, count: Int, timeout: Int = 60) async throws -> RunningProcess {
+        let ready = NSTemporaryDirectory() + "tern-ready-\(UUID().uuidString)"
+        let receiver = try start("receive", ["--from", from, "--count", String(count), "--timeout", String(timeout), "--ready-file", ready])
+        try await waitFor("the receiving peer to be online") {
+            FileManager.default.fileExists(atPath: ready) || !receiver.process.isRunning
+        }
+        guard FileManager.default.fileExists(atPath: ready) else {
+            throw HarnessError("the receiving peer did not come online: \(receiver.output().stderr)")
+        }
+        return receiver
     }
 
     /// Starts listening; call `finish` on the result to collect what arrived.
@@ -211,6 +309,21 @@ extension TestServer {
         return (store, account, engine, running)
     }
 
+    /// A tern home with a fresh account registered and logged in; returns the home and the user.
+    func registeredHome(_ prefix: String) async throws -> (TernHome, String) {
+        let home = TernHome(self)
+        let user = freshUser(prefix)
+        try await home.register(user)
+        return (home, user)
+    }
+
+    /// A fresh store logged in as `user` through `port` (a fault proxy), with its engine running.
+    func runningEngine(_ user: String, resource: String, through port: Int) async throws -> (Store, Account, SyncEngine, Task<Void, Never>) {
+        let (store, account) = try await loggedInStore(user, resource: resource, port: port)
+        let engine = SyncEngine(store: store, account: account)
+        return (store, account, engine, Task { await engine.run() })
+    }
+
     /// A fresh store logged in as `user`, through `port` when given (a fault proxy), else directly.
     func loggedInStore(_ user: String, resource: String, port viaPort: Int? = nil) async throws -> (Store, Account) {
         let store = try Store(directory: NSTemporaryDirectory() + "tern-engine-\(UUID().uuidString)")
@@ -220,5 +333,17 @@ extension TestServer {
         draft.caFile = caFile
         let account = try await Login.login(store: store, account: draft, password: password(user)).account
         return (store, account)
+    }
+}
+
+extension SyncEngine {
+    /// Becomes true when a session is resumed (XEP-0198 §5), false if the events end first.
+    nonisolated func resumption() -> Task<Bool, Never> {
+        Task {
+            for await event in events {
+                if case .connection(.online, let detail?) = event, detail.hasSuffix("resumed") { return true }
+            }
+            return false
+        }
     }
 }

@@ -95,16 +95,9 @@ import XMPP
     @Test func resumptionLocation__isTriedFirst__whenTheUsualRouteIsDown() async throws {
         let proxy = try FaultProxy(upstreamHost: server.host, upstreamPort: UInt16(server.port))
         defer { proxy.stop() }
-        let (store, account) = try await server.loggedInStore("test55", resource: "location", port: Int(proxy.port))
-        let engine = SyncEngine(store: store, account: account)
-        let running = Task { await engine.run() }
+        let (store, account, engine, running) = try await server.runningEngine("test55", resource: "location", through: Int(proxy.port))
         defer { running.cancel() }
-        let resumed = Task {
-            for await event in engine.events {
-                if case .connection(.online, let detail?) = event, detail.hasSuffix("resumed") { return true }
-            }
-            return false
-        }
+        let resumed = engine.resumption()
         try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
 
         proxy.refuse(true)

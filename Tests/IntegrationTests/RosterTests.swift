@@ -27,31 +27,11 @@ import Testing
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]) ?? []
     }
 
-    func roster(_ home: TernHome, _ extra: [String] = []) async throws -> [[String: Any]] {
-        let result = try await home.run(["roster", "--json"] + extra)
-        guard result.status == 0 else { throw HarnessError("roster failed: \(result.stderr)") }
-        return result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-
-    func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw HarnessError("timed out waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
-    func startOwner(_ home: TernHome) async throws -> RunningProcess {
-        let watcher = try home.start(["sync", "--watch", "--json"])
-        try await eventually("the owner to come online") { watcher.output().stdout.contains("\"state\":\"online\"") }
-        return watcher
-    }
-
     // 1. Subscription round trip.
     @Test func subscription__round_trip__shows_both_with_presence_and_follows_status_changes() async throws {
         let home = TernHome(server)
         try await home.login("test33")
-        let owner = try await startOwner(home)
+        let owner = try await home.startOwner()
         defer { owner.interrupt() }
         let tern = server.jid("test33"), other = server.jid("test34")
         let accepter = try startProcess(
@@ -70,7 +50,7 @@ import Testing
 
         do {
             try await eventually("both, with the changed status") {
-                guard let item = try await roster(home).first(where: { $0["jid"] as? String == other }) else { return false }
+                guard let item = try await home.roster().first(where: { $0["jid"] as? String == other }) else { return false }
                 let presence = item["presence"] as? [[String: Any]] ?? []
                 return item["subscription"] as? String == "both" && presence.first?["status"] as? String == "back at my desk"
             }
@@ -78,7 +58,7 @@ import Testing
             let peerOutput = accepter.output()
             throw HarnessError("\(error); owner saw: \(owner.output().stdout); peer: \(peerOutput.stdout) \(peerOutput.stderr)")
         }
-        let item = try #require(try await roster(home).first { $0["jid"] as? String == other })
+        let item = try #require(try await home.roster().first { $0["jid"] as? String == other })
         #expect(item["name"] as? String == "Peer")
         #expect(item["groups"] as? [String] == ["Testers"])
         #expect((item["presence"] as? [[String: Any]])?.first?["show"] as? String == "away")
@@ -97,7 +77,7 @@ import Testing
         owner.interrupt()
         _ = try await owner.finish(timeout: .seconds(20))
         // The session is gone: presence is cleared, the item stays.
-        let after = try #require(try await roster(home).first { $0["jid"] as? String == other })
+        let after = try #require(try await home.roster().first { $0["jid"] as? String == other })
         #expect((after["presence"] as? [[String: Any]])?.isEmpty == true)
         #expect(after["subscription"] as? String == "both")
     }
@@ -120,7 +100,7 @@ import Testing
         #expect(fetch.items == 0)
         #expect(try store.rosterEntries(accountID: account.rowID).map(\.jid) == [server.jid("carol")])
 
-        let owner = try await startOwner(home)
+        let owner = try await home.startOwner()
         defer { owner.interrupt() }
         _ = try await runPeer("test35", "roster-add", ["--item", server.jid("dave"), "--name", "Dave", "--group", "Pushed"])
         try await eventually("the push to be stored") {
@@ -151,7 +131,7 @@ import Testing
         #expect(add.stdout.contains("\(dave) add pending"))
         #expect(try await home.run(["edit", dave, "--name", "Dave"]).status == 0)
         #expect(try await home.run(["remove", carol]).status == 0)
-        let pending = try await roster(home, ["--pending"])
+        let pending = try await home.roster(["--pending"])
         #expect(pending.first { $0["jid"] as? String == dave }?["pending"] as? String == "add")
         #expect(pending.first { $0["jid"] as? String == dave }?["name"] as? String == "Dave")
         #expect(pending.first { $0["jid"] as? String == carol }?["pending"] as? String == "remove")
@@ -164,10 +144,10 @@ import Testing
         #expect(onServer.map { $0["jid"] as? String } == [dave])
         #expect(onServer.first?["name"] as? String == "Dave")
         #expect(onServer.first?["groups"] as? [String] == ["Friends"])
-        let local = try await roster(home)
+        let local = try await home.roster()
         #expect(local.map { $0["jid"] as? String } == [dave])
         #expect(local.first?["pending"] is NSNull)
-        #expect(try await roster(home, ["--pending"]).allSatisfy { $0["pending"] is NSNull || $0["pending"] == nil } )
+        #expect(try await home.roster(["--pending"]).allSatisfy { $0["pending"] is NSNull || $0["pending"] == nil } )
     }
 
     // 4. Spoofed push.
@@ -175,10 +155,10 @@ import Testing
         let home = TernHome(server)
         try await home.login("test38")
         #expect(try await home.run(["add", server.jid("carol"), "--name", "Carol"]).status == 0)
-        let before = try await roster(home)
+        let before = try await home.roster()
         let store = try Store(directory: home.path)
         let account = try #require(try store.account(jid: server.jid("test38")))
-        let owner = try await startOwner(home)
+        let owner = try await home.startOwner()
         defer { owner.interrupt() }
 
         let push = try await runPeer(
@@ -192,7 +172,7 @@ import Testing
 
         owner.interrupt()
         _ = try await owner.finish(timeout: .seconds(20))
-        let after = try await roster(home)
+        let after = try await home.roster()
         #expect(after.map { $0["jid"] as? String } == before.map { $0["jid"] as? String })
         #expect(after.first?["name"] as? String == "Carol")
     }
@@ -206,26 +186,26 @@ import Testing
 
         let sync = try await home.run(["sync"])
         #expect(sync.status == 0, "\(sync.stderr)")
-        let listed = try await roster(home, ["--pending"])
+        let listed = try await home.roster(["--pending"])
         let request = try #require(listed.first { $0["jid"] as? String == asker })
         #expect(request["request"] as? String == "subscribe")
         #expect(request["message"] as? String == "it is 36")
 
         // A new process (and a new session) still has it.
-        #expect(try await roster(home, ["--pending"]).contains { $0["jid"] as? String == asker })
+        #expect(try await home.roster(["--pending"]).contains { $0["jid"] as? String == asker })
         let text = try await home.run(["roster", "--pending"])
         #expect(text.stdout.contains("\(asker) asks to see your presence"))
 
         let accept = try await home.run(["accept", asker])
         #expect(accept.status == 0, "\(accept.stderr)")
         #expect(accept.stdout.contains("\(asker) accept done"))
-        #expect(try await roster(home, ["--pending"]).contains { $0["jid"] as? String == asker && $0["request"] != nil } == false)
+        #expect(try await home.roster(["--pending"]).contains { $0["jid"] as? String == asker && $0["request"] != nil } == false)
 
         let theirs = try await peerRoster("test36")
         let item = try #require(theirs.first { $0["jid"] as? String == tern })
         #expect(["to", "both"].contains(item["subscription"] as? String ?? ""), "\(item)")
         // We asked back: our roster has them with a pending subscribe.
-        let ours = try await roster(home)
+        let ours = try await home.roster()
         #expect(ours.first { $0["jid"] as? String == asker }?["subscription"] as? String == "from")
     }
 }

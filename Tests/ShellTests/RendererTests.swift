@@ -86,3 +86,28 @@ import Testing
         #expect(Renderer.mention("[10:00] < r@x/bob: hi alice", colour: false) == "! [10:00] < r@x/bob: hi alice")
     }
 }
+
+@Suite struct DroppedOutputTests {
+    @Test func dropped__oneLinePerBurst_withInertSendersAndReason() throws {
+        let evil = DroppedStanzaReport(kind: "message", from: "eve@x/\u{1B}[2J", reason: "element nesting exceeds 64 levels")
+        #expect(DroppedRenderer.lines([evil], json: false) == "-- dropped an oversized message from eve@x/␛[2J: element nesting exceeds 64 levels")
+        let burst = (0..<5).map { DroppedStanzaReport(kind: "presence", from: "s\($0)@x", reason: "r") }
+        let line = try #require(DroppedRenderer.lines(burst, json: false))
+        #expect(line == "-- dropped 5 oversized stanzas from s0@x, s1@x, s2@x and 2 more: r")
+        #expect(DroppedRenderer.lines([], json: false) == nil)
+    }
+
+    @Test func dropped__json__isOneObjectPerStanza() {
+        let lines = DroppedRenderer.lines([DroppedStanzaReport(kind: "reply", from: nil, reason: "r")], json: true)
+        #expect(lines == #"{"event":"dropped","kind":"reply","reason":"r"}"#)
+    }
+}
+
+@Suite struct RetryingOutputTests {
+    @Test func retrying__saysWhyAndWhen_inert() {
+        let line = EventFormatter.format(.retrying(reason: "bad\u{1B}[2J XML", delay: .seconds(240), failures: 3), json: false)
+        #expect(line == "-- the server ended the last 3 sessions right after login (bad␛[2J XML); next try in 4 min")
+        let json = EventFormatter.format(.retrying(reason: "r", delay: .seconds(15), failures: 2), json: true)
+        #expect(json == #"{"event":"retrying","failures":2,"in_seconds":15,"reason":"r"}"#)
+    }
+}

@@ -113,26 +113,21 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
 
     @Test func reconnect_policy__a_flaky_link_to_a_live_server__backs_off_only_to_the_link_cap() {
         var policy = ReconnectPolicy(base: .seconds(1), cap: .seconds(60), linkCap: .seconds(4))
-        let ceilings = (0..<6).map { _ in policy.nextDelay(after: .linkLost, random: { $0.upperBound }) }
+        let ceilings = (0..<6).map { _ in policy.nextDelay(serverReached: true, random: { $0.upperBound }) }
         #expect(ceilings == [1, 2, 4, 4, 4, 4].map { Duration.seconds($0) })
         // The server going away altogether still backs off to the full cap.
-        #expect(policy.nextDelay(after: .unreachable, random: { $0.upperBound }) == .seconds(60))
+        #expect(policy.nextDelay(serverReached: false, random: { $0.upperBound }) == .seconds(60))
     }
 
-    @Test func reconnect_policy__a_server_that_breaks_the_protocol__backs_off_to_minutes() {
-        var policy = ReconnectPolicy(base: .seconds(1), cap: .seconds(60), linkCap: .seconds(4), faultCap: .seconds(300))
-        let ceilings = (0..<10).map { _ in policy.nextDelay(after: .serverFault, random: { $0.upperBound }) }
-        #expect(ceilings == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map { Duration.seconds($0) })
-    }
-
-    @Test func reconnect_policy__failure_kinds__follow_the_error() {
-        let tooHigh = ConnectionError.streamManagement(.handledCountTooHigh(h: 9, sendCount: 3))
-        #expect(ReconnectPolicy.Failure(tooHigh) == .serverFault)
-        #expect(ReconnectPolicy.Failure(ConnectionError.negotiation(.unexpected("<resumed>"))) == .serverFault)
-        #expect(ReconnectPolicy.Failure(ConnectionError.parser(.notWellFormed("x"))) == .serverFault)
-        #expect(ReconnectPolicy.Failure(ConnectionError.stream(StreamError(condition: "internal-server-error"))) == .linkLost)
-        #expect(ReconnectPolicy.Failure(ConnectionError.closed) == .linkLost)
-        #expect(ReconnectPolicy.Failure(ConnectionError.transport("refused")) == .unreachable)
+    @Test func negotiation_faults__count_as_a_session_the_server_ended_at_once__link_faults_do_not() {
+        #expect(ConnectionError.negotiation(.unexpected("<resumed> while enabling stream management")).isNegotiationFault)
+        #expect(ConnectionError.negotiation(.streamManagement(.previdMismatch(expected: "a", received: "b"))).isNegotiationFault)
+        #expect(ConnectionError.streamManagement(.handledCountTooHigh(h: 9, sendCount: 3)).isNegotiationFault)
+        // Prosody closes a resumption racing the cut link's last bytes as not-well-formed: a link fault.
+        #expect(!ConnectionError.negotiation(.stream(StreamError(condition: "not-well-formed"))).isNegotiationFault)
+        #expect(!ConnectionError.negotiation(.closedByServer).isNegotiationFault)
+        #expect(!ConnectionError.closed.isNegotiationFault)
+        #expect(!ConnectionError.transport("refused").isNegotiationFault)
     }
 }
 

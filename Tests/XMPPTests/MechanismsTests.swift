@@ -20,8 +20,29 @@ private func choose(
 @Suite struct MechanismsTests {
     // MARK: - Preference and channel binding
 
-    @Test func choose__everythingOnTLS13__picksSHA256PlusWithTLSExporter() throws {
-        #expect(try choose(everything) == .init(mechanism: .scramSHA256Plus, channelBinding: .bind(type: "tls-exporter")))
+    @Test func choose__everythingOnTLS13WithXEP0440__picksSHA256PlusWithTLSExporter() throws {
+        let choice = try choose(everything, announced: ["tls-exporter"])
+        #expect(choice == .init(mechanism: .scramSHA256Plus, channelBinding: .bind(type: "tls-exporter")))
+    }
+
+    // ejabberd 23.01 offers SCRAM-SHA-1-PLUS without XEP-0440 and computes tls-unique even on TLS 1.3,
+    // so any binding we guess there fails ("Invalid channel binding"): without a list, TLS 1.3 does not bind.
+    @Test func choose__ejabberdOfferOnTLS13__picksSCRAMSHA1WithN() throws {
+        let choice = try choose(["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"])
+        #expect(choice == .init(mechanism: .scramSHA1, channelBinding: .none))
+    }
+
+    @Test func choose__ejabberdOfferOnTLS12__picksSCRAMSHA1PlusWithTLSUnique() throws {
+        let choice = try choose(
+            ["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"], tls13: false,
+            available: ["tls-exporter", "tls-unique", "tls-server-end-point"])
+        #expect(choice == .init(mechanism: .scramSHA1Plus, channelBinding: .bind(type: "tls-unique")))
+    }
+
+    @Test func choose__noXEP0440OnTLS13__neverBindsAndNeverSendsY() throws {
+        // With -PLUS offered, "y" would tell an honest server we suspect a downgrade.
+        let choice = try choose(everything)
+        #expect(choice == .init(mechanism: .scramSHA256, channelBinding: .none))
     }
 
     @Test func choose__noXEP0440OnTLS12__defaultsToTLSUnique() throws {
@@ -52,7 +73,7 @@ private func choose(
     }
 
     @Test func choose__onlySHA1PlusBindable__bindingBeatsHashStrength() throws {
-        let choice = try choose(["SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1"])
+        let choice = try choose(["SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1"], announced: ["tls-exporter"])
         #expect(choice == .init(mechanism: .scramSHA1Plus, channelBinding: .bind(type: "tls-exporter")))
     }
 
@@ -106,7 +127,7 @@ private func choose(
     // MARK: - Stored keys restrict the hash
 
     @Test func choose__sha1Keys__pickSHA1PlusNotSHA256() throws {
-        let choice = try choose(everything, credential: .scramKeys(.sha1))
+        let choice = try choose(everything, announced: ["tls-exporter"], credential: .scramKeys(.sha1))
         #expect(choice == .init(mechanism: .scramSHA1Plus, channelBinding: .bind(type: "tls-exporter")))
     }
 

@@ -114,6 +114,46 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         #expect(negotiator.isFinished)
     }
 
+    /// ejabberd 23.01's offer (no XEP-0440) on each TLS version: the session says what was bound,
+    /// so `tern login` can show it.
+    @Test(arguments: [
+        (StreamNegotiator.TLSInfo(isTLS13: false, channelBindings: ["tls-unique": Array(repeating: 9, count: 12)]),
+         "p=tls-unique,,", "SCRAM-SHA-1-PLUS", "tls-unique" as String?),
+        (tls13, "n,,", "SCRAM-SHA-1", nil),
+    ])
+    func negotiation__ejabberds_offer__reports_mechanism_binding_and_tls_version(
+        tls: StreamNegotiator.TLSInfo, gs2Header: String, mechanism: String, binding: String?
+    ) throws {
+        var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: "r", credential: .password("secret")), tls: tls)
+        _ = negotiator.start()
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        let auth = try #require(sent(negotiator.handle(.element(try parseElement(
+            saslFeatures(["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"]))))).first)
+        #expect(auth["mechanism"] == mechanism)
+        let clientFirst = try #require(Base64.decode(auth.text))
+        #expect(String(decoding: clientFirst, as: UTF8.self).hasPrefix(gs2Header + "n=alice,r="))
+
+        var server = SCRAMServer(hash: .sha1, password: "secret")
+        let challenge = server.serverFirst(clientFirst: clientFirst)
+        let response = try #require(sent(negotiator.handle(.element(try parseElement(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\(Base64.encode(challenge))</challenge>")))).first)
+        let final = try server.serverFinal(clientFinal: try #require(Base64.decode(response.text)))
+        _ = negotiator.handle(.element(try parseElement(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\(Base64.encode(final))</success>")))
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        let bind = try #require(sent(negotiator.handle(.element(try parseElement(bindFeatures)))).first)
+        let result = negotiator.handle(.element(try parseElement(
+            "<iq type='result' id='\(bind["id"]!)'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.org/r</jid></bind></iq>")))
+        let enabled = negotiator.handle(.element(try parseElement("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>")))
+        guard case .established(let session)? = (result + enabled).first(where: { if case .established = $0 { true } else { false } }) else {
+            Issue.record("not established: \(result + enabled)")
+            return
+        }
+        #expect(session.mechanism == mechanism)
+        #expect(session.channelBinding == binding)
+        #expect(session.isTLS13 == tls.isTLS13)
+    }
+
     @Test func negotiation__without_starttls__aborts_before_any_auth() throws {
         var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password("secret")))
         _ = negotiator.start()

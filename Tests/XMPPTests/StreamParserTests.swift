@@ -71,6 +71,14 @@ private func failure(_ input: String, limits: StreamParser.Limits = .init()) -> 
     }
 }
 
+/// A stanza after each poison, to show the stream went on.
+private let ok = "<message id='ok'><body>fine</body></message>"
+private let okEvent = StreamEvent.element(Element("message", namespace: NS.client, attributes: ["id": "ok"], elements: [
+    Element("body", namespace: NS.client, elements: [], text: "fine"),
+]))
+
+private func dropped(_ event: StreamEvent) -> DroppedStanza? { if case .dropped(let d) = event { d } else { nil } }
+
 private func isRestricted(_ e: XMLStreamError?) -> Bool { if case .restrictedXML = e { true } else { false } }
 private func isPolicy(_ e: XMLStreamError?) -> Bool { if case .policyViolation = e { true } else { false } }
 private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFormed = e { true } else { false } }
@@ -193,41 +201,65 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         #expect(isRestricted(failure(header + "<message><?evil x?></message>")))
     }
 
-    // MARK: caps (policy-violation)
+    // MARK: per-stanza limits: the stanza is dropped, the stream goes on (DESIGN §6)
 
-    @Test func parser__rejectsDepthBomb__quicklyAsPolicyViolation() {
-        let bomb = header + String(repeating: "<a>", count: 10_000)
-        let start = ContinuousClock.now
-        #expect(isPolicy(failure(bomb)))
-        #expect(ContinuousClock.now - start < .seconds(2))
+    @Test func parser__dropsDepthBomb__andParsesTheNextStanza() throws {
+        let bomb = "<message from='x@y'>" + String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000) + "</message>"
+        let events = try StreamParser().feed(header + bomb + ok)
+        #expect(events.count == 3)
+        #expect(dropped(events[1])?.name == "message")
+        #expect(dropped(events[1])?.reason == "element nesting exceeds 64 levels")
+        #expect(dropped(events[1])?.partial?["from"] == "x@y")
+        #expect(events[2] == okEvent)
     }
 
-    @Test func parser__acceptsDepthUpToLimit__andRejectsOneMore() {
+    @Test func parser__acceptsDepthUpToLimit__andDropsOneMore() throws {
         let limits = StreamParser.Limits(maxDepth: 4)
-        #expect(failure(header + "<a><b><c/></b></a>", limits: limits) == nil)
-        #expect(isPolicy(failure(header + "<a><b><c><d/></c></b></a>", limits: limits)))
+        #expect(try StreamParser(limits: limits).feed(header + "<a><b><c/></b></a>").count == 2)
+        let events = try StreamParser(limits: limits).feed(header + "<a><b><c><d/></c></b></a>" + ok)
+        #expect(events.count == 3 && dropped(events[1]) != nil && events[2] == okEvent)
     }
 
-    @Test func parser__rejectsTextBeyondStanzaCap__evenWhenFedInSmallChunks() throws {
+    @Test func parser__dropsTextBeyondTextCap__countingEveryChild() throws {
+        let limits = StreamParser.Limits(maxTextBytes: 100)
+        #expect(try StreamParser(limits: limits).feed(header + "<m><b>" + String(repeating: "z", count: 100) + "</b></m>").count == 2)
+        let split = "<m><b>" + String(repeating: "z", count: 60) + "</b><c>" + String(repeating: "z", count: 60) + "</c></m>"
+        let events = try StreamParser(limits: limits).feed(header + split + ok)
+        #expect(dropped(events[1])?.reason == "text in one stanza exceeds 100 bytes")
+        #expect(events.count == 3 && events[2] == okEvent)
+        // CDATA is text too.
+        let cdata = "<m><b><![CDATA[" + String(repeating: "z", count: 200) + "]]></b></m>"
+        let afterCDATA = try StreamParser(limits: limits).feed(header + cdata + ok)
+        #expect(afterCDATA.count == 3 && dropped(afterCDATA[1]) != nil && afterCDATA[2] == okEvent)
+    }
+
+    @Test func parser__dropsTextBeyondStanzaCap__evenWhenFedInSmallChunks() throws {
         let parser = StreamParser()
-        _ = try parser.feed(header + "<message><body>")
+        var events = try parser.feed(header + "<message><body>")
         let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 * 1024)
-        var error: XMLStreamError?
-        for _ in 0..<40 {
-            do { _ = try parser.feed(chunk) } catch let e { error = e; break }
-        }
-        #expect(isPolicy(error))
+        for _ in 0..<40 { events += try parser.feed(chunk) }
+        events += try parser.feed("</body></message>" + ok)
+        #expect(events.count == 3 && dropped(events[1]) != nil && events[2] == okEvent)
     }
 
-    @Test func parser__rejectsUnclosedStartTag__beyondStanzaCap() {
-        let limits = StreamParser.Limits(maxStanzaBytes: 4096)
+    @Test func parser__dropsUnclosedStartTag__beyondStanzaCap_andEndsTheStreamAtTheHardCap() {
+        let limits = StreamParser.Limits(maxStanzaBytes: 4096, maxSkipBytes: 8192)
+        let parser = StreamParser(limits: limits)
+        #expect((try? parser.feed(header + "<message to='" + String(repeating: "a", count: 6000))) == [expectedEvents[0]])
         #expect(isPolicy(failure(header + "<message to='" + String(repeating: "a", count: 10_000), limits: limits)))
     }
 
     @Test func parser__rejectsEndlessComment__beyondStanzaCap() {
-        // libxml2 buffers until "-->" before reporting the comment.
+        // libxml2 buffers until "-->" before reporting the comment: between stanzas it is the server's doing.
         let limits = StreamParser.Limits(maxStanzaBytes: 4096)
         #expect(isPolicy(failure(header + "<!--" + String(repeating: "a", count: 10_000), limits: limits)))
+    }
+
+    @Test func parser__rejectsOversizedHeader__asPolicyViolation() {
+        let long = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='" + String(repeating: "i", count: 70_000) + "'>"
+        #expect(isPolicy(failure(long)))
+        let many = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' " + (0..<65).map { "a\($0)='v'" }.joined(separator: " ") + ">"
+        #expect(isPolicy(failure(many)))
     }
 
     @Test func parser__stanzaCapIsPerStanza__notPerStream() throws {
@@ -241,38 +273,53 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         // One long burst containing many stanzas is fine too.
         count = try parser.feed(String(repeating: stanza, count: 20)).count
         #expect(count == 20)
-        #expect(isPolicy(failure(header + "<message><body>" + String(repeating: "y", count: 1000) + "</body></message>", limits: limits)))
+        let over = "<message><body>" + String(repeating: "y", count: 1000) + "</body></message>"
+        let events = try StreamParser(limits: limits).feed(header + over + ok)
+        #expect(dropped(events[1])?.reason == "stanza exceeds 1000 bytes" && events[2] == okEvent)
     }
 
-    @Test func parser__rejectsTextBeyondTextCap() {
-        let limits = StreamParser.Limits(maxTextBytes: 100)
-        #expect(failure(header + "<m><b>" + String(repeating: "z", count: 100) + "</b></m>", limits: limits) == nil)
-        #expect(isPolicy(failure(header + "<m><b>" + String(repeating: "z", count: 60) + "</b><c>" + String(repeating: "z", count: 60) + "</c></m>", limits: limits)))
+    @Test func parser__stanzaOfExactlyTheCap__isKept_oneByteMoreIsDropped() throws {
+        let body = "<message><body>" + String(repeating: "y", count: 100) + "</body></message>"
+        let exact = StreamParser.Limits(maxStanzaBytes: body.utf8.count)
+        #expect(try StreamParser(limits: exact).feed(header + body).count == 2)
+        let events = try StreamParser(limits: .init(maxStanzaBytes: body.utf8.count - 1)).feed(header + body)
+        #expect(events.count == 2 && dropped(events[1]) != nil)
     }
 
-    @Test func parser__rejectsTooManyAttributes__andAcceptsTheLimit() {
+    @Test func parser__dropsTooManyAttributes__andAcceptsTheLimit() throws {
         func attrs(_ n: Int) -> String { (0..<n).map { "a\($0)='v'" }.joined(separator: " ") }
-        #expect(failure(header + "<message \(attrs(64))/>") == nil)
-        #expect(isPolicy(failure(header + "<message \(attrs(65))/>")))
-        #expect(isPolicy(failure(header + "<message><x \(attrs(1000))/></message>")))
+        #expect(try StreamParser().feed(header + "<message \(attrs(64))/>").count == 2)
+        let onStanza = try StreamParser().feed(header + "<message \(attrs(65))/>" + ok)
+        #expect(dropped(onStanza[1]) == DroppedStanza(name: "message", partial: nil, reason: "an element has more than 64 attributes"))
+        #expect(onStanza[2] == okEvent)
+        let onChild = try StreamParser().feed(header + "<message id='m1'><x \(attrs(1000))/></message>" + ok)
+        #expect(dropped(onChild[1])?.partial == Element("message", namespace: NS.client, attributes: ["id": "m1"]))
+        #expect(onChild[2] == okEvent)
     }
 
-    /// libxml2 2.9 checks duplicate attributes pairwise: 100k of them would
-    /// cost seconds, so they must be refused before libxml2 parses the tag.
-    @Test func parser__rejectsAttributeFlood__beforeQuadraticWork() {
-        let flood = header + "<message " + (0..<100_000).map { "a\($0)=''" }.joined(separator: " ") + "/>"
-        #expect(isPolicy(failure(flood)))
-        // A '>' inside each quoted value must not hide the flood from the pre-scan.
-        let disguised = header + "<message " + (0..<100_000).map { "a\($0)='>'" }.joined(separator: " ") + "/>"
-        #expect(isPolicy(failure(disguised)))
+    /// libxml2 2.9 checks duplicate attributes pairwise: 100k of them would cost seconds,
+    /// so the lexer must count them before libxml2 sees the tag, whatever came before.
+    @Test func parser__dropsAttributeFlood__beforeLibxml2SeesIt() throws {
+        let flood = "<message " + (0..<100_000).map { "a\($0)=''" }.joined(separator: " ") + "/>"
+        #expect(dropped(try StreamParser().feed(header + flood)[1]) != nil)
+        // A '>' inside each quoted value must not hide the flood.
+        let disguised = "<message " + (0..<100_000).map { "a\($0)='>'" }.joined(separator: " ") + "/>"
+        #expect(dropped(try StreamParser().feed(header + disguised)[1]) != nil)
         // Nor may a quote inside CDATA shift what counts as inside a tag.
-        let afterCDATA = header + "<message><body><![CDATA[don't]]></body><x "
-            + (0..<100_000).map { "a\($0)='v'" }.joined(separator: " ") + "/></message>"
-        #expect(isPolicy(failure(afterCDATA)))
+        let afterCDATA = "<message><body><![CDATA[don't]]></body><x " + (0..<100_000).map { "a\($0)='v'" }.joined(separator: " ") + "/></message>"
+        #expect(dropped(try StreamParser().feed(header + afterCDATA)[1]) != nil)
+        // Nor a '>' and a quote inside CDATA (the pre-scan once skipped "<!" to the first '>').
+        let bypass = "<message><body><![CDATA[>< \"]]></body></message><message><x " + (0..<100_000).map { "a\($0)=''" }.joined(separator: " ") + "/></message>"
+        let events = try StreamParser().feed(header + bypass + ok)
+        #expect(events.count == 4)
+        #expect(events[1] == .element(Element("message", namespace: NS.client, elements: [
+            Element("body", namespace: NS.client, elements: [], text: ">< \""),
+        ])))
+        #expect(dropped(events[2]) != nil && events[3] == okEvent)
     }
 
     /// A long run of '=' in a body is text, not attributes: a peer must not be able to
-    /// get our stream closed (and, with offline storage, closed again on every login).
+    /// get its message dropped by it.
     @Test func parser__allowsLongRunsOfEqualsSigns__inTextAcrossChunks() throws {
         let body = String(repeating: "=", count: 40_000)
         let input = Array((header + "<message><body>\(body)</body></message>").utf8)
@@ -286,6 +333,70 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         let body = String(repeating: "a=b ", count: 2000)
         let events = try StreamParser().feed(header + "<message><body>\(body)</body></message>")
         #expect(events.last == .element(Element("message", namespace: NS.client, elements: [Element("body", namespace: NS.client, elements: [], text: body)])))
+    }
+
+    /// Every poison shape between two good stanzas, split at every byte: the same three events.
+    @Test func parser__dropsEachPoisonShape__identicallyForEveryTwoChunkSplit() throws {
+        let limits = StreamParser.Limits(maxDepth: 8, maxStanzaBytes: 600, maxAttributes: 4, maxTextBytes: 200)
+        let shapes = [
+            "<message from='p@x' id='a'><x a='1' b='2' c='3' d='4' e='5'/></message>",
+            "<message from='p@x' a='1' b='2' c='3' d='4' e='5'/>",
+            "<message from='p@x'>" + String(repeating: "<a>", count: 9) + String(repeating: "</a>", count: 9) + "</message>",
+            "<message from='p@x'><body>" + String(repeating: "t", count: 201) + "</body></message>",
+            "<message from='p@x'><body><![CDATA[" + String(repeating: "]>", count: 120) + "]]></body></message>",
+            "<message from='p@x'>" + String(repeating: "<a b='&gt;'/>", count: 60) + "</message>",
+            "<message from='p@x'><x y=\"it's\"/><x/>" + String(repeating: "<a/>", count: 200) + "</message>",
+        ]
+        let before = "<presence from='a@x'/>"
+        for shape in shapes {
+            let bytes = Array((header + before + shape + ok + "</stream:stream>").utf8)
+            let whole = try parseAll([bytes[...]], limits: limits)
+            #expect(whole.count == 5, "\(shape): \(whole)")
+            #expect(whole[1] == .element(Element("presence", namespace: NS.client, attributes: ["from": "a@x"])))
+            #expect(dropped(whole[2]) != nil, "\(shape)")
+            #expect(whole[3] == okEvent && whole[4] == .streamClosed)
+            for cut in 0...bytes.count {
+                let events = try parseAll([bytes[..<cut], bytes[cut...]], limits: limits)
+                #expect(events == whole, "\(shape) split at byte \(cut)")
+                if events != whole { break }
+            }
+            #expect(try parseAll(bytes.indices.map { bytes[$0...$0] }, limits: limits) == whole, "\(shape) byte by byte")
+        }
+    }
+
+    @Test func parser__keepsTheStreamsNamespaces__afterADrop() throws {
+        let limits = StreamParser.Limits(maxAttributes: 2)
+        let events = try StreamParser(limits: limits).feed(
+            header + "<message a='1' b='2' c='3'/><stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>"
+                + "<message xml:lang='de'/>")
+        #expect(events.dropFirst().count == 3)
+        #expect(events[2] == .element(Element("features", namespace: NS.stream, elements: [Element("bind", namespace: NS.bind)])))
+        #expect(events[3] == .element(Element("message", namespace: NS.client, attributes: ["xml:lang": "de"])))
+    }
+
+    @Test func parser__keepsEnforcingWellFormedness__afterADrop() {
+        let limits = StreamParser.Limits(maxAttributes: 2)
+        #expect(isNotWellFormed(failure(header + "<message a='1' b='2' c='3'/><message></presence>", limits: limits)))
+        #expect(isRestricted(failure(header + "<message a='1' b='2' c='3'/><message><!-- x --></message>", limits: limits)))
+    }
+
+    /// The part read before the limit tells who sent an archived message.
+    @Test func parser__dropReport__carriesWhatWasReadBeforeTheLimit() throws {
+        let poison = "<message to='me@x' from='me@x'><result xmlns='urn:xmpp:mam:2' queryid='q' id='r1'>"
+            + "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='mallory@evil/r' type='chat'><body>hi</body>"
+            + String(repeating: "<a>", count: 80) + String(repeating: "</a>", count: 80)
+            + "</message></forwarded></result></message>"
+        let events = try StreamParser().feed(header + poison + ok)
+        guard let report = dropped(events[1]), let partial = report.partial else {
+            Issue.record("expected a drop, got \(events)")
+            return
+        }
+        let inner = partial.child("result", namespace: NS.mam)?.child("forwarded", namespace: NS.forward)?.child("message", namespace: NS.client)
+        #expect(partial.child("result", namespace: NS.mam)?["id"] == "r1")
+        #expect(inner?["from"] == "mallory@evil/r")
+        #expect(inner?.child("body", namespace: NS.client)?.text == "hi")
+        #expect(report.isStanza)
+        #expect(events[2] == okEvent)
     }
 
     // MARK: not well-formed

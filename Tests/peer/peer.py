@@ -7,8 +7,11 @@ that scripts/testserver writes to DIR/env.
 
 Subcommands:
   send     --jid J --password P --to T --body B [--count N] [--id ID] [--origin-id ID]
-           [--request-receipt]   body may contain {n} (1-based message number);
-           exits once the server has processed every message (a ping round trip).
+           [--request-receipt] [--poison SHAPE]   body may contain {n} (1-based message
+           number); exits once the server has processed every message (a ping round trip).
+           --poison adds what a hostile peer may put in a relayed stanza (DESIGN §6):
+           attrs (a child with 65 attributes), depth (80 nested levels), text (a 600 KiB
+           body), size (1.1 MiB of small children).
   receive  --jid J --password P [--from F] --count N --timeout S [--linger S]
            [--send-receipts] [--ready-file PATH]
            prints each chat message from F as one JSON line
@@ -174,10 +177,10 @@ async def close_session(client):
         client.abort()
 
 
-async def ping_server(client, args):
-    """An IQ round trip: once it returns, the server has handled all we sent before."""
+async def ping_server(client, args, to=None):
+    """An IQ round trip: once it returns, the server (or `to`) has handled all we sent before."""
     from slixmpp.exceptions import IqError
-    iq = client.make_iq_get(ito=client.boundjid.domain)
+    iq = client.make_iq_get(ito=to or client.boundjid.domain)
     ET.SubElement(iq.xml, f"{{{NS_PING}}}ping")
     try:
         # Behind a burst of many stanzas the server may need longer than a connect.
@@ -239,10 +242,34 @@ async def cmd_send(client, args):
         ET.SubElement(msg.xml, f"{{{NS_SID}}}origin-id", {"id": origin})
         if args.request_receipt:
             ET.SubElement(msg.xml, f"{{{NS_RECEIPTS}}}request")
+        if args.poison:
+            add_poison(msg, args.poison)
         msg.send()
     await ping_server(client, args)
     await close_session(client)
     return EXIT_OK
+
+
+NS_POISON = "urn:example:poison"
+
+
+def add_poison(msg, shape):
+    """Makes msg cross one of tern's per-stanza limits (64 attributes, 64 levels,
+    512 KiB of text, 1 MiB in all) while staying under the test server's."""
+    if shape == "attrs":
+        ET.SubElement(msg.xml, f"{{{NS_POISON}}}x", {f"a{i}": "" for i in range(65)})
+    elif shape == "depth":
+        node = msg.xml
+        for _ in range(80):
+            node = ET.SubElement(node, f"{{{NS_POISON}}}a")
+    elif shape == "text":
+        msg["body"] = "p" * (600 * 1024)
+    elif shape == "size":
+        filler = "f" * 80
+        for i in range(11000):
+            ET.SubElement(msg.xml, f"{{{NS_POISON}}}x", {"n": str(i), "v": filler})
+    else:
+        raise PeerError(EXIT_USAGE, f"unknown poison shape {shape}")
 
 
 async def cmd_receive(client, args):
@@ -642,8 +669,11 @@ async def cmd_room(client, args):
             ET.SubElement(msg.xml, f"{{{NS_CONFERENCE}}}x", attrs)
         msg.send()
 
-    # The room is on the same server: once the ping returns, all of the above was handled.
+    # Once the server answers a ping, it has read all of the above. ejabberd runs each room in
+    # a process of its own, so ask the room as well: its answer (an error will do) comes once it
+    # has handled, and archived, what we sent it.
     await ping_server(client, args)
+    await ping_server(client, args, to=room)
     if args.ready_file:
         with open(args.ready_file, "w") as f:
             f.write(f"{room}/{nick}\n")
@@ -719,6 +749,7 @@ def parse_args(argv):
     p.add_argument("--id", default=None, help="stanza id (suffixed -N when --count > 1)")
     p.add_argument("--origin-id", default=None, help="XEP-0359 origin-id (default: the stanza id)")
     p.add_argument("--request-receipt", action="store_true")
+    p.add_argument("--poison", default=None, choices=["attrs", "depth", "text", "size"])
 
     p = sub.add_parser("receive", parents=[common, account])
     p.add_argument("--from", default=None, help="only messages from this JID (bare or full)")

@@ -3,7 +3,14 @@
  * libxml2 is included only by xmlstream.c: a Swift module that imports both
  * libxml2 and Foundation fails to build (ICU clash), so no libxml2 type may
  * appear here. The parser accepts the XML subset of RFC 6120 §11.1 only and
- * enforces its own resource caps (libxml2 2.9 has none for this use). */
+ * enforces its own resource caps (libxml2 2.9 has none for this use).
+ *
+ * Two kinds of limit (DESIGN §6). What only the server controls (not
+ * well-formed XML, DTDs, comments, PIs, entities, the stream header, bytes
+ * beyond the hard cap) is a sticky error that ends the stream. What any peer
+ * can put inside a relayed stanza (attributes, depth, text, stanza size) only
+ * drops that stanza: it is skipped to its end in constant memory and reported
+ * through xs_callbacks.dropped, and the stream goes on. */
 #ifndef XMLSTREAM_H
 #define XMLSTREAM_H
 
@@ -81,16 +88,29 @@ typedef struct {
     void (*stanza)(void *ctx, const xs_stanza *stanza);
     /* </stream:stream>. */
     void (*stream_close)(void *ctx);
+    /* A depth-1 element that crossed a per-stanza limit, once its end has
+     * been skipped to. `partial` holds what was parsed before the limit (the
+     * stanza's own start tag and the children begun so far; elements still
+     * open have only the children read by then); it may be empty when the
+     * limit fell inside the stanza's own start tag. `name` is the stanza's
+     * qualified name as written ("message", "stream:error"), truncated to 63
+     * bytes, NUL-terminated. `reason` is a one-line description. */
+    void (*dropped)(void *ctx, const xs_stanza *partial, const char *name, const char *reason);
 } xs_callbacks;
 
-/* Caps; a zero field means "use the default". */
+/* Caps; a zero field means "use the default". The first four drop the
+ * stanza that crosses them; the stream header crossing one ends the stream. */
 typedef struct {
     unsigned max_depth;        /* open elements incl. the stream header; default 64 */
-    size_t max_stanza_bytes;   /* bytes of one top-level element (and of the
-                                  stream header), counted as fed, so it also
-                                  bounds what libxml2 buffers; default 1 MiB */
-    unsigned max_attributes;   /* per element; default 64 */
-    size_t max_text_bytes;     /* decoded text within one stanza; default 1 MiB */
+    size_t max_stanza_bytes;   /* bytes of one top-level element as received (and
+                                  of the stream header), so they also bound what
+                                  libxml2 buffers; default 1 MiB */
+    unsigned max_attributes;   /* attribute assignments in one start tag,
+                                  namespace declarations included; default 64 */
+    size_t max_text_bytes;     /* character data within one stanza, counted as
+                                  received (CDATA included); default 512 KiB */
+    size_t max_skip_bytes;     /* the hard cap: a dropped stanza longer than this
+                                  ends the stream; default 16 MiB */
 } xs_limits;
 
 /* NULL on allocation failure. `cb` is copied; `limits` may be NULL. */

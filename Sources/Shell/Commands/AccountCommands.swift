@@ -85,7 +85,9 @@ struct LoginCommand: AsyncParsableCommand {
             let password = try Password.obtain(file: passwordFile, prompt: "Password for \(bare): ")
             do {
                 let outcome = try await Login.login(store: context.store, account: account, password: password, remember: remember)
-                print("logged in as \(Sanitizer.inert(outcome.boundJID)) (\(outcome.mechanism))")
+                // How the login was secured: "(SCRAM-SHA-1-PLUS) over TLS 1.2, channel binding tls-unique".
+                let binding = outcome.channelBinding.map { ", channel binding \($0)" } ?? ""
+                print("logged in as \(Sanitizer.inert(outcome.boundJID)) (\(outcome.mechanism)) over TLS \(outcome.isTLS13 ? "1.3" : "1.2")\(binding)")
                 switch outcome.stored {
                 case .scram: break
                 case .password:

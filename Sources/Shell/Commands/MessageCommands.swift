@@ -165,6 +165,15 @@ enum EventFormatter {
             return RosterRenderer.event(event, json: json)
         case .room(let event):
             return RoomRenderer.event(event, json: json)
+        case .dropped(let reports):
+            return DroppedRenderer.lines(reports, json: json)
+        case .retrying(let reason, let delay, let failures):
+            if json {
+                return Renderer.json([
+                    "event": "retrying", "reason": reason, "failures": failures, "in_seconds": Int(delay.components.seconds),
+                ])
+            }
+            return "-- " + Renderer.retrying(reason: reason, delay: delay, failures: failures)
         }
     }
 }

@@ -3,8 +3,9 @@
 /// Selection is a pure function of what the server offered and what our TLS
 /// session and credential can do, so the whole decision table is testable
 /// without a socket. Order of preference: a -PLUS mechanism whenever a common
-/// binding type exists (SHA-256 first), then SCRAM-SHA-256, SCRAM-SHA-1, and
-/// PLAIN only over TLS with a password (DESIGN §2).
+/// binding type is known (SHA-256 first), then SCRAM-SHA-256, SCRAM-SHA-1, and
+/// PLAIN only over TLS with a password (DESIGN §2). A type is known from the
+/// server's XEP-0440 list, or without one on TLS 1.2 only (tls-unique).
 
 /// Everything that can end a SASL exchange early, with enough context to tell the user why.
 public enum SASLError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -158,8 +159,9 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
     /// - Parameters:
     ///   - offered: the server's `<mechanism>` names.
     ///   - tlsActive: the stream is encrypted; PLAIN and any binding require it.
-    ///   - tlsVersion13: the session runs TLS 1.3 (tls-unique is undefined there, tls-exporter is the default).
-    ///   - channelBindingsOffered: XEP-0440 `<channel-binding type>` values, nil when not announced.
+    ///   - tlsVersion13: the session runs TLS 1.3 (tls-unique is undefined there).
+    ///   - channelBindingsOffered: XEP-0440 `<channel-binding type>` values, nil when not announced:
+    ///     then TLS 1.2 binds with tls-unique and TLS 1.3 does not bind at all.
     ///   - availableBindings: types our TLS session can actually produce. The caller lists
     ///     tls-exporter on TLS 1.2 only with extended master secret (RFC 9266 §3).
     ///   - credential: what we hold; stored SCRAM keys cannot do PLAIN or another hash.
@@ -181,9 +183,13 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
 
         let bindingType: String? = if let announced = channelBindingsOffered {
             usable.first { announced.contains($0) }
+        } else if tlsVersion13 {
+            // Without XEP-0440 on TLS 1.3 the server's type is a guess, and a wrong guess fails the login:
+            // ejabberd before 24.02 computes tls-unique there. Not binding (gs2 "n") is what works.
+            nil
         } else {
-            // Without XEP-0440 the server's types are unknown: assume the type RFC 9266 / RFC 5929 make the default.
-            usable.first { $0 == (tlsVersion13 ? "tls-exporter" : "tls-unique") }
+            // On TLS 1.2 every server that offers -PLUS knows tls-unique (RFC 5929, RFC 5802's default).
+            usable.first { $0 == "tls-unique" }
         }
 
         // "y" only when the server showed no -PLUS at all; otherwise an honest server would see a downgrade.

@@ -73,10 +73,19 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the server broke the protocol, as opposed to the link failing: the same server
-    /// will most likely do it again right after the next login, so retries back off to
-    /// minutes rather than come at the pace a flaky link deserves (DESIGN §6).
-    public var isProtocolFault: Bool {
+    /// Whether the server itself ended the stream (with bad XML, a stream error, an XEP-0198
+    /// failure), rather than the link failing under it.
+    public var isServerFault: Bool {
+        switch self {
+        case .parser, .stream, .streamManagement: true
+        default: false
+        }
+    }
+
+    /// Whether negotiation failed because the server broke the protocol after we logged in
+    /// (a `<resumed/>` nobody asked for, a lying resumption, a bind it answers with nonsense):
+    /// it will do the same at the next login, like a session it ends at once (DESIGN §6).
+    public var isNegotiationFault: Bool {
         switch self {
         case .parser, .streamManagement: true
         case .negotiation(let error):
@@ -124,10 +133,13 @@ public actor Connection {
         case closed(ConnectionError?)
     }
 
-    /// What one burst counts for XEP-0198, claimed iq replies included.
+    /// What one burst counts for XEP-0198, claimed iq replies and dropped stanzas included.
     public struct InboundBatch: Sendable {
         let countable: Int
         let ackRequested: Bool
+        /// Stanzas of the burst skipped for crossing a per-stanza limit, other than replies
+        /// to our own requests (those fail the request): for the consumer to report.
+        public let dropped: [DroppedStanza]
     }
 
     public nonisolated let events: AsyncStream<Event>
@@ -358,7 +370,7 @@ public actor Connection {
 
     private func route(_ event: StreamIO.Event) {
         switch event {
-        case .stanzas(let elements):
+        case .stanzas(let elements, let dropped):
             var unclaimed: [Element] = []
             var countable = 0
             var ackRequested = false
@@ -370,8 +382,14 @@ public actor Connection {
                 if Stanza.isCountable(element) { countable += 1 }
                 if !claimReply(element) { unclaimed.append(element) }
             }
-            if !unclaimed.isEmpty || countable > 0 || ackRequested {
-                eventSink.yield(.stanzas(unclaimed, InboundBatch(countable: countable, ackRequested: ackRequested)))
+            // A dropped stanza was received all the same: it counts for `h` (DESIGN §6).
+            var unreported: [DroppedStanza] = []
+            for stanza in dropped {
+                if stanza.isStanza { countable += 1 }
+                if !failRequest(answeredBy: stanza) { unreported.append(stanza) }
+            }
+            if !unclaimed.isEmpty || countable > 0 || ackRequested || !unreported.isEmpty {
+                eventSink.yield(.stanzas(unclaimed, InboundBatch(countable: countable, ackRequested: ackRequested, dropped: unreported)))
             }
         case .closed(let error):
             isClosed = true
@@ -410,6 +428,19 @@ public actor Connection {
         else { return false }
         pending[id] = nil
         request.continuation.resume(returning: element)
+        return true
+    }
+
+    /// A reply to one of our requests that was too large to read fails that request at
+    /// once, rather than leaving it to time out.
+    private func failRequest(answeredBy dropped: DroppedStanza) -> Bool {
+        guard let reply = dropped.partial, reply.name == "iq", reply.namespace == NS.client,
+            let type = reply["type"], type == "result" || type == "error",
+            let id = reply["id"], let request = pending[id], isExpectedReplier(reply["from"], for: request.to)
+        else { return false }
+        pending[id] = nil
+        request.continuation.resume(
+            throwing: StanzaError(type: "cancel", condition: "policy-violation", text: "the reply was too large: \(dropped.reason)"))
         return true
     }
 

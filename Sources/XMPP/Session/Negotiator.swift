@@ -78,6 +78,8 @@ public struct StreamNegotiator: Sendable {
         case element(Element)
         case tlsEstablished(TLSInfo)
         case streamClosed
+        /// An element the parser skipped for crossing a per-stanza limit.
+        case dropped(DroppedStanza)
     }
 
     public enum Action: Sendable, Equatable {
@@ -100,6 +102,10 @@ public struct StreamNegotiator: Sendable {
         /// The post-authentication features (stream management, CSI, …).
         public var features: Element
         public var mechanism: String
+        /// The channel-binding type the SASL exchange was bound to (RFC 5929 / RFC 9266 name); nil when unbound.
+        public var channelBinding: String?
+        /// The stream runs over TLS 1.3 (else TLS 1.2: our priority string allows nothing older).
+        public var isTLS13: Bool
         /// SCRAM keys derived during this login, for the store to keep instead of the password.
         public var derivedKeys: SCRAMKeys?
         /// The hash the derived keys belong to.
@@ -184,6 +190,7 @@ public struct StreamNegotiator: Sendable {
     private var authenticated = false
     private var streamID: String?
     private var mechanismUsed = ""
+    private var channelBindingUsed: String?
     private var derivedKeys: SCRAMKeys?
     private var keysHash: HashAlgorithm?
     private var saslCapture: String?
@@ -221,6 +228,9 @@ public struct StreamNegotiator: Sendable {
             return fail(.closedByServer)
         case (_, .element(let element)) where StreamError.isStreamError(element):
             return fail(.stream(StreamError(element)))
+        case (_, .dropped(let dropped)):
+            // Only the server speaks before the session is up: nothing to skip past.
+            return fail(.unexpected("an oversized <\(dropped.name)> (\(dropped.reason))"))
         case (.awaitingHeader, .streamOpened(let attributes)):
             streamID = attributes["id"]
             phase = .awaitingFeatures
@@ -333,6 +343,7 @@ public struct StreamNegotiator: Sendable {
             return fail(.authenticationFailed(error))
         }
         mechanismUsed = choice.mechanism.rawValue
+        if case .bind(let type) = choice.channelBinding { channelBindingUsed = type }
         phase = .authenticating(exchange)
         return [.send(Element(
             "auth", namespace: NS.sasl, attributes: ["mechanism": choice.mechanism.rawValue],
@@ -465,7 +476,8 @@ public struct StreamNegotiator: Sendable {
         return [.established(Session(
             boundJID: bound, streamID: streamID,
             features: postAuthFeatures ?? Element("features", namespace: NS.stream),
-            mechanism: mechanismUsed, derivedKeys: derivedKeys, keysHash: keysHash,
+            mechanism: mechanismUsed, channelBinding: channelBindingUsed, isTLS13: tls?.isTLS13 == true,
+            derivedKeys: derivedKeys, keysHash: keysHash,
             start: start, streamManagement: streamManagement))]
     }
 
@@ -480,6 +492,7 @@ public struct StreamNegotiator: Sendable {
         case .element(let element): "<\(element.name) xmlns='\(element.namespace)'>"
         case .tlsEstablished: "TLS established out of turn"
         case .streamClosed: "stream closed"
+        case .dropped(let dropped): "an oversized <\(dropped.name)>"
         }
     }
 }

@@ -11,8 +11,9 @@ import Synchronization
 /// property is touched only on the I/O thread.
 final class StreamIO: @unchecked Sendable {
     enum Event: Sendable {
-        /// Every stanza parsed from one read, so the consumer can commit a burst in one transaction.
-        case stanzas([Element])
+        /// Every stanza parsed from one read, so the consumer can commit a burst in one transaction,
+        /// and those of the read that were dropped for crossing a per-stanza limit.
+        case stanzas([Element], dropped: [DroppedStanza])
         case closed(ConnectionError?)
     }
 
@@ -217,6 +218,7 @@ final class StreamIO: @unchecked Sendable {
                 case .streamOpened(let attributes): actions += negotiator.handle(.streamOpened(attributes: attributes))
                 case .element(let element): actions += negotiator.handle(.element(element))
                 case .streamClosed: actions += negotiator.handle(.streamClosed)
+                case .dropped(let dropped): actions += negotiator.handle(.dropped(dropped))
                 }
                 if negotiator.isFinished {
                     leftover = Array(events[(index + 1)...])
@@ -258,7 +260,8 @@ final class StreamIO: @unchecked Sendable {
                 timeout = left
             }
             var burst: [Element] = []
-            defer { if !burst.isEmpty { events.yield(.stanzas(burst)) } }
+            var dropped: [DroppedStanza] = []
+            defer { if !burst.isEmpty || !dropped.isEmpty { events.yield(.stanzas(burst, dropped: dropped)) } }
             let events = pending.isEmpty ? try readEvents(timeout: timeout) : pending
             pending = []
             for event in events {
@@ -271,6 +274,8 @@ final class StreamIO: @unchecked Sendable {
                     return
                 case .streamOpened:
                     throw .parser(.notWellFormed("a second stream header"))
+                case .dropped(let stanza):
+                    dropped.append(stanza)
                 }
             }
         }

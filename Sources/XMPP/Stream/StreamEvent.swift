@@ -11,6 +11,34 @@ public enum StreamEvent: Sendable, Equatable {
     case element(Element)
     /// `</stream:stream>`.
     case streamClosed
+    /// A depth-1 element that crossed a per-stanza limit and was skipped; the stream goes on.
+    case dropped(DroppedStanza)
+}
+
+/// A stanza skipped for crossing a per-stanza limit (DESIGN §6): what any peer can put in a
+/// stanza the server relays must never cost the stream, so it is dropped, not fatal.
+public struct DroppedStanza: Sendable, Equatable {
+    /// Its qualified name as written (`message`, `stream:error`), at most 63 bytes.
+    public var name: String
+    /// What was parsed before the limit: its own attributes and the children begun by then
+    /// (an element still open holds only what was read of it). Nil when the limit fell
+    /// inside its own start tag.
+    public var partial: Element?
+    /// Which limit, for people and logs.
+    public var reason: String
+
+    public init(name: String, partial: Element?, reason: String) {
+        self.name = name
+        self.partial = partial
+        self.reason = reason
+    }
+
+    /// Whether it counts for XEP-0198 `h` (RFC 6120 §8 stanzas). Without a start tag to go
+    /// on, an unprefixed name on a `jabber:client` stream is one.
+    public var isStanza: Bool {
+        if let partial { return Stanza.isCountable(partial) }
+        return ["message", "presence", "iq"].contains(name)
+    }
 }
 
 /// Fatal stream-level parse failures, each named after the stream error
@@ -21,7 +49,8 @@ public enum XMLStreamError: Error, Equatable, Sendable {
     /// §4.9.3.18 / §11.1: a DTD, comment, processing instruction or a
     /// non-predefined entity reference.
     case restrictedXML(String)
-    /// §4.9.3.14: a local cap (depth, stanza size, attributes, text) was exceeded.
+    /// §4.9.3.14: a stream-level cap was exceeded (the header's size or attributes, a
+    /// dropped stanza beyond the hard cap). Per-stanza caps drop the stanza instead.
     case policyViolation(String)
 
     /// The `urn:ietf:params:xml:ns:xmpp-streams` element name to send.

@@ -22,26 +22,33 @@ public final class StreamParser {
         return element
     }
 
-    /// Caps enforced while parsing; exceeding one is a `policyViolation`.
+    /// Caps enforced while parsing. A stanza crossing one of the first four is dropped
+    /// (`StreamEvent.dropped`); the stream header crossing one, or a dropped stanza longer
+    /// than `maxSkipBytes`, is a `policyViolation` that ends the stream.
     public struct Limits: Sendable, Equatable {
         /// Open elements including the stream header.
         public var maxDepth: Int
         /// Bytes of one depth-1 element as received (also bounds libxml2's buffer).
         public var maxStanzaBytes: Int
+        /// Attribute assignments in one start tag, namespace declarations included.
         public var maxAttributes: Int
-        /// Decoded character data within one depth-1 element.
+        /// Character data within one depth-1 element, counted as received.
         public var maxTextBytes: Int
+        /// The hard cap: how far a dropped stanza is skipped before the stream is given up.
+        public var maxSkipBytes: Int
 
         public init(
             maxDepth: Int = 64,
             maxStanzaBytes: Int = 1 << 20,
             maxAttributes: Int = 64,
-            maxTextBytes: Int = 1 << 20
+            maxTextBytes: Int = 512 << 10,
+            maxSkipBytes: Int = 16 << 20
         ) {
             self.maxDepth = maxDepth
             self.maxStanzaBytes = maxStanzaBytes
             self.maxAttributes = maxAttributes
             self.maxTextBytes = maxTextBytes
+            self.maxSkipBytes = maxSkipBytes
         }
     }
 
@@ -129,12 +136,19 @@ public final class StreamParser {
             guard let ctx else { return }
             Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.streamClosed()
         }
+        callbacks.dropped = { ctx, partial, name, reason in
+            guard let ctx, let partial else { return }
+            Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.dropped(
+                partial.pointee, name: name.map { String(cString: $0) } ?? "",
+                reason: reason.map { String(cString: $0) } ?? "")
+        }
         // Zero means "C default" there, so clamp to at least 1.
         var capped = xs_limits()
         capped.max_depth = UInt32(clamping: max(1, limits.maxDepth))
         capped.max_stanza_bytes = max(1, limits.maxStanzaBytes)
         capped.max_attributes = UInt32(clamping: max(1, limits.maxAttributes))
         capped.max_text_bytes = max(1, limits.maxTextBytes)
+        capped.max_skip_bytes = max(1, limits.maxSkipBytes)
         // Unretained is sound: `builder` lives as long as self, and callbacks
         // only run synchronously inside xs_feed.
         let ctx = Unmanaged.passUnretained(builder).toOpaque()
@@ -233,14 +247,26 @@ private struct TreeState {
     /// offset is checked against the buffers it indexes before use.
     mutating func stanza(_ tape: xs_stanza) {
         guard failure == nil else { return }
-        let nodes = UnsafeBufferPointer(start: tape.nodes, count: tape.nodes == nil ? 0 : tape.node_count)
-        let attrs = UnsafeBufferPointer(start: tape.attrs, count: tape.attrs == nil ? 0 : tape.attr_count)
-        let bytes = UnsafeRawBufferPointer(start: tape.bytes, count: tape.bytes == nil ? 0 : tape.byte_count)
-        if let element = build(nodes, attrs, bytes) {
+        if let element = build(tape) {
             events.append(.element(element))
         } else {
             failure = "internal error: inconsistent stanza record from the XML parser"
         }
+    }
+
+    /// A stanza skipped for crossing a limit. Its partial tape has the same shape as a whole
+    /// one (each element counts only the children recorded), so it builds the same way.
+    mutating func dropped(_ partial: xs_stanza, name: String, reason: String) {
+        guard failure == nil else { return }
+        let element = partial.node_count == 0 ? nil : build(partial)
+        events.append(.dropped(DroppedStanza(name: name, partial: element, reason: reason)))
+    }
+
+    private mutating func build(_ tape: xs_stanza) -> Element? {
+        let nodes = UnsafeBufferPointer(start: tape.nodes, count: tape.nodes == nil ? 0 : tape.node_count)
+        let attrs = UnsafeBufferPointer(start: tape.attrs, count: tape.attrs == nil ? 0 : tape.attr_count)
+        let bytes = UnsafeRawBufferPointer(start: tape.bytes, count: tape.bytes == nil ? 0 : tape.byte_count)
+        return build(nodes, attrs, bytes)
     }
 
     private mutating func build(
