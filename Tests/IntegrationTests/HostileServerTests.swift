@@ -94,11 +94,10 @@ import Testing
 
     @Test func normal__the_hostile_server_behaving__logs_tern_in_and_confirms_every_message() async throws {
         let scene = try await syncedAgainst("normal", queueing: 3)
-        #expect(scene.sync.status == 0, "\(scene.sync.stderr)")
+        try await expectRecovered(scene)
         #expect(scene.sync.stdout.contains("sent 3"), "\(scene.sync.stdout)")
         #expect(scene.hostile.events("proof").allSatisfy { $0["ok"] as? Bool == true })
         #expect(handledCounts(scene.hostile) == scene.all(1))
-        #expect(try await outbox(scene.home) == scene.all("acked"))
         #expect(scene.hostile.serverErrors.isEmpty, "\(scene.hostile.serverErrors)")
     }
 
@@ -214,6 +213,13 @@ import Testing
         }
     }
 
+    /// A pass that came through: exit 0, nothing on stderr, every row confirmed by the server.
+    func expectRecovered(_ scene: Scene) async throws {
+        #expect(scene.sync.status == 0)
+        #expect(scene.sync.stderr.isEmpty, "recovered without a word: \(scene.sync.stderr)")
+        #expect(try await outbox(scene.home) == scene.all("acked"))
+    }
+
     @Test func ackAboveWhatWasSent__ends_each_session_with_handled_count_too_high__rows_back_in_the_queue() async throws {
         let (_, recipient) = try await registered("har")
         let scene = try await syncedAgainst("sm-ack-too-high", queueing: 3, to: recipient)
@@ -232,8 +238,7 @@ import Testing
 
     @Test func failedResumptionWithH__trims_what_it_confirms_and_resends_the_rest_once() async throws {
         let scene = try await syncedAgainst("sm-failed-h", queueing: 4)
-        #expect(scene.sync.status == 0)
-        #expect(scene.sync.stderr.isEmpty, "recovered without a word: \(scene.sync.stderr)")
+        try await expectRecovered(scene)
         #expect(scene.sync.stdout.contains("(new session)"), "\(scene.sync.stdout)")
         #expect(scene.hostile.events("resume-failed").count == 1)
         // The first message was confirmed by <failed h>; the three others came again, with a delay.
@@ -241,20 +246,17 @@ import Testing
         let resent = scene.hostile.events("message").filter { ($0["conn"] as? Int ?? 0) > 2 }
         #expect(resent.compactMap { $0["body"] as? String } == Array(scene.messages.dropFirst()))
         #expect(resent.allSatisfy { $0["delay"] as? Bool == true })
-        #expect(try await outbox(scene.home) == scene.all("acked"))
     }
 
     @Test func resumedWithAnotherPrevid__is_refused__a_new_session_resends_everything() async throws {
         let scene = try await syncedAgainst("sm-resumed-wrong-previd", queueing: 3)
-        #expect(scene.sync.status == 0)
-        #expect(scene.sync.stderr.isEmpty, "recovered without a word: \(scene.sync.stderr)")
+        try await expectRecovered(scene)
         #expect(scene.hostile.events("resumed-wrong-previd").count == 1)
         #expect(scene.hostile.events("client-stream-error").count == 1, "tern says why it drops that stream")
         // Nothing the lying <resumed> claimed is trusted: the new session carries all of them.
         let last = scene.hostile.events("bind").compactMap { $0["conn"] as? Int }.max() ?? 0
         let final = scene.hostile.events("message").filter { $0["conn"] as? Int == last }.compactMap { $0["body"] as? String }
         #expect(final == scene.messages)
-        #expect(try await outbox(scene.home) == scene.all("acked"))
     }
 
     @Test func resumedForASessionNeverHad__fails_in_one_line__the_outbox_waits_for_the_real_server() async throws {
@@ -270,12 +272,10 @@ import Testing
 
     @Test func streamErrorMidFlush__the_pass_resumes_and_sends_the_rest_once() async throws {
         let scene = try await syncedAgainst("sm-error-mid-flush", queueing: 5)
-        #expect(scene.sync.status == 0)
-        #expect(scene.sync.stderr.isEmpty, "recovered without a word: \(scene.sync.stderr)")
+        try await expectRecovered(scene)
         #expect(scene.hostile.events("sent-stream-error").count == 1)
         #expect(scene.hostile.events("resumed").count == 1, "\(scene.hostile.events)")
         #expect(handledCounts(scene.hostile) == scene.all(1), "\(scene.hostile.events("message"))")
-        #expect(try await outbox(scene.home) == scene.all("acked"))
     }
 
     // MARK: - No reconnect storm
