@@ -212,6 +212,8 @@ public actor SyncEngine {
             await barrier()
             await awaitAcks()
             report.sent += flushedCount - flushedBefore
+            // A link that died during the pass: let the engine take in its close before judging.
+            if let link = connection, await !link.isOpen { await consumer?.value }
             guard connection != nil else {
                 report.error = lastCloseError ?? .closed
                 if report.error?.isPermanent == true { break }
@@ -250,15 +252,23 @@ public actor SyncEngine {
         }
     }
 
+    /// Why `run()` gave up, when that was not `stop()` or a logout: an error that reconnecting
+    /// cannot fix (a missing STARTTLS, a failed login, `conflict`, …).
+    public private(set) var gaveUp: String?
+
     /// Stays connected until `stop()`, reconnecting with backoff; flushes whatever gets queued.
     public func run() async {
+        gaveUp = await runUntilStopped()
+    }
+
+    private func runUntilStopped() async -> String? {
         var policy = ReconnectPolicy()
         while !stopped {
             var serverReached = true
             if let current = try? store.account(jid: account.jid) { account = current }
             if account.state != .active {
                 report(.offline, "\(account.jid) is logged out")
-                return
+                return nil
             }
             do {
                 _ = try await connect()
@@ -269,15 +279,22 @@ public actor SyncEngine {
                 policy.sessionEnded(
                     lasted: loggedIn.duration(to: .now),
                     serverFault: lastCloseError.map(\.isServerFault) ?? !closingOnPurpose)
+                if let error = lastCloseError, error.isPermanent { return error.description }
             } catch let error as ConnectionError where error.isPermanent {
                 report(.offline, error.description)
-                return
+                return error.description
             } catch let error as SyncError {
                 report(.offline, error.description)
-                return
+                return error.description
             } catch {
                 // Reported by connect(); wait and try again.
-                serverReached = (error as? ConnectionError)?.reachedServer ?? false
+                let failure = error as? ConnectionError
+                serverReached = failure?.reachedServer ?? false
+                if let failure, failure.isNegotiationFault {
+                    // Broken right after login, before a session could even start.
+                    lastCloseError = failure
+                    policy.sessionEnded(lasted: .zero, serverFault: true)
+                }
             }
             if stopped { break }
             let delay = policy.nextDelay(serverReached: serverReached)
@@ -289,6 +306,7 @@ public actor SyncEngine {
             await sleep(delay)
         }
         report(.offline, nil)
+        return nil
     }
 
     /// "40 s", "4 min": a wait as people say it.
@@ -582,9 +600,16 @@ public actor SyncEngine {
         case .acked(let keys):
             acknowledge(keys)
         case .closed(let error):
+            var resumable = await source.isResumable
+            if case .streamManagement = error {
+                // We ended that stream with a XEP-0198 stream error (§6): it is not resumed, so
+                // what it left unconfirmed goes back to the queue for the next session.
+                StreamSession.abandon(store: store, accountID: account.rowID)
+                resumable = false
+            }
             // Contacts' presence stands while the session may still be resumed (RFC 6121 §4
             // via XEP-0198 §5); a new session clears it when it starts.
-            if await !source.isResumable {
+            if !resumable {
                 try? store.clearPresence(accountID: account.rowID)
                 _ = try? store.resetRoomStates(accountID: account.rowID)
             }

@@ -118,6 +118,17 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         // The server going away altogether still backs off to the full cap.
         #expect(policy.nextDelay(serverReached: false, random: { $0.upperBound }) == .seconds(60))
     }
+
+    @Test func negotiation_faults__count_as_a_session_the_server_ended_at_once__link_faults_do_not() {
+        #expect(ConnectionError.negotiation(.unexpected("<resumed> while enabling stream management")).isNegotiationFault)
+        #expect(ConnectionError.negotiation(.streamManagement(.previdMismatch(expected: "a", received: "b"))).isNegotiationFault)
+        #expect(ConnectionError.streamManagement(.handledCountTooHigh(h: 9, sendCount: 3)).isNegotiationFault)
+        // Prosody closes a resumption racing the cut link's last bytes as not-well-formed: a link fault.
+        #expect(!ConnectionError.negotiation(.stream(StreamError(condition: "not-well-formed"))).isNegotiationFault)
+        #expect(!ConnectionError.negotiation(.closedByServer).isNegotiationFault)
+        #expect(!ConnectionError.closed.isNegotiationFault)
+        #expect(!ConnectionError.transport("refused").isNegotiationFault)
+    }
 }
 
 /// An independent FNV-1a written from the spec's parameters, to pin the stored key format.

@@ -444,6 +444,16 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         #expect(second == first)
     }
 
+    @Test func parser__keepsWhatCameBeforeAnError__whenAskedTo() {
+        // <proceed/> with a second, illegal XML declaration injected behind it in the same read.
+        let parser = StreamParser()
+        let bytes = Array((header + "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><?xml version='1.0'?><x>").utf8)
+        let (events, error) = bytes.withUnsafeBytes { parser.feedKeepingCompleted($0) }
+        #expect(events.count == 2)
+        #expect(events.last == .element(Element("proceed", namespace: NS.tls)))
+        #expect(isNotWellFormed(error))
+    }
+
     @Test func parser__errorConditions__matchRFC6120Names() {
         #expect(XMLStreamError.notWellFormed("x").condition == "not-well-formed")
         #expect(XMLStreamError.restrictedXML("x").condition == "restricted-xml")

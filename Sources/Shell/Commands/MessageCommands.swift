@@ -127,6 +127,7 @@ struct SyncCommand: AsyncParsableCommand {
         await engine.run()
         withExtendedLifetime(stopper) {}
         printer.cancel()
+        if let reason = await engine.gaveUp { throw Failure(reason) }
     }
 
     /// Without the connection, `--watch` still shows new messages as the owner stores them.

@@ -82,6 +82,21 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether negotiation failed because the server broke the protocol after we logged in
+    /// (a `<resumed/>` nobody asked for, a lying resumption, a bind it answers with nonsense):
+    /// it will do the same at the next login, like a session it ends at once (DESIGN §6).
+    public var isNegotiationFault: Bool {
+        switch self {
+        case .parser, .streamManagement: true
+        case .negotiation(let error):
+            switch error {
+            case .unexpected, .streamManagement, .bindFailed: true
+            default: false
+            }
+        default: false
+        }
+    }
+
     /// Errors after which reconnecting cannot help until the user acts.
     public var isPermanent: Bool {
         switch self {
@@ -296,6 +311,9 @@ public actor Connection {
         }
     }
 
+    /// Whether the stream is still up (negotiated and not yet closed).
+    public var isOpen: Bool { io != nil && !isClosed }
+
     /// Whether this stream can be resumed after the link drops.
     public var isResumable: Bool { streamManagement?.snapshot.canResume ?? false }
 
@@ -394,10 +412,11 @@ public actor Connection {
             try? configuration.saveStreamManagement?(machine.snapshot)
             if !keys.isEmpty { eventSink.yield(.acked(keys)) }
         } catch {
-            if let text = try? XMLSerializer.serialize(error.streamError) {
-                io.enqueue([text + XMLSerializer.streamFooter])
-            }
-            io.requestAbort(.streamManagement(error))
+            // Counting goes on until the link is down, so whatever is written meanwhile is in the
+            // saved queue that the engine puts back in the outbox (the stream cannot be resumed).
+            io.requestAbort(
+                .streamManagement(error),
+                finalWords: (try? XMLSerializer.serialize(error.streamError)).map { $0 + XMLSerializer.streamFooter })
         }
     }
 

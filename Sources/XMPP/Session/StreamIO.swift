@@ -23,6 +23,8 @@ final class StreamIO: @unchecked Sendable {
         /// Set to drop the link at once, without `</stream:stream>` (which would end a
         /// XEP-0198 session the server could otherwise resume).
         var abortReason: ConnectionError?
+        /// Written just before an abort: a stream error that tells the server why.
+        var finalWords: String?
     }
 
     private let configuration: ConnectionConfiguration
@@ -82,8 +84,13 @@ final class StreamIO: @unchecked Sendable {
     }
 
     /// Drops the connection without closing the stream (a dead link, or a fault test).
-    func requestAbort(_ reason: ConnectionError) {
-        shared.withLock { if $0.abortReason == nil { $0.abortReason = reason } }
+    /// `finalWords` (a stream error and the closing tag) go out in place of anything still queued.
+    func requestAbort(_ reason: ConnectionError, finalWords: String? = nil) {
+        shared.withLock { state in
+            guard state.abortReason == nil else { return }
+            state.abortReason = reason
+            state.finalWords = finalWords
+        }
         wake()
     }
 
@@ -184,7 +191,8 @@ final class StreamIO: @unchecked Sendable {
                 case .send(let element):
                     try writeNow(try serialize(element))
                 case .startTLS:
-                    // Whatever plaintext followed <proceed/> is dropped with the old parser.
+                    // Plaintext read behind <proceed/> is dropped with the old parser; bytes that come
+                    // later land in the handshake, which then fails.
                     let info = try startTLS()
                     actions = negotiator.handle(.tlsEstablished(info))
                     restartedForTLS = true
@@ -203,7 +211,8 @@ final class StreamIO: @unchecked Sendable {
             if isCloseRequested { throw .cancelled }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw .timeout("stream negotiation") }
-            let events = try readEvents(timeout: remaining)
+            let (events, parseError) = try readParsed(timeout: remaining)
+            var restarting = false
             for (index, event) in events.enumerated() {
                 switch event {
                 case .streamOpened(let attributes): actions += negotiator.handle(.streamOpened(attributes: attributes))
@@ -215,9 +224,14 @@ final class StreamIO: @unchecked Sendable {
                     leftover = Array(events[(index + 1)...])
                     break
                 }
-                // After a restart-triggering element, later bytes belong to a stream we have not opened yet.
-                if actions.contains(where: \.restartsStream) { break }
+                // After a restart-triggering element, later bytes belong to a stream we have not opened
+                // yet: junk to discard (DESIGN §6, plaintext after <proceed/>), even when malformed.
+                if actions.contains(where: \.restartsStream) {
+                    restarting = true
+                    break
+                }
             }
+            if let parseError, !restarting { try reject(parseError) }
         }
     }
 
@@ -226,11 +240,14 @@ final class StreamIO: @unchecked Sendable {
         var pending = leftover
         leftover = []
         while true {
-            let (writes, closeRequested, abortReason) = shared.withLock { state in
+            let (writes, closeRequested, abortReason, finalWords) = shared.withLock { state in
                 defer { state.writes.removeAll(keepingCapacity: true) }
-                return (state.writes, state.closeRequested, state.abortReason)
+                return (state.writes, state.closeRequested, state.abortReason, state.finalWords)
             }
-            if let abortReason { throw abortReason }
+            if let abortReason {
+                if let finalWords { try? writeNow(finalWords) }
+                throw abortReason
+            }
             if !writes.isEmpty { try writeNow(writes.joined()) }
             if closeRequested, closingSince == nil {
                 try? writeNow(XMLSerializer.streamFooter)
@@ -270,14 +287,21 @@ final class StreamIO: @unchecked Sendable {
 
     /// Waits (up to `timeout`, forever when nil) for bytes or a wake-up, and parses what arrived.
     private func readEvents(timeout: Duration?) throws(ConnectionError) -> [StreamEvent] {
+        let (events, parseError) = try readParsed(timeout: timeout)
+        if let parseError { try reject(parseError) }
+        return events
+    }
+
+    /// As `readEvents`, but bad XML comes back beside the events completed before it.
+    private func readParsed(timeout: Duration?) throws(ConnectionError) -> (events: [StreamEvent], error: XMLStreamError?) {
         guard let socket else { throw .closed }
         if (tls?.pendingBytes ?? 0) == 0 {
             switch socket.poll(wakeFD: wakePipe.read, timeout: timeout) {
             case .woken:
                 drainWakePipe()
-                return []
+                return ([], nil)
             case .timeout:
-                return []
+                return ([], nil)
             case .readable, .hangup:
                 break
             }
@@ -300,26 +324,20 @@ final class StreamIO: @unchecked Sendable {
             }
         }
         let count = try received.get()
-        if count < 0 { return [] }
+        if count < 0 { return ([], nil) }
         if count == 0 { throw .closed }
-        let parsed: Result<[StreamEvent], XMLStreamError> = readBuffer.withUnsafeBytes { buffer in
-            do throws(XMLStreamError) {
-                return .success(try parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])))
-            } catch {
-                return .failure(error)
-            }
+        return readBuffer.withUnsafeBytes { buffer in
+            parser.feedKeepingCompleted(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        switch parsed {
-        case .success(let events):
-            return events
-        case .failure(let error):
-            // RFC 6120 §4.9.3: tell the server why before closing.
-            let streamError = StreamError(condition: error.condition)
-            if let text = try? XMLSerializer.serialize(streamError.element, parentNamespace: NS.stream) {
-                try? writeNow(text + XMLSerializer.streamFooter)
-            }
-            throw .parser(error)
+    }
+
+    /// RFC 6120 §4.9.3: tells the server why before closing.
+    private func reject(_ error: XMLStreamError) throws(ConnectionError) -> Never {
+        let streamError = StreamError(condition: error.condition)
+        if let text = try? XMLSerializer.serialize(streamError.element, parentNamespace: NS.stream) {
+            try? writeNow(text + XMLSerializer.streamFooter)
         }
+        throw .parser(error)
     }
 
     private func drainWakePipe() {

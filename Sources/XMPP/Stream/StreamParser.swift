@@ -71,21 +71,32 @@ public final class StreamParser {
     /// `reset()`. Events completed earlier in the failing chunk are dropped,
     /// since the stream is about to be closed with the error.
     public func feed(_ bytes: UnsafeRawBufferPointer) throws(XMLStreamError) -> [StreamEvent] {
+        let (events, error) = feedKeepingCompleted(bytes)
+        if let error { throw error }
+        return events
+    }
+
+    /// As `feed`, but an error still returns the events completed before it in the same bytes.
+    ///
+    /// During negotiation an element such as `<proceed/>` ends the stream it arrived on, so
+    /// whatever follows it in the same read is junk from a stream about to be thrown away
+    /// (RFC 6120 §5.4.3.3), malformed or not: the caller decides whether the error matters.
+    public func feedKeepingCompleted(_ bytes: UnsafeRawBufferPointer) -> (events: [StreamEvent], error: XMLStreamError?) {
         guard let parser else {
-            throw .policyViolation("XML parser could not be allocated")
+            return ([], .policyViolation("XML parser could not be allocated"))
         }
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return builder.state.takeEvents() }
-        if let failure = builder.state.failure { throw .policyViolation(failure) }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return (builder.state.takeEvents(), nil) }
+        if let failure = builder.state.failure { return ([], .policyViolation(failure)) }
         let rc = xs_feed(parser, base.assumingMemoryBound(to: CChar.self), bytes.count)
+        var error: XMLStreamError?
         if rc != Int32(XS_OK.rawValue) {
-            builder.state.discard()
-            throw Self.error(kind: rc, message: String(cString: xs_error_message(parser)))
+            error = Self.error(kind: rc, message: String(cString: xs_error_message(parser)))
+        } else if let failure = builder.state.failure {
+            error = .policyViolation(failure)
         }
-        if let failure = builder.state.failure {
-            builder.state.discard()
-            throw .policyViolation(failure)
-        }
-        return builder.state.takeEvents()
+        let events = builder.state.takeEvents()
+        if error != nil { builder.state.discard() }
+        return (events, error)
     }
 
     public func feed(_ bytes: [UInt8]) throws(XMLStreamError) -> [StreamEvent] {
