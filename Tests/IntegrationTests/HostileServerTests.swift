@@ -289,11 +289,17 @@ import Testing
         watch.interrupt()
         let result = try await watch.finish(timeout: .seconds(10))
         let attempts = scene.hostile.connections - before
-        // Backing off from 0.5 s and doubling: about five attempts in 8 s, never one every half second.
-        #expect(attempts >= 2 && attempts <= 6, "\(attempts) connections in 8 s")
-        let details = result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .compactMap { $0["detail"] as? String }
+        // The second failure in a row is no network hiccup: the next try waits 15 s or more
+        // (it used to be one every half second).
+        #expect(attempts == 2, "\(attempts) connections in 8 s")
+        let events = result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let details = events.compactMap { $0["detail"] as? String }
         #expect(details.contains { $0.contains("handled-count-too-high") }, "the reason stays visible: \(details)")
+        let retrying = events.filter { $0["event"] as? String == "retrying" }
+        #expect(retrying.count == 1, "\(events)")
+        #expect(retrying.first?["failures"] as? Int == 2)
+        #expect((retrying.first?["in_seconds"] as? Int).map { $0 >= 7 && $0 <= 15 } == true, "\(retrying)")
+        #expect((retrying.first?["reason"] as? String)?.contains("handled-count-too-high") == true)
         #expect(try await outbox(scene.home) == scene.all("queued"))
     }
 }
