@@ -18,6 +18,9 @@ public struct ConnectionConfiguration: Sendable {
     public var saveStreamManagement: (@Sendable (StreamManagement.Snapshot) throws -> Void)?
     /// How long an ack request may go unanswered before the link counts as dead.
     public var ackTimeout: Duration = .seconds(30)
+    /// How long a write may wait for the server to take a single byte before the link counts
+    /// as dead (DESIGN §6: a peer that stops reading must not hold the I/O thread).
+    public var writeTimeout: Duration = .seconds(20)
 
     public init(
         jid: JID, resource: String?, credential: LoginCredential, endpoint: Endpoint? = nil,
@@ -313,6 +316,10 @@ public actor Connection {
 
     /// Whether the stream is still up (negotiated and not yet closed).
     public var isOpen: Bool { io != nil && !isClosed }
+
+    /// Whether the server has taken nothing we wrote for a while: asking it for anything now
+    /// (an ack before closing, say) would only wait.
+    public var isWriteStalled: Bool { io?.isWriteStalled(longerThan: .milliseconds(500)) ?? false }
 
     /// Whether this stream can be resumed after the link drops.
     public var isResumable: Bool { streamManagement?.snapshot.canResume ?? false }

@@ -19,13 +19,20 @@ final class StreamIO: @unchecked Sendable {
 
     struct Shared {
         var writes: [String] = []
-        var closeRequested = false
+        /// When a clean close was asked for; nil until then.
+        var closeRequestedAt: ContinuousClock.Instant?
         /// Set to drop the link at once, without `</stream:stream>` (which would end a
         /// XEP-0198 session the server could otherwise resume).
         var abortReason: ConnectionError?
         /// Written just before an abort: a stream error that tells the server why.
         var finalWords: String?
+        /// Since when a write has waited for the server to take a byte; nil when none waits.
+        var writeWaitingSince: ContinuousClock.Instant?
     }
+
+    /// How long writes may go on once a close is asked for: the user who quits does not wait
+    /// for a server that stopped reading, or reads a byte at a time.
+    static let closeGrace: Duration = .seconds(1)
 
     private let configuration: ConnectionConfiguration
     private let events: AsyncStream<Event>.Continuation
@@ -40,6 +47,8 @@ final class StreamIO: @unchecked Sendable {
     /// What arrived in the same read as the end of negotiation (a resumed session's
     /// redelivered stanzas, say): the main loop handles it before reading again.
     private var leftover: [StreamEvent] = []
+    /// Why a write gave up: a TLS record may be half-written, so nothing else may follow it.
+    private var brokenWrite: ConnectionError?
 
     init(configuration: ConnectionConfiguration, events: AsyncStream<Event>.Continuation) throws(ConnectionError) {
         self.configuration = configuration
@@ -79,7 +88,7 @@ final class StreamIO: @unchecked Sendable {
 
     /// Asks for a clean close: pending writes, `</stream:stream>`, then wait briefly for the server's close.
     func requestClose() {
-        shared.withLock { $0.closeRequested = true }
+        shared.withLock { if $0.closeRequestedAt == nil { $0.closeRequestedAt = .now } }
         wake()
     }
 
@@ -92,6 +101,11 @@ final class StreamIO: @unchecked Sendable {
             state.finalWords = finalWords
         }
         wake()
+    }
+
+    /// Whether a write has waited longer than `duration` for the server to take a byte.
+    func isWriteStalled(longerThan duration: Duration) -> Bool {
+        shared.withLock { $0.writeWaitingSince.map { ContinuousClock.now - $0 > duration } ?? false }
     }
 
     private func wake() {
@@ -116,7 +130,7 @@ final class StreamIO: @unchecked Sendable {
                 established(.failure(error))
             }
         }
-        if shared.withLock({ $0.abortReason == nil }) { tls?.bye() }
+        if shared.withLock({ $0.abortReason == nil }), brokenWrite == nil { tls?.bye() }
         tls = nil
         socket?.close()
         socket = nil
@@ -242,15 +256,17 @@ final class StreamIO: @unchecked Sendable {
         while true {
             let (writes, closeRequested, abortReason, finalWords) = shared.withLock { state in
                 defer { state.writes.removeAll(keepingCapacity: true) }
-                return (state.writes, state.closeRequested, state.abortReason, state.finalWords)
+                return (state.writes, state.closeRequestedAt != nil, state.abortReason, state.finalWords)
             }
             if let abortReason {
+                // Only if there is room: an abort never waits for the server.
                 if let finalWords { try? writeNow(finalWords) }
                 throw abortReason
             }
             if !writes.isEmpty { try writeNow(writes.joined()) }
             if closeRequested, closingSince == nil {
-                try? writeNow(XMLSerializer.streamFooter)
+                // A server that takes not even this will not answer it: no point waiting.
+                try writeNow(XMLSerializer.streamFooter)
                 closingSince = .now
             }
             var timeout: Duration? = nil
@@ -281,7 +297,7 @@ final class StreamIO: @unchecked Sendable {
         }
     }
 
-    private var isCloseRequested: Bool { shared.withLock { $0.closeRequested } }
+    private var isCloseRequested: Bool { shared.withLock { $0.closeRequestedAt != nil } }
 
     // MARK: - Bytes
 
@@ -302,7 +318,7 @@ final class StreamIO: @unchecked Sendable {
                 return ([], nil)
             case .timeout:
                 return ([], nil)
-            case .readable, .hangup:
+            case .readable, .writable, .hangup:
                 break
             }
         }
@@ -349,19 +365,67 @@ final class StreamIO: @unchecked Sendable {
         do { return try XMLSerializer.serialize(element) } catch { throw .serialization("\(error)") }
     }
 
+    /// Writes all of `text`, waiting on the socket whenever its buffer is full. Gives up when the
+    /// server takes nothing for `writeTimeout`, when a close asked for `closeGrace` ago is still
+    /// waiting, and at once on an abort: a peer that stops reading never holds this thread (DESIGN §6).
     private func writeNow(_ text: String) throws(ConnectionError) {
+        if let brokenWrite { throw brokenWrite }
         guard let socket else { throw .closed }
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return }
         let result: Result<Void, ConnectionError> = bytes.withUnsafeBytes { buffer in
-            if let tls {
-                do throws(TLSError) { try tls.send(buffer) } catch { return .failure(.tls(error)) }
-            } else {
-                do throws(TransportError) { try socket.send(buffer) } catch { return .failure(.transport("\(error)")) }
+            var offset = 0
+            var lastProgress = ContinuousClock.now
+            var sawWake = false
+            defer {
+                shared.withLock { $0.writeWaitingSince = nil }
+                // The main loop waits on the same pipe: what woke us must wake it too.
+                if sawWake { wake() }
+            }
+            while offset < buffer.count {
+                // After a 0, the same bytes again: TLS must finish the record it sealed from them.
+                switch sendAvailable(UnsafeRawBufferPointer(rebasing: buffer[offset...]), on: socket) {
+                case .failure(let error):
+                    return .failure(error)
+                case .success(let count) where count > 0:
+                    offset += count
+                    lastProgress = .now
+                    shared.withLock { $0.writeWaitingSince = nil }
+                    continue
+                case .success:
+                    break
+                }
+                let (abortReason, closeRequestedAt) = shared.withLock { state in
+                    if state.writeWaitingSince == nil { state.writeWaitingSince = lastProgress }
+                    return (state.abortReason, state.closeRequestedAt)
+                }
+                if let abortReason { return .failure(abortReason) }
+                var limit = lastProgress + configuration.writeTimeout
+                if let closeRequestedAt { limit = min(limit, closeRequestedAt + Self.closeGrace) }
+                let left = limit - ContinuousClock.now
+                guard left > .zero else { return .failure(.timeout("the server stopped reading what we send")) }
+                if socket.poll(for: .writing, wakeFD: wakePipe.read, timeout: left) == .woken {
+                    drainWakePipe()
+                    sawWake = true
+                }
             }
             return .success(())
         }
-        try result.get()
+        do throws(ConnectionError) {
+            try result.get()
+        } catch {
+            brokenWrite = error
+            throw error
+        }
+    }
+
+    private func sendAvailable(_ bytes: UnsafeRawBufferPointer, on socket: TCPSocket) -> Result<Int, ConnectionError> {
+        if let tls {
+            do throws(TLSError) { return .success(try tls.sendAvailable(bytes)) } catch { return .failure(.tls(error)) }
+        }
+        do throws(TransportError) { return .success(try socket.sendAvailable(bytes)) } catch {
+            return .failure(.transport("\(error)"))
+        }
     }
 }
 
