@@ -47,12 +47,15 @@ final class StreamIO: @unchecked Sendable {
     /// What arrived in the same read as the end of negotiation (a resumed session's
     /// redelivered stanzas, say): the main loop handles it before reading again.
     private var leftover: [StreamEvent] = []
+    /// The XEP-0198 state to resume or enable, less a resumption location that failed.
+    private var streamManagement: StreamManagement?
     /// Why a write gave up: a TLS record may be half-written, so nothing else may follow it.
     private var brokenWrite: ConnectionError?
 
     init(configuration: ConnectionConfiguration, events: AsyncStream<Event>.Continuation) throws(ConnectionError) {
         self.configuration = configuration
         self.events = events
+        streamManagement = configuration.streamManagement
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw .transport("cannot create a wake pipe: \(String(cString: strerror(errno)))") }
         for fd in fds {
@@ -139,35 +142,72 @@ final class StreamIO: @unchecked Sendable {
 
     private func connectAndNegotiate() throws(ConnectionError) -> Negotiated {
         let domain = configuration.jid.domain
-        var endpoints = Resolver.endpoints(domain: domain, override: configuration.endpoint)
-        // XEP-0198 §5: a resumable session is tried first where the server asked; the usual
-        // endpoints remain the fallback when that place cannot be reached.
-        if let snapshot = configuration.streamManagement?.snapshot, snapshot.canResume,
-            let location = snapshot.location,
-            // A location names no TLS mode: the configured one, else STARTTLS (the default port's).
-            let preferred = StreamManagement.resumptionEndpoint(
-                location: location, directTLS: configuration.endpoint?.directTLS ?? false),
-            !endpoints.isEmpty
-        {
-            endpoints.removeAll { $0 == preferred }
-            endpoints.insert(preferred, at: 0)
+        var endpoints = configuration.endpoint.map { [$0] } ?? configuration.lookupEndpoints(domain)
+        // XEP-0198 §5: a resumable session is tried first where the server asked. A location
+        // that fails in any way (unreachable, untrusted, not XMPP) is forgotten, and the usual
+        // endpoints are tried in this same attempt: it was only ever a hint.
+        if let location = configuration.resumptionLocation, !endpoints.isEmpty {
+            endpoints.removeAll { $0 == location }
+            do throws(ConnectionError) {
+                try connect(to: location)
+                return try establish(at: location)
+            } catch .cancelled {
+                throw .cancelled
+            } catch {
+                dropLink()
+                forgetLocation()
+            }
         }
         var lastError: ConnectionError = .transport("no address found for \(domain)")
         for endpoint in endpoints {
-            if isCloseRequested { throw .cancelled }
-            do throws(TransportError) {
-                socket = try TCPSocket.connect(host: endpoint.host, port: endpoint.port, timeout: configuration.connectTimeout)
+            do throws(ConnectionError) {
+                try connect(to: endpoint)
+            } catch .cancelled {
+                throw .cancelled
             } catch {
-                lastError = .transport("\(error)")
+                lastError = error  // not reached: the next endpoint may be
                 continue
             }
-            var tlsInfo: StreamNegotiator.TLSInfo?
-            if endpoint.directTLS {
-                tlsInfo = try startTLS(alpn: ["xmpp-client"])
-            }
-            return try negotiate(tls: tlsInfo)
+            return try establish(at: endpoint)
         }
         throw lastError
+    }
+
+    /// The TCP connection to `endpoint`.
+    private func connect(to endpoint: Endpoint) throws(ConnectionError) {
+        if isCloseRequested { throw .cancelled }
+        do throws(TransportError) {
+            socket = try TCPSocket.connect(host: endpoint.host, port: endpoint.port, timeout: configuration.connectTimeout)
+        } catch {
+            throw .transport("\(error)")
+        }
+    }
+
+    /// TLS (at once, for direct TLS) and the stream's negotiation on the connected socket.
+    private func establish(at endpoint: Endpoint) throws(ConnectionError) -> Negotiated {
+        var tlsInfo: StreamNegotiator.TLSInfo?
+        if endpoint.directTLS {
+            tlsInfo = try startTLS(alpn: ["xmpp-client"])
+        }
+        return try negotiate(tls: tlsInfo)
+    }
+
+    /// Forgets what a failed attempt left, so the next endpoint starts afresh.
+    private func dropLink() {
+        tls = nil
+        socket?.close()
+        socket = nil
+        parser = StreamParser()
+        leftover = []
+        brokenWrite = nil
+    }
+
+    /// Clears the failed resumption location, here and in the saved state.
+    private func forgetLocation() {
+        guard var machine = streamManagement else { return }
+        machine.forgetLocation()
+        streamManagement = machine
+        try? configuration.saveStreamManagement?(machine.snapshot)
     }
 
     private func startTLS(alpn: [String] = []) throws(ConnectionError) -> StreamNegotiator.TLSInfo {
@@ -191,7 +231,7 @@ final class StreamIO: @unchecked Sendable {
         var negotiator = StreamNegotiator(
             configuration: .init(
                 jid: configuration.jid, resource: configuration.resource, credential: configuration.credential,
-                purpose: configuration.purpose, streamManagement: configuration.streamManagement),
+                purpose: configuration.purpose, streamManagement: streamManagement),
             tls: initialTLS)
         let deadline = ContinuousClock.now + configuration.negotiationTimeout
         var actions = negotiator.start()
