@@ -17,13 +17,15 @@ static inline unsigned int tern_gnutls_client_flags(void) { return GNUTLS_CLIENT
 
 /* GnuTLS 3.7's default push writes without MSG_NOSIGNAL, so a peer that has
  * gone away raises SIGPIPE and kills the process. This push is the same
- * vectored write with the signal suppressed; errno is left for GnuTLS. */
+ * vectored write with the signal suppressed, and never blocks: a full send
+ * buffer gives EAGAIN, which GnuTLS turns into GNUTLS_E_AGAIN, so a peer that
+ * stops reading cannot hold the I/O thread. errno is left for GnuTLS. */
 static inline ssize_t tern_gnutls_push_nosignal(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt) {
     struct msghdr hdr;
     memset(&hdr, 0, sizeof hdr);
     hdr.msg_iov = (struct iovec *)(void *)iov;
     hdr.msg_iovlen = (size_t)iovcnt;
-    return sendmsg((int)(intptr_t)ptr, &hdr, MSG_NOSIGNAL);
+    return sendmsg((int)(intptr_t)ptr, &hdr, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* gnutls_transport_set_int is a macro; this also installs the push above. */

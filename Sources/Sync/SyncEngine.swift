@@ -103,15 +103,22 @@ public actor SyncEngine {
     private let featureGate = SerialGate()
     /// The connection being negotiated, so `stop()` can cut a slow login short.
     private var connecting: Connection?
+    private let adjustConnection: @Sendable (inout ConnectionConfiguration) -> Void
 
     /// How often an owner looks for rows other processes queued (DESIGN §2: they nudge through the Store).
     public static let outboxPollInterval: Duration = .milliseconds(300)
     public static let keepAliveInterval: Duration = .seconds(60)
 
-    public init(store: Store, account: Account, password: String? = nil) {
+    /// - Parameter adjustConnection: changes each connection's settings before it connects
+    ///   (timeouts, or where the usual endpoints are looked up), for tests and embedders.
+    public init(
+        store: Store, account: Account, password: String? = nil,
+        adjustConnection: @escaping @Sendable (inout ConnectionConfiguration) -> Void = { _ in }
+    ) {
         self.store = store
         self.account = account
         self.password = password
+        self.adjustConnection = adjustConnection
         (events, eventSink) = AsyncStream<SyncEvent>.makeStream(bufferingPolicy: .unbounded)
     }
 
@@ -136,6 +143,7 @@ public actor SyncEngine {
         var configuration = try Self.configuration(for: account, credential: credential)
         configuration.streamManagement = StreamSession.restore(store: store, accountID: account.rowID)
         configuration.saveStreamManagement = StreamSession.saver(store: store, accountID: account.rowID)
+        adjustConnection(&configuration)
         let connection = Connection(configuration: configuration)
         connecting = connection
         defer { connecting = nil }
@@ -348,8 +356,9 @@ public actor SyncEngine {
         guard let connection else { return }
         closingOnPurpose = true
         if session != nil {
-            // Whatever is still unconfirmed would be queued again below: ask first, briefly.
-            if unconfirmedCount() > 0, await connection.countsAcks {
+            // Whatever is still unconfirmed would be queued again below: ask first, briefly,
+            // unless the server stopped reading (DESIGN §6: it cannot hold up a quit).
+            if unconfirmedCount() > 0, await connection.countsAcks, await !connection.isWriteStalled {
                 await connection.requestAck()
                 await barrier(timeout: .seconds(3))
             }

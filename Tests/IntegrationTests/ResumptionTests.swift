@@ -89,32 +89,98 @@ import XMPP
         #expect(history.filter { $0.message.body.hasPrefix("crash \(run) ") }.count == count, "our own store shows each message once")
     }
 
-    /// XEP-0198 §5: a session enabled with a `location` is resumed there first. Prosody sends
-    /// none, so the saved state gets one that names the real server, while the usual route
-    /// (a proxy) refuses every connection: only the location can bring the session back.
-    @Test func resumptionLocation__isTriedFirst__whenTheUsualRouteIsDown() async throws {
+    // MARK: - The resumption location (XEP-0198 §5; issue 11 §2)
+
+    /// A logged-in engine whose resumable session was just lost, so its next `connect()` resumes.
+    /// With `configuredServer` false the account names no server and `usual` stands in for what
+    /// DNS would find (the test domain has no SRV records); otherwise the account names the real server.
+    func lostSession(
+        _ user: String, resource: String, configuredServer: Bool, usual: [Endpoint] = []
+    ) async throws -> (Store, Account, SyncEngine) {
+        var (store, account) = try await server.loggedInStore(user, resource: resource)
+        if !configuredServer {
+            account.host = nil
+            account.port = nil
+            try store.updateAccount(account)
+        }
+        let engine = SyncEngine(store: store, account: account) { $0.lookupEndpoints = { _ in usual } }
+        _ = try await engine.connect()
+        await engine.dropLink()
+        try await waitFor("the link to drop") { (try? store.syncState(accountID: account.rowID).connection) == "offline" }
+        return (store, account, engine)
+    }
+
+    func savedSession(_ store: Store, _ account: Account) throws -> StreamManagement.Snapshot {
+        let text = try #require(try store.streamManagementState(accountID: account.rowID))
+        return try JSONDecoder().decode(StreamManagement.Snapshot.self, from: Data(text.utf8))
+    }
+
+    /// Prosody names no location, so the saved state gets one, as a server's `<enabled location>` would.
+    func saveLocation(_ location: String, _ store: Store, _ account: Account) throws {
+        var snapshot = try savedSession(store, account)
+        #expect(snapshot.canResume)
+        snapshot.location = location
+        try store.saveStreamManagementState(accountID: account.rowID, String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self))
+    }
+
+    var realServer: Endpoint { Endpoint(host: server.host, port: UInt16(server.port), directTLS: false) }
+
+    /// Only the location can bring the session back: the usual route (a proxy) refuses, and is not even tried.
+    @Test func resumptionLocation__isTriedFirst__whenNoServerIsConfigured() async throws {
         let proxy = try FaultProxy(upstreamHost: server.host, upstreamPort: UInt16(server.port))
         defer { proxy.stop() }
-        let (store, account, engine, running) = try await server.runningEngine("test55", resource: "location", through: Int(proxy.port))
-        defer { running.cancel() }
-        let resumed = engine.resumption()
-        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
-
+        let usual = Endpoint(host: "127.0.0.1", port: proxy.port, directTLS: false)
+        let (store, account, engine) = try await lostSession("test55", resource: "location", configuredServer: false, usual: [usual])
+        #expect(proxy.connectionsAccepted == 1)
         proxy.refuse(true)
-        proxy.cutAll()
-        try await waitFor("the link to drop") { (try? store.syncState(accountID: account.rowID).connection) != "online" }
-        let text = try #require(try store.streamManagementState(accountID: account.rowID))
-        var snapshot = try JSONDecoder().decode(StreamManagement.Snapshot.self, from: Data(text.utf8))
-        #expect(snapshot.canResume)
-        snapshot.location = "\(server.host):\(server.port)"
-        let edited = String(decoding: try JSONEncoder().encode(snapshot), as: UTF8.self)
-        try store.saveStreamManagementState(accountID: account.rowID, edited)
+        try saveLocation(server.server, store, account)
 
-        try await waitFor("the session to resume at its location", timeout: .seconds(30)) {
-            (try? store.syncState(accountID: account.rowID).connection) == "online"
-        }
-        #expect(await resumed.value)
-        #expect(await engine.newSessions == 1, "the same session, not a new one")
+        let session = try await engine.connect()
+        #expect(session.start.isResumed, "the same session, not a new one")
+        #expect(proxy.connectionsAccepted == 1, "the usual route was not needed")
+        await engine.stop()
+    }
+
+    /// Before: the location came first even with `--server`, and its failure ended the attempt,
+    /// again and again. A configured server is where the user wants to go; the hint is not followed.
+    @Test func resumptionLocation__isIgnored__whenTheAccountNamesAServer() async throws {
+        let (store, account, engine) = try await lostSession("test28", resource: "location-configured", configuredServer: true)
+        let elsewhere = try FaultProxy(upstreamHost: server.host, upstreamPort: UInt16(server.port))
+        defer { elsewhere.stop() }
+        try saveLocation("127.0.0.1:\(elsewhere.port)", store, account)
+
+        let session = try await engine.connect()
+        #expect(session.start.isResumed)
+        #expect(elsewhere.connectionsAccepted == 0, "the location was never contacted")
+        await engine.stop()
+    }
+
+    /// Before: a location that speaks something else (here Prosody's direct-TLS port, spoken to in
+    /// STARTTLS mode: it resets the connection) ended the attempt, and every retry went there again.
+    @Test func resumptionLocation__thatSpeaksSomethingElse__isForgotten_andTheUsualEndpointsResume() async throws {
+        let (store, account, engine) = try await lostSession(
+            "test49", resource: "location-other", configuredServer: false, usual: [realServer])
+        let directTLSPort = try #require(ProcessInfo.processInfo.environment["TERN_TEST_DIRECT_TLS_PORT"])
+        try saveLocation("127.0.0.1:\(directTLSPort)", store, account)
+
+        let session = try await engine.connect()  // one attempt
+        #expect(session.start.isResumed, "resumed at the usual endpoint within the same attempt")
+        #expect(try savedSession(store, account).location == nil, "the failed location is forgotten")
+        await engine.stop()
+    }
+
+    /// Before: a location whose certificate does not verify stopped the engine for good, as if the
+    /// account's own server could not be trusted. The certificate of the usual server still counts.
+    @Test func resumptionLocation__withAWrongCertificate__isForgotten_andTheUsualEndpointsResume() async throws {
+        let otherKeyPort = try #require(
+            ProcessInfo.processInfo.environment["TERN_TEST_OTHER_KEY_PORT"], "run the tests with `make test`")
+        let (store, account, engine) = try await lostSession(
+            "test50", resource: "location-cert", configuredServer: false, usual: [realServer])
+        try saveLocation("127.0.0.1:\(otherKeyPort)", store, account)
+
+        let session = try await engine.connect()
+        #expect(session.start.isResumed)
+        #expect(try savedSession(store, account).location == nil)
         await engine.stop()
     }
 

@@ -70,6 +70,46 @@ import Testing
         }
     }
 
+    /// A configuration that resumes `snapshot`, reached through `server` when one is set.
+    func configuration(resuming snapshot: StreamManagement.Snapshot, server: Endpoint? = nil) throws -> ConnectionConfiguration {
+        var configuration = ConnectionConfiguration(
+            jid: try JID("alice@example.org"), resource: "r", credential: .password("pw"), endpoint: server, trust: TLSTrust())
+        configuration.streamManagement = try StreamManagement(snapshot: snapshot)
+        return configuration
+    }
+
+    @Test func resumptionLocation__isTriedFirst__whenNoServerIsConfigured() throws {
+        let saved = StreamManagement.Snapshot(id: "s1", resumable: true, location: "c2s-2.example.org:5333")
+        #expect(try configuration(resuming: saved).resumptionLocation
+            == Endpoint(host: "c2s-2.example.org", port: 5333, directTLS: false))
+    }
+
+    /// RFC 6120 §3.2.3: a host the user configured bypasses discovery; the server's hint too.
+    @Test func resumptionLocation__isIgnored__whenAServerIsConfigured() throws {
+        let saved = StreamManagement.Snapshot(id: "s1", resumable: true, location: "c2s-2.example.org:5333")
+        let tunnel = Endpoint(host: "127.0.0.1", port: 15222, directTLS: true)
+        #expect(try configuration(resuming: saved, server: tunnel).resumptionLocation == nil)
+    }
+
+    @Test func resumptionLocation__isNil__whenTheSessionCannotBeResumedOrNamesNoUsablePlace() throws {
+        #expect(try configuration(resuming: .init(id: "s1", resumable: false, location: "node.example")).resumptionLocation == nil)
+        #expect(try configuration(resuming: .init(id: nil, resumable: true, location: "node.example")).resumptionLocation == nil)
+        #expect(try configuration(resuming: .init(id: "s1", resumable: true, location: nil)).resumptionLocation == nil)
+        #expect(try configuration(resuming: .init(id: "s1", resumable: true, location: "host:port")).resumptionLocation == nil)
+    }
+
+    @Test func forgetLocation__keepsEverythingElseOfTheSession() throws {
+        let saved = StreamManagement.Snapshot(
+            id: "s1", resumable: true, location: "node.example", max: 300, inbound: 7, outbound: 2, lastAcked: 1,
+            unacked: [.init(sequence: 2, key: "o:a")], boundJID: "alice@example.org/r")
+        var machine = try StreamManagement(snapshot: saved)
+        machine.forgetLocation()
+        var expected = saved
+        expected.location = nil
+        #expect(machine.snapshot == expected)
+        #expect(machine.snapshot.canResume, "the session is still resumed, at the usual endpoints")
+    }
+
     @Test func enabled__notResumable__whenWeDidNotAskOrServerRefusesOrNoID() throws {
         var notAsked = StreamManagement()
         _ = notAsked.enableRequest(resume: false)

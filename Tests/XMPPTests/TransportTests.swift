@@ -231,21 +231,53 @@ private final class Listener {
     deinit { Glibc.close(fd) }
 }
 
-/// `openssl s_server -rev` (echoes each line reversed) on a free local port.
-private final class OpenSSLServer {
+/// A TLS server in a child process on a free local port: `openssl s_server -rev` (echoes each
+/// line reversed), or a Python script for behaviour s_server cannot show.
+private final class ServerProcess {
     let port: UInt16
     private let process = Process()
 
-    init(cert: String, key: String, extra: [String] = []) throws {
+    convenience init(cert: String, key: String, extra: [String] = []) throws {
+        try self.init(name: "openssl s_server", executable: "/usr/bin/openssl") { port in
+            ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-rev", "-quiet"] + extra
+        }
+    }
+
+    /// Python runs `handler` for each TLS connection it accepts, with the connection in `tls`
+    /// (an `ssl.SSLSocket`) and the modules hashlib, os and time imported.
+    convenience init(pythonHandler handler: String, cert: String, key: String) throws {
+        let body = handler.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        let script = """
+            import hashlib, os, socket, ssl, sys, time
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(sys.argv[3])))
+            s.listen(4)
+            while True:
+                conn, _ = s.accept()
+                try:
+                    tls = ctx.wrap_socket(conn, server_side=True)
+                except Exception:
+                    continue  # the readiness probe
+            \(body)
+            """
+        try self.init(name: "the Python TLS server", executable: "/usr/bin/env") { port in
+            ["python3", "-c", script, cert, key, String(port)]
+        }
+    }
+
+    private init(name: String, executable: String, arguments: (UInt16) -> [String]) throws {
         // Reserve a free port, then hand it over; the window is tiny on loopback.
         port = try Listener(listen: false).port
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-rev", "-quiet"] + extra
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments(port)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Ready once a plain TCP connect succeeds (s_server shrugs off the probe).
+        // Ready once a plain TCP connect succeeds (the servers shrug off the probe).
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if let probe = try? TCPSocket.connect(host: "127.0.0.1", port: port, timeout: .milliseconds(200)) {
@@ -255,7 +287,7 @@ private final class OpenSSLServer {
             pause(milliseconds: 50)
         }
         stop()
-        throw FixtureError(description: "openssl s_server did not start on port \(port)")
+        throw FixtureError(description: "\(name) did not start on port \(port)")
     }
 
     /// SIGKILL: children of the test runner inherit a signal mask that
@@ -280,9 +312,27 @@ private func connectTLS(port: UInt16, serverName: String, trust: TLSTrust) throw
     return (socket, session)
 }
 
-private func sendText(_ session: TLSSession, _ text: String) throws {
-    var bytes = Array(text.utf8)
-    try bytes.withUnsafeMutableBytes { try session.send(UnsafeRawBufferPointer($0)) }
+/// Writes all of `text`, waiting for room whenever the socket is full (same bytes again, as GnuTLS needs).
+private func sendText(_ session: TLSSession, on socket: TCPSocket, _ text: String) throws {
+    try sendAll(session, on: socket, Array(text.utf8))
+}
+
+/// Writes all of `bytes`; returns how many times the send buffer was full.
+@discardableResult
+private func sendAll(_ session: TLSSession, on socket: TCPSocket, _ bytes: [UInt8]) throws -> Int {
+    var offset = 0
+    var fullBuffers = 0
+    try bytes.withUnsafeBytes { raw in
+        while offset < raw.count {
+            let written = try session.sendAvailable(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            offset += written
+            if written == 0 {
+                fullBuffers += 1
+                _ = socket.poll(for: .writing, wakeFD: -1, timeout: .seconds(10))
+            }
+        }
+    }
+    return fullBuffers
 }
 
 private func receiveLine(_ session: TLSSession) throws -> String {
@@ -351,7 +401,7 @@ struct TCPSocketTests {
         defer { Glibc.close(peer) }
 
         let outgoing = Array("ping".utf8)
-        try outgoing.withUnsafeBytes { try socket.send($0) }
+        try outgoing.withUnsafeBytes { try socket.send($0, timeout: .seconds(2)) }
         var got = [UInt8](repeating: 0, count: 16)
         let n = Glibc.recv(peer, &got, got.count, 0)
         #expect(Array(got.prefix(max(n, 0))) == outgoing)
@@ -417,8 +467,55 @@ struct TCPSocketTests {
         #expect(socket.fd == -1)
         #expect(socket.poll(wakeFD: -1, timeout: .milliseconds(10)) == .hangup)
         #expect(throws: TransportError.closed) {
-            try Array("x".utf8).withUnsafeBytes { try socket.send($0) }
+            try Array("x".utf8).withUnsafeBytes { try socket.send($0, timeout: .seconds(2)) }
         }
+    }
+}
+
+extension TCPSocketTests {
+    /// DESIGN §6: a peer that stops reading cannot hold the writer; it gets 0 and can wait
+    /// for room together with a wake-up from another thread.
+    @Test func sendAvailable__returnsZeroInsteadOfBlocking__whenThePeerStopsReading() throws {
+        let listener = try Listener()
+        let socket = try TCPSocket.connect(host: "127.0.0.1", port: listener.port, timeout: .seconds(2))
+        defer { socket.close() }
+        let peer = listener.accept()
+        #expect(peer >= 0)
+        defer { Glibc.close(peer) }
+        let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
+        var total = 0
+        var full = false
+        let start = ContinuousClock.now
+        while !full, total < 256 * 1024 * 1024 {
+            let written = try chunk.withUnsafeBytes { try socket.sendAvailable($0) }
+            total += written
+            full = written == 0
+        }
+        #expect(full, "the kernel buffers filled after \(total) bytes")
+        #expect(ContinuousClock.now - start < .seconds(5))
+
+        var pipeFDs: [Int32] = [0, 0]
+        #expect(pipe(&pipeFDs) == 0)
+        defer { Glibc.close(pipeFDs[0]); Glibc.close(pipeFDs[1]) }
+        #expect(socket.poll(for: .writing, wakeFD: pipeFDs[0], timeout: .milliseconds(100)) == .timeout)
+        _ = Glibc.write(pipeFDs[1], "x", 1)
+        #expect(socket.poll(for: .writing, wakeFD: pipeFDs[0], timeout: .seconds(2)) == .woken)
+        // The peer reads again: there is room.
+        var sink = [UInt8](repeating: 0, count: 1024 * 1024)
+        while Glibc.recv(peer, &sink, sink.count, Int32(MSG_DONTWAIT)) > 0 {}
+        #expect(socket.poll(for: .writing, wakeFD: -1, timeout: .seconds(2)) == .writable)
+    }
+
+    @Test func send__givesUp__whenThePeerTakesNothingInTime() throws {
+        let listener = try Listener()
+        let socket = try TCPSocket.connect(host: "127.0.0.1", port: listener.port, timeout: .seconds(2))
+        defer { socket.close() }
+        let peer = listener.accept()
+        defer { Glibc.close(peer) }
+        let flood = [UInt8](repeating: 0x61, count: 64 * 1024 * 1024)
+        let start = ContinuousClock.now
+        #expect(throws: TransportError.self) { try flood.withUnsafeBytes { try socket.send($0, timeout: .milliseconds(300)) } }
+        #expect(ContinuousClock.now - start < .seconds(3))
     }
 }
 
@@ -428,7 +525,7 @@ struct TCPSocketTests {
 struct TLSSessionTests {
     @Test func handshake__verifies__withCAFileAndMatchingName() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         for name in ["localhost", "example.test", "127.0.0.1"] {
             let (socket, session) = try connectTLS(port: server.port, serverName: name, trust: TLSTrust(caFile: certs.certA))
@@ -446,7 +543,7 @@ struct TLSSessionTests {
 
     @Test func handshake__failsWithServerSPKI__withoutCA() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust())
         defer { socket.close() }
@@ -466,13 +563,13 @@ struct TLSSessionTests {
         // The rejected certificate is still available for display.
         #expect(session.peerCertificate?.spkiSHA256 == certs.spkiA)
         // Nothing may be sent on an unverified session.
-        #expect(throws: TLSError.notVerified) { try sendText(session, "x\n") }
+        #expect(throws: TLSError.notVerified) { try sendText(session, on: socket, "x\n") }
         #expect(session.channelBinding("tls-exporter") == nil)
     }
 
     @Test func handshake__fails__whenServerNameNotInSANs() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         let (socket, session) = try connectTLS(port: server.port, serverName: "wrong.test", trust: TLSTrust(caFile: certs.certA))
         defer { socket.close() }
@@ -492,7 +589,7 @@ struct TLSSessionTests {
 
     @Test func handshake__succeeds__withMatchingPinAndNoCA() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         // Colon-separated uppercase input is accepted; the pin also overrides the name check.
         let colons = stride(from: 0, to: 64, by: 2).map { offset -> String in
@@ -502,13 +599,13 @@ struct TLSSessionTests {
         let (socket, session) = try connectTLS(port: server.port, serverName: "wrong.test", trust: TLSTrust(pinnedSPKISHA256: colons))
         defer { socket.close() }
         try session.handshake(timeout: .seconds(5))
-        try sendText(session, "pinned\n")
+        try sendText(session, on: socket, "pinned\n")
         #expect(try receiveLine(session) == "dennip\n")
     }
 
     @Test func handshake__isHardStop__whenPinDiffersEvenWithValidCA() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         let trust = TLSTrust(caFile: certs.certA, pinnedSPKISHA256: certs.spkiB)
         let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: trust)
@@ -516,21 +613,21 @@ struct TLSSessionTests {
         #expect(throws: TLSError.pinMismatch(expected: certs.spkiB, actual: certs.spkiA)) {
             try session.handshake(timeout: .seconds(5))
         }
-        #expect(throws: TLSError.notVerified) { try sendText(session, "x\n") }
+        #expect(throws: TLSError.notVerified) { try sendText(session, on: socket, "x\n") }
     }
 
     @Test func session__echoesData__andBuffersRestOfRecord() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
         defer { socket.close() }
         try session.handshake(timeout: .seconds(5))
-        try sendText(session, "hello tern\n")
+        try sendText(session, on: socket, "hello tern\n")
         #expect(try receiveLine(session) == "nret olleh\n")
 
         // Read one byte of a record: the rest sits decrypted in GnuTLS, invisible to poll().
-        try sendText(session, "abcdef\n")
+        try sendText(session, on: socket, "abcdef\n")
         #expect(socket.waitReadable(timeout: .seconds(5)))
         var one = [UInt8](repeating: 0, count: 1)
         #expect(try one.withUnsafeMutableBytes { try session.receive(into: $0) } == 1)
@@ -543,11 +640,11 @@ struct TLSSessionTests {
 
     @Test func receive__reportsPrematureTermination__whenServerDiesWithoutCloseNotify() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
         defer { socket.close() }
         try session.handshake(timeout: .seconds(5))
-        try sendText(session, "x\n")
+        try sendText(session, on: socket, "x\n")
         #expect(try receiveLine(session) == "x\n")
         server.stop()  // SIGKILL: the kernel closes the TCP connection, no TLS alert
         #expect(throws: TLSError.prematureTermination) { _ = try receiveLine(session) }
@@ -555,7 +652,7 @@ struct TLSSessionTests {
 
     @Test func send__throwsInsteadOfSIGPIPE__whenServerIsGone() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
         defer { socket.close() }
         try session.handshake(timeout: .seconds(5))
@@ -564,7 +661,7 @@ struct TLSSessionTests {
         // reset. A SIGPIPE here would kill the whole test process.
         var failure: TLSError?
         for _ in 0..<50 where failure == nil {
-            do { try sendText(session, String(repeating: "x", count: 1024) + "\n") } catch { failure = error as? TLSError ?? .notVerified }
+            do { try sendText(session, on: socket, String(repeating: "x", count: 1024) + "\n") } catch { failure = error as? TLSError ?? .notVerified }
             pause(milliseconds: 10)
         }
         guard case .sendFailed = try #require(failure) else {
@@ -575,7 +672,7 @@ struct TLSSessionTests {
 
     @Test func channelBinding__offersExporterAndEndPoint__onTLS13() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA)
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA)
         defer { server.stop() }
         var exporters: [[UInt8]] = []
         for _ in 0..<2 {
@@ -598,7 +695,7 @@ struct TLSSessionTests {
 
     @Test func channelBinding__offersTLSUnique__onTLS12() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA, extra: ["-tls1_2"])
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA, extra: ["-tls1_2"])
         defer { server.stop() }
         let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
         defer { socket.close() }
@@ -623,48 +720,16 @@ struct TLSSessionTests {
     /// the record timeout, `receive` gives control back, and the session stays usable.
     @Test func receive__givesBackControl__whenARecordStallsHalfway() throws {
         let certs = try Certificates.get()
-        let port = try Listener(listen: false).port
-        let script = """
-            import os, socket, ssl, sys, time
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", int(sys.argv[3])))
-            s.listen(4)
-            while True:
-                conn, _ = s.accept()
-                try:
-                    tls = ctx.wrap_socket(conn, server_side=True)
-                except Exception:
-                    continue  # the readiness probe
-                tls.sendall(b"hello\\n")
-                time.sleep(0.3)
-                # A record header promising 16 KiB, ten bytes of it, then silence.
-                os.write(tls.fileno(), b"\\x17\\x03\\x03\\x40\\x00" + b"x" * 10)
-                time.sleep(30)
+        let handler = """
+            tls.sendall(b"hello\\n")
+            time.sleep(0.3)
+            # A record header promising 16 KiB, ten bytes of it, then silence.
+            os.write(tls.fileno(), b"\\x17\\x03\\x03\\x40\\x00" + b"x" * 10)
+            time.sleep(30)
             """
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-c", script, certs.certA, certs.keyA, String(port)]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            if let probe = try? TCPSocket.connect(host: "127.0.0.1", port: port, timeout: .milliseconds(200)) {
-                probe.close()
-                ready = true
-            } else {
-                pause(milliseconds: 50)
-            }
-        }
-        #expect(ready)
-        let (socket, session) = try connectTLS(port: port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
+        let server = try ServerProcess(pythonHandler: handler, cert: certs.certA, key: certs.keyA)
+        defer { server.stop() }
+        let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
         defer { socket.close() }
         try session.handshake(timeout: .seconds(5))
         #expect(try receiveLine(session) == "hello\n")
@@ -674,10 +739,41 @@ struct TLSSessionTests {
         }
     }
 
+    /// gnutls_record_send(3): after GNUTLS_E_AGAIN the same data must be passed again. A server
+    /// that reads nothing for a while makes `sendAvailable` return 0 instead of blocking; writing
+    /// the same bytes again once there is room delivers every byte exactly once.
+    @Test func sendAvailable__returnsZeroInsteadOfBlocking_andTheSameBytesAgainDeliverEverything() throws {
+        let certs = try Certificates.get()
+        let handler = """
+            time.sleep(1.5)  # reads nothing: the client's buffers fill
+            digest, count = hashlib.sha256(), 0
+            while count < 16 * 1024 * 1024:
+                data = tls.recv(65536)
+                if not data:
+                    break
+                digest.update(data)
+                count += len(data)
+            tls.sendall(("%d %s\\n" % (count, digest.hexdigest())).encode())
+            time.sleep(5)
+            """
+        let server = try ServerProcess(pythonHandler: handler, cert: certs.certA, key: certs.keyA)
+        defer { server.stop() }
+        let (socket, session) = try connectTLS(port: server.port, serverName: "localhost", trust: TLSTrust(caFile: certs.certA))
+        defer { socket.close() }
+        try session.handshake(timeout: .seconds(5))
+        let bytes = (0..<(16 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 13) }
+        let start = ContinuousClock.now
+        let fullBuffers = try sendAll(session, on: socket, bytes)
+        #expect(fullBuffers > 0, "the server's pause filled the buffers")
+        #expect(ContinuousClock.now - start < .seconds(20))
+        let digest = try HashAlgorithm.sha256.hash(bytes)
+        #expect(try receiveLine(session) == "\(bytes.count) \(TLSSession.hex(digest))\n")
+    }
+
     /// XEP-0368 §3: direct TLS offers ALPN `xmpp-client`; nothing is offered unless asked.
     @Test func alpn__offersXMPPClient__onlyWhenAsked() throws {
         let certs = try Certificates.get()
-        let server = try OpenSSLServer(cert: certs.certA, key: certs.keyA, extra: ["-alpn", "xmpp-client"])
+        let server = try ServerProcess(cert: certs.certA, key: certs.keyA, extra: ["-alpn", "xmpp-client"])
         defer { server.stop() }
         let socket = try TCPSocket.connect(host: "127.0.0.1", port: server.port, timeout: .seconds(5))
         let direct = try TLSSession(fd: socket.fd, serverName: "localhost", trust: TLSTrust(caFile: certs.certA), alpn: ["xmpp-client"])

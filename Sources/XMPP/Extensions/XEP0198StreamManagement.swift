@@ -129,6 +129,11 @@ public struct StreamManagement: Sendable, Equatable {
         self.snapshot = snapshot
     }
 
+    /// §5: the location failed (unreachable, untrusted, not XMPP): resume at the usual endpoints.
+    public mutating func forgetLocation() {
+        snapshot.location = nil
+    }
+
     public var isActive: Bool { phase == .active }
     public var unackedKeys: [String] { snapshot.unacked.map(\.key) }
 

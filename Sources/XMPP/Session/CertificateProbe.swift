@@ -42,7 +42,7 @@ public enum CertificateProbe {
 
     private static func negotiateStartTLS(_ socket: TCPSocket, domain: String, timeout: Duration) throws(ConnectionError) {
         let parser = StreamParser()
-        try write(socket, XMLSerializer.streamHeader(to: domain, lang: "en"))
+        try write(socket, XMLSerializer.streamHeader(to: domain, lang: "en"), timeout: timeout)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var sentStartTLS = false
         let deadline = ContinuousClock.now + timeout
@@ -68,7 +68,7 @@ public enum CertificateProbe {
                     guard element.child("starttls", namespace: NS.tls) != nil else {
                         throw .negotiation(.tlsNotOffered)
                     }
-                    try write(socket, "<starttls xmlns='\(NS.tls)'/>")
+                    try write(socket, "<starttls xmlns='\(NS.tls)'/>", timeout: timeout)
                     sentStartTLS = true
                 } else if element.matches("proceed", NS.tls) {
                     return
@@ -80,10 +80,10 @@ public enum CertificateProbe {
         throw .timeout("waiting for STARTTLS")
     }
 
-    private static func write(_ socket: TCPSocket, _ text: String) throws(ConnectionError) {
+    private static func write(_ socket: TCPSocket, _ text: String, timeout: Duration) throws(ConnectionError) {
         let bytes = Array(text.utf8)
         let result: Swift.Result<Void, TransportError> = bytes.withUnsafeBytes { raw in
-            do throws(TransportError) { try socket.send(raw) } catch { return .failure(error) }
+            do throws(TransportError) { try socket.send(raw, timeout: timeout) } catch { return .failure(error) }
             return .success(())
         }
         if case .failure(let error) = result { throw .transport("\(error)") }

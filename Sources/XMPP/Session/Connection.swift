@@ -18,6 +18,12 @@ public struct ConnectionConfiguration: Sendable {
     public var saveStreamManagement: (@Sendable (StreamManagement.Snapshot) throws -> Void)?
     /// How long an ack request may go unanswered before the link counts as dead.
     public var ackTimeout: Duration = .seconds(30)
+    /// How long a write may wait for the server to take a single byte before the link counts
+    /// as dead (DESIGN §6: a peer that stops reading must not hold the I/O thread).
+    public var writeTimeout: Duration = .seconds(20)
+    /// The usual endpoints for a domain when no server is configured: DNS SRV, then the domain
+    /// itself (XEP-0368). Blocking; called on the I/O thread.
+    public var lookupEndpoints: @Sendable (_ domain: String) -> [Endpoint] = { Resolver.endpoints(domain: $0, override: nil) }
 
     public init(
         jid: JID, resource: String?, credential: LoginCredential, endpoint: Endpoint? = nil,
@@ -30,6 +36,18 @@ public struct ConnectionConfiguration: Sendable {
         self.trust = trust
         self.connectTimeout = connectTimeout
         self.negotiationTimeout = negotiationTimeout
+    }
+}
+
+extension ConnectionConfiguration {
+    /// XEP-0198 §5: where to try resuming before the usual endpoints, or nil. A server the user
+    /// configured wins (RFC 6120 §3.2.3: a configured host bypasses discovery, the server's hint
+    /// included). A location names no TLS mode, so it gets STARTTLS, as on the default port.
+    public var resumptionLocation: Endpoint? {
+        guard endpoint == nil, let snapshot = streamManagement?.snapshot, snapshot.canResume,
+            let location = snapshot.location
+        else { return nil }
+        return StreamManagement.resumptionEndpoint(location: location, directTLS: false)
     }
 }
 
@@ -313,6 +331,10 @@ public actor Connection {
 
     /// Whether the stream is still up (negotiated and not yet closed).
     public var isOpen: Bool { io != nil && !isClosed }
+
+    /// Whether the server has taken nothing we wrote for a while: asking it for anything now
+    /// (an ack before closing, say) would only wait.
+    public var isWriteStalled: Bool { io?.isWriteStalled(longerThan: .milliseconds(500)) ?? false }
 
     /// Whether this stream can be resumed after the link drops.
     public var isResumable: Bool { streamManagement?.snapshot.canResume ?? false }

@@ -19,13 +19,20 @@ final class StreamIO: @unchecked Sendable {
 
     struct Shared {
         var writes: [String] = []
-        var closeRequested = false
+        /// When a clean close was asked for; nil until then.
+        var closeRequestedAt: ContinuousClock.Instant?
         /// Set to drop the link at once, without `</stream:stream>` (which would end a
         /// XEP-0198 session the server could otherwise resume).
         var abortReason: ConnectionError?
         /// Written just before an abort: a stream error that tells the server why.
         var finalWords: String?
+        /// Since when a write has waited for the server to take a byte; nil when none waits.
+        var writeWaitingSince: ContinuousClock.Instant?
     }
+
+    /// How long writes may go on once a close is asked for: the user who quits does not wait
+    /// for a server that stopped reading, or reads a byte at a time.
+    static let closeGrace: Duration = .seconds(1)
 
     private let configuration: ConnectionConfiguration
     private let events: AsyncStream<Event>.Continuation
@@ -40,10 +47,15 @@ final class StreamIO: @unchecked Sendable {
     /// What arrived in the same read as the end of negotiation (a resumed session's
     /// redelivered stanzas, say): the main loop handles it before reading again.
     private var leftover: [StreamEvent] = []
+    /// The XEP-0198 state to resume or enable, less a resumption location that failed.
+    private var streamManagement: StreamManagement?
+    /// Why a write gave up: a TLS record may be half-written, so nothing else may follow it.
+    private var brokenWrite: ConnectionError?
 
     init(configuration: ConnectionConfiguration, events: AsyncStream<Event>.Continuation) throws(ConnectionError) {
         self.configuration = configuration
         self.events = events
+        streamManagement = configuration.streamManagement
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw .transport("cannot create a wake pipe: \(String(cString: strerror(errno)))") }
         for fd in fds {
@@ -79,7 +91,7 @@ final class StreamIO: @unchecked Sendable {
 
     /// Asks for a clean close: pending writes, `</stream:stream>`, then wait briefly for the server's close.
     func requestClose() {
-        shared.withLock { $0.closeRequested = true }
+        shared.withLock { if $0.closeRequestedAt == nil { $0.closeRequestedAt = .now } }
         wake()
     }
 
@@ -92,6 +104,11 @@ final class StreamIO: @unchecked Sendable {
             state.finalWords = finalWords
         }
         wake()
+    }
+
+    /// Whether a write has waited longer than `duration` for the server to take a byte.
+    func isWriteStalled(longerThan duration: Duration) -> Bool {
+        shared.withLock { $0.writeWaitingSince.map { ContinuousClock.now - $0 > duration } ?? false }
     }
 
     private func wake() {
@@ -116,7 +133,7 @@ final class StreamIO: @unchecked Sendable {
                 established(.failure(error))
             }
         }
-        if shared.withLock({ $0.abortReason == nil }) { tls?.bye() }
+        if shared.withLock({ $0.abortReason == nil }), brokenWrite == nil { tls?.bye() }
         tls = nil
         socket?.close()
         socket = nil
@@ -125,35 +142,72 @@ final class StreamIO: @unchecked Sendable {
 
     private func connectAndNegotiate() throws(ConnectionError) -> Negotiated {
         let domain = configuration.jid.domain
-        var endpoints = Resolver.endpoints(domain: domain, override: configuration.endpoint)
-        // XEP-0198 §5: a resumable session is tried first where the server asked; the usual
-        // endpoints remain the fallback when that place cannot be reached.
-        if let snapshot = configuration.streamManagement?.snapshot, snapshot.canResume,
-            let location = snapshot.location,
-            // A location names no TLS mode: the configured one, else STARTTLS (the default port's).
-            let preferred = StreamManagement.resumptionEndpoint(
-                location: location, directTLS: configuration.endpoint?.directTLS ?? false),
-            !endpoints.isEmpty
-        {
-            endpoints.removeAll { $0 == preferred }
-            endpoints.insert(preferred, at: 0)
+        var endpoints = configuration.endpoint.map { [$0] } ?? configuration.lookupEndpoints(domain)
+        // XEP-0198 §5: a resumable session is tried first where the server asked. A location
+        // that fails in any way (unreachable, untrusted, not XMPP) is forgotten, and the usual
+        // endpoints are tried in this same attempt: it was only ever a hint.
+        if let location = configuration.resumptionLocation, !endpoints.isEmpty {
+            endpoints.removeAll { $0 == location }
+            do throws(ConnectionError) {
+                try connect(to: location)
+                return try establish(at: location)
+            } catch .cancelled {
+                throw .cancelled
+            } catch {
+                dropLink()
+                forgetLocation()
+            }
         }
         var lastError: ConnectionError = .transport("no address found for \(domain)")
         for endpoint in endpoints {
-            if isCloseRequested { throw .cancelled }
-            do throws(TransportError) {
-                socket = try TCPSocket.connect(host: endpoint.host, port: endpoint.port, timeout: configuration.connectTimeout)
+            do throws(ConnectionError) {
+                try connect(to: endpoint)
+            } catch .cancelled {
+                throw .cancelled
             } catch {
-                lastError = .transport("\(error)")
+                lastError = error  // not reached: the next endpoint may be
                 continue
             }
-            var tlsInfo: StreamNegotiator.TLSInfo?
-            if endpoint.directTLS {
-                tlsInfo = try startTLS(alpn: ["xmpp-client"])
-            }
-            return try negotiate(tls: tlsInfo)
+            return try establish(at: endpoint)
         }
         throw lastError
+    }
+
+    /// The TCP connection to `endpoint`.
+    private func connect(to endpoint: Endpoint) throws(ConnectionError) {
+        if isCloseRequested { throw .cancelled }
+        do throws(TransportError) {
+            socket = try TCPSocket.connect(host: endpoint.host, port: endpoint.port, timeout: configuration.connectTimeout)
+        } catch {
+            throw .transport("\(error)")
+        }
+    }
+
+    /// TLS (at once, for direct TLS) and the stream's negotiation on the connected socket.
+    private func establish(at endpoint: Endpoint) throws(ConnectionError) -> Negotiated {
+        var tlsInfo: StreamNegotiator.TLSInfo?
+        if endpoint.directTLS {
+            tlsInfo = try startTLS(alpn: ["xmpp-client"])
+        }
+        return try negotiate(tls: tlsInfo)
+    }
+
+    /// Forgets what a failed attempt left, so the next endpoint starts afresh.
+    private func dropLink() {
+        tls = nil
+        socket?.close()
+        socket = nil
+        parser = StreamParser()
+        leftover = []
+        brokenWrite = nil
+    }
+
+    /// Clears the failed resumption location, here and in the saved state.
+    private func forgetLocation() {
+        guard var machine = streamManagement else { return }
+        machine.forgetLocation()
+        streamManagement = machine
+        try? configuration.saveStreamManagement?(machine.snapshot)
     }
 
     private func startTLS(alpn: [String] = []) throws(ConnectionError) -> StreamNegotiator.TLSInfo {
@@ -177,7 +231,7 @@ final class StreamIO: @unchecked Sendable {
         var negotiator = StreamNegotiator(
             configuration: .init(
                 jid: configuration.jid, resource: configuration.resource, credential: configuration.credential,
-                purpose: configuration.purpose, streamManagement: configuration.streamManagement),
+                purpose: configuration.purpose, streamManagement: streamManagement),
             tls: initialTLS)
         let deadline = ContinuousClock.now + configuration.negotiationTimeout
         var actions = negotiator.start()
@@ -242,15 +296,17 @@ final class StreamIO: @unchecked Sendable {
         while true {
             let (writes, closeRequested, abortReason, finalWords) = shared.withLock { state in
                 defer { state.writes.removeAll(keepingCapacity: true) }
-                return (state.writes, state.closeRequested, state.abortReason, state.finalWords)
+                return (state.writes, state.closeRequestedAt != nil, state.abortReason, state.finalWords)
             }
             if let abortReason {
+                // Only if there is room: an abort never waits for the server.
                 if let finalWords { try? writeNow(finalWords) }
                 throw abortReason
             }
             if !writes.isEmpty { try writeNow(writes.joined()) }
             if closeRequested, closingSince == nil {
-                try? writeNow(XMLSerializer.streamFooter)
+                // A server that takes not even this will not answer it: no point waiting.
+                try writeNow(XMLSerializer.streamFooter)
                 closingSince = .now
             }
             var timeout: Duration? = nil
@@ -281,7 +337,7 @@ final class StreamIO: @unchecked Sendable {
         }
     }
 
-    private var isCloseRequested: Bool { shared.withLock { $0.closeRequested } }
+    private var isCloseRequested: Bool { shared.withLock { $0.closeRequestedAt != nil } }
 
     // MARK: - Bytes
 
@@ -302,7 +358,7 @@ final class StreamIO: @unchecked Sendable {
                 return ([], nil)
             case .timeout:
                 return ([], nil)
-            case .readable, .hangup:
+            case .readable, .writable, .hangup:
                 break
             }
         }
@@ -349,19 +405,67 @@ final class StreamIO: @unchecked Sendable {
         do { return try XMLSerializer.serialize(element) } catch { throw .serialization("\(error)") }
     }
 
+    /// Writes all of `text`, waiting on the socket whenever its buffer is full. Gives up when the
+    /// server takes nothing for `writeTimeout`, when a close asked for `closeGrace` ago is still
+    /// waiting, and at once on an abort: a peer that stops reading never holds this thread (DESIGN §6).
     private func writeNow(_ text: String) throws(ConnectionError) {
+        if let brokenWrite { throw brokenWrite }
         guard let socket else { throw .closed }
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return }
         let result: Result<Void, ConnectionError> = bytes.withUnsafeBytes { buffer in
-            if let tls {
-                do throws(TLSError) { try tls.send(buffer) } catch { return .failure(.tls(error)) }
-            } else {
-                do throws(TransportError) { try socket.send(buffer) } catch { return .failure(.transport("\(error)")) }
+            var offset = 0
+            var lastProgress = ContinuousClock.now
+            var sawWake = false
+            defer {
+                shared.withLock { $0.writeWaitingSince = nil }
+                // The main loop waits on the same pipe: what woke us must wake it too.
+                if sawWake { wake() }
+            }
+            while offset < buffer.count {
+                // After a 0, the same bytes again: TLS must finish the record it sealed from them.
+                switch sendAvailable(UnsafeRawBufferPointer(rebasing: buffer[offset...]), on: socket) {
+                case .failure(let error):
+                    return .failure(error)
+                case .success(let count) where count > 0:
+                    offset += count
+                    lastProgress = .now
+                    shared.withLock { $0.writeWaitingSince = nil }
+                    continue
+                case .success:
+                    break
+                }
+                let (abortReason, closeRequestedAt) = shared.withLock { state in
+                    if state.writeWaitingSince == nil { state.writeWaitingSince = lastProgress }
+                    return (state.abortReason, state.closeRequestedAt)
+                }
+                if let abortReason { return .failure(abortReason) }
+                var limit = lastProgress + configuration.writeTimeout
+                if let closeRequestedAt { limit = min(limit, closeRequestedAt + Self.closeGrace) }
+                let left = limit - ContinuousClock.now
+                guard left > .zero else { return .failure(.timeout("the server stopped reading what we send")) }
+                if socket.poll(for: .writing, wakeFD: wakePipe.read, timeout: left) == .woken {
+                    drainWakePipe()
+                    sawWake = true
+                }
             }
             return .success(())
         }
-        try result.get()
+        do throws(ConnectionError) {
+            try result.get()
+        } catch {
+            brokenWrite = error
+            throw error
+        }
+    }
+
+    private func sendAvailable(_ bytes: UnsafeRawBufferPointer, on socket: TCPSocket) -> Result<Int, ConnectionError> {
+        if let tls {
+            do throws(TLSError) { return .success(try tls.sendAvailable(bytes)) } catch { return .failure(.tls(error)) }
+        }
+        do throws(TransportError) { return .success(try socket.sendAvailable(bytes)) } catch {
+            return .failure(.transport("\(error)"))
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 /// RFC 6120 §3.2: the TCP connection under an XML stream, over IPv4 or IPv6.
 ///
-/// Blocking I/O for a dedicated I/O thread, never the cooperative pool.
-/// `poll(wakeFD:timeout:)` lets another thread interrupt a waiting reader
-/// through a caller-owned pipe or eventfd; `shutdown()` unblocks a reader
-/// stuck inside a read call.
+/// I/O for a dedicated I/O thread, never the cooperative pool. Reads block; writes never do
+/// (`sendAvailable`), so a peer that stops reading cannot hold the thread (DESIGN §6).
+/// `poll(for:wakeFD:timeout:)` lets another thread interrupt a waiting reader or writer
+/// through a caller-owned pipe or eventfd; `shutdown()` unblocks a reader stuck inside a read call.
 import Glibc
 
 /// Errors of the TCP layer, each carrying what was being attempted.
@@ -37,10 +37,17 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// What a wait on the socket is for.
+public enum PollInterest: Sendable, Hashable {
+    case reading, writing
+}
+
 /// Outcome of waiting on the socket and a wake descriptor.
 public enum PollResult: Sendable, Hashable {
     /// The socket has data (or an EOF to read).
     case readable
+    /// The socket's send buffer has room again.
+    case writable
     /// The wake descriptor became readable; the caller drains it.
     case woken
     case timeout
@@ -152,20 +159,36 @@ public final class TCPSocket {
         if current >= 0 { _ = Glibc.shutdown(current, Int32(SHUT_RDWR)) }
     }
 
-    /// Writes all of `bytes` (plaintext phase, before STARTTLS).
-    public func send(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
+    /// Writes what the send buffer takes now, without blocking (plaintext phase, before
+    /// STARTTLS): the number of bytes written, 0 when the buffer is full (wait with
+    /// `poll(for: .writing, …)`).
+    public func sendAvailable(_ bytes: UnsafeRawBufferPointer) throws(TransportError) -> Int {
         guard fd >= 0 else { throw .closed }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        while true {
+            // MSG_NOSIGNAL: a vanished peer must be an error, not SIGPIPE.
+            let n = Glibc.send(fd, base, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            if n >= 0 { return n }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return 0
+            case EPIPE, ECONNRESET: throw .closed
+            default: throw .sendFailed(reason: Self.errnoText(errno))
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, waiting up to `timeout` in all for room (a short exchange
+    /// before TLS, with nobody to interrupt it).
+    public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration) throws(TransportError) {
+        let deadline = ContinuousClock.now + timeout
         var offset = 0
         while offset < bytes.count {
-            guard let base = bytes.baseAddress else { return }
-            // MSG_NOSIGNAL: a vanished peer must be an error, not SIGPIPE.
-            let n = Glibc.send(fd, base + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE || errno == ECONNRESET { throw .closed }
-                throw .sendFailed(reason: Self.errnoText(errno))
+            let written = try sendAvailable(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            offset += written
+            if written == 0, poll(for: .writing, wakeFD: -1, timeout: deadline - ContinuousClock.now) == .timeout {
+                throw .sendFailed(reason: "the peer took nothing in \(timeout)")
             }
-            offset += n
         }
     }
 
@@ -188,15 +211,16 @@ public final class TCPSocket {
         poll(wakeFD: -1, timeout: timeout) == .readable
     }
 
-    /// Waits for the socket or `wakeFD` (ignored when negative) to become
-    /// readable. A pending wake wins, so a stop request is never starved by
-    /// a busy peer. `nil` waits forever.
-    public func poll(wakeFD: Int32, timeout: Duration?) -> PollResult {
+    /// Waits for the socket to become readable (or writable, for `.writing`) or `wakeFD`
+    /// (ignored when negative) to become readable. A pending wake wins, so a stop request is
+    /// never starved by a busy peer. `nil` waits forever.
+    public func poll(for interest: PollInterest = .reading, wakeFD: Int32, timeout: Duration?) -> PollResult {
         guard fd >= 0 else { return .hangup }
         let deadline = timeout.map { ContinuousClock.now + $0 }
+        let wanted = Int16(interest == .reading ? POLLIN : POLLOUT)
         while true {
             var fds = [
-                pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: fd, events: wanted, revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
             ]
             let wait = deadline.map { max(Self.milliseconds($0 - ContinuousClock.now), 0) } ?? -1
@@ -208,7 +232,7 @@ public final class TCPSocket {
             if ready == 0 { return .timeout }
             if fds[1].revents & Int16(POLLIN) != 0 { return .woken }
             let socketEvents = fds[0].revents
-            if socketEvents & Int16(POLLIN) != 0 { return .readable }
+            if socketEvents & wanted != 0 { return interest == .reading ? .readable : .writable }
             if socketEvents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return .hangup }
             // Only the wake fd reported an error: treat as a wake so the owner looks.
             return .woken

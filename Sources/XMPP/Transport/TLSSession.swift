@@ -130,6 +130,8 @@ public final class TLSSession {
     static let channelBindingTypes = ["tls-exporter", "tls-server-end-point", "tls-unique"]
 
     public let serverName: String
+    /// The socket, to wait on when GnuTLS could not write (the push never blocks).
+    private let fd: Int32
     private let pin: String?
     private let session: OpaquePointer
     private let credentials: OpaquePointer
@@ -168,6 +170,7 @@ public final class TLSSession {
             throw error
         }
         self.serverName = serverName
+        self.fd = fd
         self.pin = pin
         self.session = ses
         self.credentials = cred
@@ -233,9 +236,12 @@ public final class TLSSession {
     public func handshake(timeout: Duration) throws(TLSError) {
         let ms = max(TCPSocket.milliseconds(timeout), 1)
         gnutls_handshake_set_timeout(session, UInt32(ms))
+        let deadline = ContinuousClock.now + timeout
         var rc: Int32
         repeat {
             rc = gnutls_handshake(session)
+            // The handshake timeout covers reads; a write waits for room here, within the same time.
+            if rc == GNUTLS_E_AGAIN, !waitUntilWritable(deadline - ContinuousClock.now) { throw .handshakeTimedOut }
         } while rc < 0 && rc != GNUTLS_E_TIMEDOUT && gnutls_error_is_fatal(rc) == 0
         if rc == GNUTLS_E_TIMEDOUT { throw .handshakeTimedOut }
         if rc < 0 {
@@ -290,19 +296,19 @@ public final class TLSSession {
 
     // MARK: application data
 
-    /// Sends all of `bytes`.
-    public func send(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {
+    /// Writes what the socket takes now, without blocking: the number of bytes of `bytes`
+    /// written (at most one record), or 0 when the send buffer is full. After a 0, call again
+    /// with the very same `bytes` once the socket is writable: GnuTLS has already sealed a
+    /// record from them and must finish it before anything else (gnutls_record_send(3)).
+    public func sendAvailable(_ bytes: UnsafeRawBufferPointer) throws(TLSError) -> Int {
         guard verified else { throw .notVerified }
-        guard let base = bytes.baseAddress else { return }
-        var offset = 0
-        while offset < bytes.count {
-            let n = gnutls_record_send(session, base + offset, bytes.count - offset)
-            if n >= 0 {
-                offset += n
-                continue
-            }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        while true {
+            let n = gnutls_record_send(session, base, bytes.count)
+            if n >= 0 { return n }
             let code = Int32(truncatingIfNeeded: n)
-            if code == GNUTLS_E_AGAIN || code == GNUTLS_E_INTERRUPTED { continue }
+            if code == GNUTLS_E_INTERRUPTED { continue }
+            if code == GNUTLS_E_AGAIN { return 0 }
             throw .sendFailed(reason: Self.text(code))
         }
     }
@@ -318,6 +324,9 @@ public final class TLSSession {
             let code = Int32(truncatingIfNeeded: n)
             if code == GNUTLS_E_PREMATURE_TERMINATION { throw .prematureTermination }
             if code == GNUTLS_E_TIMEDOUT { throw .receiveTimedOut }
+            // Reading can make GnuTLS write (a TLS 1.3 key update answer): if the peer takes
+            // nothing, give control back rather than spin.
+            if code == GNUTLS_E_AGAIN, !waitUntilWritable(Self.recordTimeout) { throw .receiveTimedOut }
             // AGAIN, INTERRUPTED, warning alerts, a refused rehandshake: keep reading.
             if gnutls_error_is_fatal(code) == 0 { continue }
             throw .receiveFailed(reason: Self.text(code))
@@ -328,6 +337,17 @@ public final class TLSSession {
     /// them, so read these before waiting.
     public var pendingBytes: Int {
         Int(gnutls_record_check_pending(session))
+    }
+
+    /// Waits up to `timeout` for room in the socket's send buffer.
+    private func waitUntilWritable(_ timeout: Duration) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        while true {
+            let ready = poll(&entry, 1, max(TCPSocket.milliseconds(timeout), 0))
+            if ready < 0 && errno == EINTR { continue }
+            // An error or hang-up counts as writable: the next write reports it.
+            return ready > 0
+        }
     }
 
     /// Sends close_notify; errors are irrelevant as the socket closes next.
