@@ -1,4 +1,5 @@
 import Testing
+import XMPP
 @testable import Sync
 
 /// Backoff after failures that follow a successful login (DESIGN §6: a failure that repeats
@@ -56,5 +57,21 @@ import Testing
         policy.sessionEnded(lasted: .seconds(1), serverFault: true)
         #expect(policy.failuresAfterLogin == 2)
         #expect(policy.nextDelay(serverReached: true, random: top) == .seconds(15))
+    }
+}
+
+/// Which ends of a session count as the server's own doing for the after-login backoff.
+@Suite struct ServerFaultTests {
+    @Test func aServerThatRefusesWhatWeSent__isAServerFault() {
+        #expect(ConnectionError.stream(StreamError(condition: "policy-violation")).isServerFault)
+        #expect(ConnectionError.parser(.restrictedXML("comment")).isServerFault)
+    }
+
+    /// Prosody 0.12 feeds a cut connection's last bytes into the resumed stream and then calls
+    /// it not-well-formed: with a link cut every second that is the link's doing, not a loop.
+    @Test func notWellFormed_orATimeout_fromTheServer__isTheLinks() {
+        #expect(!ConnectionError.stream(StreamError(condition: "not-well-formed")).isServerFault)
+        #expect(!ConnectionError.stream(StreamError(condition: "connection-timeout")).isServerFault)
+        #expect(!ConnectionError.transport("reset").isServerFault)
     }
 }

@@ -93,9 +93,14 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
 
     /// Whether the server itself ended the stream (with bad XML, a stream error, an XEP-0198
     /// failure), rather than the link failing under it.
+    ///
+    /// A server's `not-well-formed` or `connection-timeout` is left out: those follow a link
+    /// that broke mid-stanza or went quiet (Prosody 0.12 reads a cut connection's last bytes
+    /// into the resumed stream, then closes it as not-well-formed), not a fault that repeats.
     public var isServerFault: Bool {
         switch self {
-        case .parser, .stream, .streamManagement: true
+        case .parser, .streamManagement: true
+        case .stream(let error): !["not-well-formed", "connection-timeout"].contains(error.condition)
         default: false
         }
     }
