@@ -5,29 +5,25 @@ import Testing
 
 /// Issue 11 §1: what a peer puts in a relayed stanza never costs the connection (DESIGN §6).
 ///
-/// A slixmpp peer sends each poison shape through the real Prosody, followed by an ordinary
-/// message: live to a `sync --watch`, then again through the archive catch-up of a fresh
-/// data directory. Either way the poison is one `dropped` line, the next message is stored
-/// exactly once, and the connection is never lost (one `online` event).
+/// A slixmpp peer sends each poison shape through the real Prosody and ejabberd, followed by
+/// an ordinary message: live to a `sync --watch`, then again through the archive catch-up of
+/// a fresh data directory. Either way the poison is one `dropped` line, the next message is
+/// stored exactly once, and the connection is never lost (one `online` event). They run in
+/// the both-servers phase of `make test`.
 @Suite struct PoisonTests {
-    let server: TestServer
 
-    init() throws {
-        server = try TestServer.fromEnvironment()
-    }
-
-    private func events(_ watch: RunningProcess) -> [[String: Any]] {
+    private static func events(_ watch: RunningProcess) -> [[String: Any]] {
         watch.output().stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
 
-    private func onlineCount(_ events: [[String: Any]]) -> Int {
+    private static func onlineCount(_ events: [[String: Any]]) -> Int {
         events.filter { $0["event"] as? String == "connection" && $0["state"] as? String == "online" }.count
     }
 
     /// Watches `home` until `body` from `sender` is stored, then stops; returns the events seen.
-    private func watchUntilStored(_ home: TernHome, _ body: String, from sender: String, whileDoing act: () async throws -> Void)
+    private static func watchUntilStored(_ home: TernHome, _ body: String, from sender: String, whileDoing act: () async throws -> Void)
         async throws -> [[String: Any]]
     {
         let watch = try home.start(["sync", "--watch", "--json"])
@@ -43,8 +39,9 @@ import Testing
         return events(watch)
     }
 
-    @Test(arguments: ["attrs", "depth", "text", "size"])
-    func poison__liveAndFromTheArchive__isOneDroppedLine_andTheConnectionStays(shape: String) async throws {
+    @Test(arguments: ServerKind.allCases, ["attrs", "depth", "text", "size"])
+    func poison__liveAndFromTheArchive__isOneDroppedLine_andTheConnectionStays(kind: ServerKind, shape: String) async throws {
+        let server = try kind.server()
         let sender = try await server.registerFresh("poisoner")
         let victimHome = TernHome(server)
         let victim = server.freshUser("victim")
@@ -52,11 +49,11 @@ import Testing
         let peer = Peer(server: server, user: sender)
         let after = "after the \(shape) poison"
 
-        let live = try await watchUntilStored(victimHome, after, from: sender) {
+        let live = try await Self.watchUntilStored(victimHome, after, from: sender) {
             try await peer.send(to: server.jid(victim), body: "poison", poison: shape)
             try await peer.send(to: server.jid(victim), body: after)
         }
-        #expect(onlineCount(live) == 1, "live: \(live)")
+        #expect(Self.onlineCount(live) == 1, "live: \(live)")
         let droppedLive = live.filter { $0["event"] as? String == "dropped" }
         #expect(droppedLive.count == 1, "live: \(droppedLive)")
         #expect(droppedLive.first?["kind"] as? String == "message")
@@ -66,8 +63,8 @@ import Testing
         // A fresh data directory catches up from the archive, which still holds the poison.
         let fresh = TernHome(server)
         try await fresh.login(victim)
-        let caughtUp = try await watchUntilStored(fresh, after, from: sender) {}
-        #expect(onlineCount(caughtUp) == 1, "catch-up: \(caughtUp)")
+        let caughtUp = try await Self.watchUntilStored(fresh, after, from: sender) {}
+        #expect(Self.onlineCount(caughtUp) == 1, "catch-up: \(caughtUp)")
         let droppedArchived = caughtUp.filter { $0["event"] as? String == "dropped" }
         #expect(droppedArchived.count == 1, "catch-up: \(droppedArchived)")
         #expect(droppedArchived.first?["kind"] as? String == "archived message")
@@ -85,7 +82,9 @@ private actor DropCounter {
 extension PoisonTests {
     /// The archive page that held the poison moves the cursor past it, even when the poison
     /// is the newest item: the next catch-up does not fetch it again.
-    @Test func poison__newestInTheArchive__isPassedOnce_andNotFetchedAgain() async throws {
+    @Test(arguments: ServerKind.allCases)
+    func poison__newestInTheArchive__isPassedOnce_andNotFetchedAgain(kind: ServerKind) async throws {
+        let server = try kind.server()
         let sender = try await server.registerFresh("poisoner")
         let victim = try await server.registerFresh("victim")
         let (store, account) = try await server.loggedInStore(victim, resource: "poisoned")
