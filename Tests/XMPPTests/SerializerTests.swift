@@ -43,6 +43,18 @@ private func parseStanza(_ xml: String) throws -> Element? {
         #expect(try parseStanza(xml) == features)
     }
 
+    /// The xml prefix is bound by definition and may not become the default namespace
+    /// (Namespaces in XML 1.0 §3), so `<xml:x/>` from the wire is written back with it.
+    @Test func serializer__roundTripsXMLNamespacedElements__withXMLPrefix() throws {
+        let stanza = Element("message", namespace: NS.client, elements: [
+            Element("x", namespace: NS.xml, elements: [Element("body", namespace: NS.client, elements: [], text: "hi")]),
+        ])
+        let xml = try XMLSerializer.serialize(stanza)
+        #expect(xml == "<message><xml:x><body>hi</body></xml:x></message>")
+        #expect(try parseStanza(xml) == stanza)
+        #expect(try parseStanza(XMLSerializer.serialize(Element("x", namespace: NS.xml))) == Element("x", namespace: NS.xml))
+    }
+
     @Test func serializer__declaresStreamPrefix__whenStandalone() throws {
         let error = Element("error", namespace: NS.stream, elements: [Element("conflict", namespace: NS.streams)])
         #expect(try XMLSerializer.serialize(error, parentNamespace: nil)

@@ -47,6 +47,8 @@ public enum XMLSerializer {
     /// written with the `stream:` prefix the stream header binds, leaving the
     /// default namespace untouched for their children; with a nil
     /// `parentNamespace` (standalone output) the prefix is declared on the root.
+    /// Elements in `NS.xml` are written with the `xml:` prefix the same way: it is
+    /// bound by definition and may not be the default namespace (Namespaces in XML §3).
     public static func serialize(_ element: Element, parentNamespace: String? = NS.client) throws(SerializationError) -> String {
         String(decoding: try serializeUTF8(element, parentNamespace: parentNamespace), as: UTF8.self)
     }
@@ -64,12 +66,13 @@ public enum XMLSerializer {
     ) throws(SerializationError) {
         try checkName(element.name, element: element.name, allowPrefix: false)
         let streamPrefixed = element.namespace == NS.stream
-        let qualifiedName = streamPrefixed ? "stream:" + element.name : element.name
-        let childNamespace = streamPrefixed ? parentNamespace : element.namespace
+        let prefix = streamPrefixed ? "stream:" : element.namespace == NS.xml ? "xml:" : ""
+        let qualifiedName = prefix.isEmpty ? element.name : prefix + element.name
+        let childNamespace = prefix.isEmpty ? element.namespace : parentNamespace
         out.append(UInt8(ascii: "<"))
         out.append(contentsOf: qualifiedName.utf8)
-        if streamPrefixed {
-            if declareStreamPrefix {
+        if !prefix.isEmpty {
+            if streamPrefixed && declareStreamPrefix {
                 out.append(contentsOf: " xmlns:stream='".utf8)
                 out.append(contentsOf: NS.stream.utf8)
                 out.append(UInt8(ascii: "'"))
