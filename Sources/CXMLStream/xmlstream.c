@@ -635,6 +635,11 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             break;
         }
         case XS_LX_LT: {
+            if (p->header_done && p->lx_depth == 0) {
+                /* The stream has ended: nothing after it is a stanza to count or drop. */
+                xs_lex_fault(p, XS_NOT_WELL_FORMED, "markup after the end of the stream");
+                goto out;
+            }
             unsigned char c = *s;
             if (c == '/') {
                 p->lx_state = XS_LX_ENDTAG;
@@ -968,6 +973,12 @@ int xs_feed(xs_parser *p, const char *bytes, size_t len) {
                 size_t held = p->held_len;
                 p->held_len = 0;
                 xs_parse(p, p->held, held);
+                if (p->held_cap > (64u << 10)) {
+                    /* A long CDATA section or tag does not pin its memory for the stream. */
+                    free(p->held);
+                    p->held = NULL;
+                    p->held_cap = 0;
+                }
             } else if (ready > 0) {
                 xs_parse(p, bytes, ready);
             }

@@ -476,6 +476,19 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         #expect(isRestricted(failure(header + "<message><!x></message>")))
     }
 
+    /// After `</stream:stream>` no markup may follow. The lexer took a tag there over the
+    /// attribute limit for a stanza to drop, and the drop restarted libxml2 on the saved header
+    /// as if the stream were still open.
+    @Test func parser__endsTheStream__onMarkupAfterItsEnd() {
+        let limits = StreamParser.Limits(maxAttributes: 2)
+        for tail in ["<a b='1' c='2' d='3'/><message/>", "<message/>", "</x>"] {
+            let bytes = Array((header + "<presence/></stream:stream>" + tail).utf8)
+            #expect(StreamParserOracle.violation(bytes, limits: limits, chunkings: everyCut(bytes)) == nil, "\(tail)")
+            #expect(isNotWellFormed(failure(header + "<presence/></stream:stream>" + tail, limits: limits)), "\(tail)")
+        }
+        #expect(failure(header + "<presence/></stream:stream> \n", limits: limits) == nil)
+    }
+
     /// libxml2 hands a namespace over as written in its xmlns value, '&' as "&#38;".
     @Test func parser__decodesAmpersandInNamespaces() throws {
         let events = try StreamParser().feed(header + "<message xmlns='urn:a&amp;b'><x xmlns='urn:&#38;'/></message>")
