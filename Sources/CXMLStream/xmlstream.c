@@ -17,7 +17,8 @@
  * restricted XML) are sticky and end the stream; there is no recovery mode.
  *
  * The parser must not depend on how the stream was cut into chunks (the
- * fuzzer in Fuzz/ checks it): libxml2 gets markup only whole, bytes that are
+ * fuzzer in Fuzz/ checks it): libxml2 gets bytes only up to the end of
+ * markup, so it never has part of a tag or a text run to guess about; bytes that are
  * not XML characters are refused before it sees them, and a fault the lexer
  * finds is reported after libxml2 has judged the bytes before it. */
 #include "xmlstream.h"
@@ -74,7 +75,8 @@ struct xs_parser {
     size_t lx_depth;            /* open elements by the lexer's count, the header included */
     size_t lx_eq;               /* attribute assignments in the current start tag */
     int lx_naming;              /* still reading the stanza's own name */
-    unsigned long long lx_open_at; /* offset of the '<' that began the markup the lexer is in */
+    unsigned long long lx_clean_at; /* offset just after the last markup that ended: libxml2
+                                   is given bytes up to here only (see xs_feed) */
     int lx_fault;               /* the kind of a stream-level fault the lexer found, reported */
     char lx_fault_msg[160];     /* once libxml2 has had the bytes before it (see xs_feed) */
 
@@ -102,8 +104,9 @@ struct xs_parser {
     int skipping;
     char drop_reason[160];
 
-    /* Markup begun in an earlier xs_feed call and not yet ended: libxml2 gets
-     * it only whole (see xs_feed). Never longer than a unit's cap. */
+    /* Bytes after the last markup that ended, from earlier xs_feed calls:
+     * libxml2 gets them with the markup that ends them (see xs_feed). Never
+     * longer than a unit's cap. */
     char *held;
     size_t held_len, held_cap;
 
@@ -575,7 +578,7 @@ static void xs_lex_fault(xs_parser *p, int kind, const char *fmt, ...) {
  * looked at one by one. Well-formedness is libxml2's to check, except where
  * the two could disagree on where markup ends (a quote or '<' where XML has
  * none, a partial "<!" opener): the lexer refuses those itself, so libxml2,
- * which only ever gets whole markup (xs_feed), reaches the same verdict
+ * which only gets bytes up to the end of markup (xs_feed), reaches the same verdict
  * however the stream was cut into chunks.
  *
  * Everything that begins with '<' between stanzas is a unit whose bytes are
@@ -585,16 +588,20 @@ static void xs_lex_fault(xs_parser *p, int kind, const char *fmt, ...) {
 static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
     const unsigned char *s = start, *end = start + len;
     while (s < end && !p->lx_fault) {
+        int in_markup = p->lx_state != XS_LX_TEXT;
         /* Each step below stops at `e`, the first byte beyond the unit's cap. */
         const unsigned char *e = end;
-        if (p->unit_open || !p->header_done) {
+        /* Text between stanzas is held too (xs_feed), so it is capped like a stanza. */
+        if (p->unit_open || !p->header_done || p->lx_depth <= 1) {
             unsigned long long at = p->fed + (unsigned long long)(s - start);
-            unsigned long long used = p->header_done ? at - p->unit_start : at;
+            unsigned long long used = !p->header_done ? at : p->unit_open ? at - p->unit_start : at - p->lx_clean_at;
             size_t cap = !p->header_done ? XS_HEADER_MAX_BYTES
                        : p->skipping ? p->lim.max_skip_bytes : p->lim.max_stanza_bytes;
             if (used >= cap) {
                 if (!p->header_done) {
                     xs_lex_fault(p, XS_POLICY_VIOLATION, "stream header exceeds %zu bytes", cap);
+                } else if (!p->unit_open) {
+                    xs_lex_fault(p, XS_POLICY_VIOLATION, "text between stanzas exceeds %zu bytes", cap);
                 } else if (!p->stanza_open) {
                     xs_lex_fault(p, XS_POLICY_VIOLATION, "markup between stanzas exceeds %zu bytes", cap);
                 } else if (p->skipping) {
@@ -624,10 +631,9 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             if (counted) p->stanza_text += (size_t)(run_end - s);
             s = run_end;
             if (lt != NULL) {
-                p->lx_open_at = p->fed + (unsigned long long)(lt - start);
                 if (!p->unit_open && p->lx_depth == 1) {
                     p->unit_open = 1;
-                    p->unit_start = p->lx_open_at;
+                    p->unit_start = p->fed + (unsigned long long)(lt - start);
                 }
                 p->lx_state = XS_LX_LT;
                 s++;
@@ -712,6 +718,7 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
                     /* The stream header is complete: the stream is open. */
                     p->header_done = 1;
                     p->lx_depth = 1;
+                    p->lx_clean_at = p->fed + (unsigned long long)(s - start);
                     goto out;
                 }
                 if (p->lx_last != '/') p->lx_depth++;
@@ -802,6 +809,8 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             break;
         }
         }
+        int markup_ended = in_markup && p->lx_state == XS_LX_TEXT;
+        if (markup_ended) p->lx_clean_at = p->fed + (unsigned long long)(s - start);
         /* Back in text between stanzas: the unit has ended. */
         if (p->unit_open && p->lx_state == XS_LX_TEXT && p->lx_depth <= 1) {
             int was_skipped = p->skipping && p->stanza_open;
@@ -809,8 +818,8 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             p->stanza_open = 0;
             if (was_skipped) break;
         }
-        /* Held markup has ended: libxml2 gets it now, in one piece. */
-        if (p->held_len > 0 && p->lx_state == XS_LX_TEXT) break;
+        /* Held bytes end here: libxml2 gets them now, in one piece. */
+        if (markup_ended && p->held_len > 0) break;
     }
 out:
     return (size_t)(s - start);
@@ -829,7 +838,7 @@ static int xs_parse(xs_parser *p, const char *bytes, size_t len) {
     return p->error_kind;
 }
 
-/* Appends to the saved header or the held markup; -1 on OOM. */
+/* Appends to the saved header or the held bytes; -1 on OOM. */
 static int xs_append(xs_parser *p, char **buf, size_t *buf_len, size_t *buf_cap, const char *bytes, size_t len) {
     if (xs_reserve((void **)buf, buf_cap, *buf_len + len, 1) != 0) {
         xs_fail(p, XS_POLICY_VIOLATION, "out of memory while reading the stream");
@@ -960,21 +969,22 @@ int xs_feed(xs_parser *p, const char *bytes, size_t len) {
             }
         } else {
             if (!was_header_done && xs_append(p, &p->header, &p->header_len, &p->header_cap, bytes, n) != 0) break;
-            /* libxml2 is given markup only whole. Its push parser guesses from
-             * what it has whether a tag is complete, so markup cut across
-             * chunks could parse, or fail, differently depending on where the
-             * cuts fall. What the lexer has passed up to the start of
-             * unfinished markup goes now; that markup is held. */
-            size_t ready = n;
-            if (p->lx_state != XS_LX_TEXT) ready = p->lx_open_at > p->fed ? (size_t)(p->lx_open_at - p->fed) : 0;
+            /* libxml2 is given bytes only up to the end of markup. Its push
+             * parser guesses from what it has whether a tag is complete, and
+             * parses text early or late by how much of it it has, so bytes cut
+             * across chunks could parse, or fail, differently depending on
+             * where the cuts fall. What follows the last markup that ended
+             * (text, unfinished markup) is held. */
+            size_t ready = p->lx_clean_at > p->fed ? (size_t)(p->lx_clean_at - p->fed) : 0;
+            if (ready > n) ready = n;
             if (ready > 0 && p->held_len > 0) {
-                /* xs_lex stopped where the held markup ends. */
+                /* xs_lex stopped where the held bytes end. */
                 if (xs_append(p, &p->held, &p->held_len, &p->held_cap, bytes, ready) != 0) break;
                 size_t held = p->held_len;
                 p->held_len = 0;
                 xs_parse(p, p->held, held);
                 if (p->held_cap > (64u << 10)) {
-                    /* A long CDATA section or tag does not pin its memory for the stream. */
+                    /* A long text, CDATA section or tag does not pin its memory for the stream. */
                     free(p->held);
                     p->held = NULL;
                     p->held_cap = 0;
@@ -989,7 +999,7 @@ int xs_feed(xs_parser *p, const char *bytes, size_t len) {
                 break;
             }
             if (p->drop_pending) {
-                /* The unfinished markup that crossed the limit is dropped with the stanza. */
+                /* What was held of the stanza is dropped with it. */
                 p->drop_pending = 0;
                 p->skipping = 1;
                 p->held_len = 0;

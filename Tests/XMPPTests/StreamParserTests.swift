@@ -489,6 +489,30 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         #expect(failure(header + "<presence/></stream:stream> \n", limits: limits) == nil)
     }
 
+    /// libxml2 parses a run of text before the '<' after it arrives only once it has 300 bytes
+    /// of it, so a bad reference in the run was found, or not, before a later fault depending
+    /// on the cuts. Text is held with what follows until markup ends.
+    @Test func parser__sameVerdict__onALongTextRunWhereverItIsCut() {
+        for text in [String(repeating: "t", count: 400) + "&#xD800;", String(repeating: "t", count: 290) + "&#xD800;" + String(repeating: "u", count: 20)] {
+            for (inside, close) in [("<message/>", ""), ("<message><body>", "</body></message>")] {
+                let bytes = Array((header + inside + text + "</x<" + close).utf8)
+                #expect(StreamParserOracle.violation(bytes, limits: .init(), chunkings: everyCut(bytes)) == nil, "\(inside)")
+            }
+        }
+    }
+
+    /// Held text between stanzas is capped like a stanza, and whitespace keepalives are held
+    /// until the next stanza without a cost to it.
+    @Test func parser__capsTextBetweenStanzas__likeAStanza() throws {
+        let limits = StreamParser.Limits(maxStanzaBytes: 100)
+        #expect(isPolicy(failure(header + "<presence/>" + String(repeating: " ", count: 101), limits: limits)))
+        let parser = StreamParser(limits: limits)
+        _ = try parser.feed(header)
+        for _ in 0..<99 { #expect(try parser.feed(" ").isEmpty) }
+        #expect(try parser.feed("<presence/>") == [.element(Element("presence", namespace: NS.client))])
+        for _ in 0..<99 { #expect(try parser.feed(" ").isEmpty) }
+    }
+
     /// libxml2 hands a namespace over as written in its xmlns value, '&' as "&#38;".
     @Test func parser__decodesAmpersandInNamespaces() throws {
         let events = try StreamParser().feed(header + "<message xmlns='urn:a&amp;b'><x xmlns='urn:&#38;'/></message>")
