@@ -55,6 +55,15 @@ private func parseStanza(_ xml: String) throws -> Element? {
         #expect(try parseStanza(XMLSerializer.serialize(Element("x", namespace: NS.xml))) == Element("x", namespace: NS.xml))
     }
 
+    /// `xmlns` is reserved for attributes (declarations), not for element names.
+    @Test func serializer__roundTripsAnElementNamedXmlns() throws {
+        let stanza = Element("message", namespace: NS.client, elements: [Element("xmlns", namespace: NS.client)])
+        #expect(try parseStanza(XMLSerializer.serialize(stanza)) == stanza)
+        #expect(throws: SerializationError.self) {
+            try XMLSerializer.serialize(Element("x", namespace: NS.client, attributes: ["xmlns": "urn:x"]))
+        }
+    }
+
     @Test func serializer__declaresStreamPrefix__whenStandalone() throws {
         let error = Element("error", namespace: NS.stream, elements: [Element("conflict", namespace: NS.streams)])
         #expect(try XMLSerializer.serialize(error, parentNamespace: nil)
