@@ -1,6 +1,6 @@
 # tern: build, test against a throwaway Prosody, and a two-user local demo.
 #
-#   make build | release | test | bench | clean
+#   make build | release | test | bench | fuzz | clean
 #   make demo        shell as alice@localhost against a local demo server
 #   make demo-bob    the same as bob (run it in a second terminal)
 #   make demo-stop   stop the demo server (accounts and history are kept)
@@ -19,7 +19,7 @@ DEMO_SERVER_DIR := .demo-server
 DEMO_DIR := .demo
 TERN := .build/release/tern
 
-.PHONY: all deps build release test bench demo demo-bob demo-server demo-stop demo-clean clean
+.PHONY: all deps build release test bench fuzz demo demo-bob demo-server demo-stop demo-clean clean
 
 all: build
 
@@ -79,6 +79,11 @@ bench: release
 	$(TESTSERVER) start $(BENCH_SERVER_DIR) >/dev/null; \
 	set -a; . $(BENCH_SERVER_DIR)/env; set +a; \
 	.build/release/tern-sync-bench
+
+# libFuzzer over the stream parser (Fuzz/README.md), built apart from SwiftPM so neither
+# `build` nor `test` pays for it; `test` runs its corpus. FUZZ_SECONDS (600) or FUZZ_RUNS.
+fuzz: deps
+	bash Fuzz/run fuzz
 
 demo-server: deps
 	$(TESTSERVER) start $(DEMO_SERVER_DIR) >/dev/null

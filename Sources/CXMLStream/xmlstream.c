@@ -14,7 +14,13 @@
  * it, the lexer skips to its end counting only depth, and then libxml2 is
  * reset and primed again with the saved stream header, so the next stanza
  * parses in the same namespace context. Errors libxml2 finds (not well-formed,
- * restricted XML) are sticky and end the stream; there is no recovery mode. */
+ * restricted XML) are sticky and end the stream; there is no recovery mode.
+ *
+ * The parser must not depend on how the stream was cut into chunks (the
+ * fuzzer in Fuzz/ checks it): libxml2 gets bytes only up to the end of
+ * markup, so it never has part of a tag or a text run to guess about; bytes that are
+ * not XML characters are refused before it sees them, and a fault the lexer
+ * finds is reported after libxml2 has judged the bytes before it. */
 #include "xmlstream.h"
 
 #include <libxml/parser.h>
@@ -42,11 +48,10 @@ enum {
     XS_LX_LT,      /* just after '<' */
     XS_LX_TAG,     /* inside a start tag */
     XS_LX_ENDTAG,  /* inside an end tag */
-    XS_LX_BANG,    /* just after "<!" */
+    XS_LX_BANG,    /* after "<!", matching "[CDATA[" or "--" */
     XS_LX_CDATA,   /* inside <![CDATA[ ... ]]> */
     XS_LX_COMMENT, /* inside <!-- ... --> (libxml2 refuses it; kept in step anyway) */
     XS_LX_PI,      /* inside <? ... ?> (the XML declaration, or a PI libxml2 refuses) */
-    XS_LX_DECL,    /* inside <!DOCTYPE ...> or another declaration libxml2 refuses */
 };
 
 struct xs_parser {
@@ -64,10 +69,22 @@ struct xs_parser {
     int lx_state;
     unsigned char lx_quote;     /* the open quote inside a start tag, or 0 */
     unsigned char lx_last;      /* the last byte outside quotes in a start tag ('/' before '>' ends an empty element) */
-    unsigned lx_run;            /* ']' or '-' seen in a row (CDATA, comment ends), '?' for a PI */
+    unsigned lx_run;            /* ']' or '-' seen in a row (CDATA, comment ends), '?' for a PI,
+                                   bytes of lx_opener matched after "<!" */
+    const char *lx_opener;      /* "[CDATA[" or "--" */
     size_t lx_depth;            /* open elements by the lexer's count, the header included */
     size_t lx_eq;               /* attribute assignments in the current start tag */
     int lx_naming;              /* still reading the stanza's own name */
+    unsigned long long lx_clean_at; /* offset just after the last markup that ended: libxml2
+                                   is given bytes up to here only (see xs_feed) */
+    int lx_fault;               /* the kind of a stream-level fault the lexer found, reported */
+    char lx_fault_msg[160];     /* once libxml2 has had the bytes before it (see xs_feed) */
+
+    /* Character validation (xs_chars_prefix), carried across chunks: UTF-8
+     * continuation bytes still expected, the range the next one must fall
+     * in, and the sequence's first byte. */
+    unsigned u8_need;
+    unsigned char u8_lo, u8_hi, u8_lead;
     int unit_open;              /* markup begun at depth 1 (a stanza, or what libxml2
                                    will refuse or end the stream with) has not ended */
     int stanza_open;            /* ...and it is a stanza: an element */
@@ -86,6 +103,12 @@ struct xs_parser {
     int drop_pending;
     int skipping;
     char drop_reason[160];
+
+    /* Bytes after the last markup that ended, from earlier xs_feed calls:
+     * libxml2 gets them with the markup that ends them (see xs_feed). Never
+     * longer than a unit's cap. */
+    char *held;
+    size_t held_len, held_cap;
 
     xs_attr *attrs;             /* the stream header's attributes */
     size_t attrs_cap;
@@ -238,10 +261,26 @@ static int xs_attr_name_cmp(const void *a, const void *b) {
     return strcmp(((const xs_stanza_attr *)a)->name, ((const xs_stanza_attr *)b)->name);
 }
 
+/* A namespace URI, interned. libxml2 hands it over as written in the xmlns
+ * attribute's value, with '&' as "&#38;" (see xs_decode_amp). NULL on OOM. */
+static const char *xs_intern_namespace(xs_parser *p, const xmlChar *uri) {
+    if (uri == NULL) return "";
+    size_t len = strlen((const char *)uri);
+    if (memchr(uri, '&', len) == NULL) return xs_intern(p, uri);
+    if (len > p->scratch_cap) {
+        char *grown = realloc(p->scratch, len);
+        if (grown == NULL) return NULL;
+        p->scratch = grown;
+        p->scratch_cap = len;
+    }
+    size_t decoded = xs_decode_amp(p->scratch, (const char *)uri, len);
+    return (const char *)xmlDictLookup(p->ctxt->dict, (const xmlChar *)p->scratch, (int)decoded);
+}
+
 /* Records a start tag of the open stanza. -1 on OOM. */
 static int xs_tape_start(xs_parser *p, const xmlChar *localname, const xmlChar *URI,
                          int nb_attributes, const xmlChar **a) {
-    const char *ns = URI != NULL ? xs_intern(p, URI) : "";
+    const char *ns = xs_intern_namespace(p, URI);
     const char *name = xs_intern(p, localname);
     size_t n = (size_t)nb_attributes;
     if (name == NULL || ns == NULL ||
@@ -515,15 +554,32 @@ static const unsigned char xs_tag_special[256] = {
     ['"'] = 1, ['\''] = 1, ['<'] = 1, ['>'] = 1, ['='] = 1, ['/'] = 1,
 };
 
+/* A stream-level fault at the byte about to be lexed. It is reported after
+ * libxml2 has been given the bytes before it, so that an earlier error of
+ * libxml2's wins however the stream was cut into chunks. */
+static void xs_lex_fault(xs_parser *p, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void xs_lex_fault(xs_parser *p, int kind, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->lx_fault_msg, sizeof p->lx_fault_msg, fmt, ap);
+    va_end(ap);
+    p->lx_fault = kind;
+}
+
 /* Lexes up to `len` bytes and returns how many it consumed. It stops early
  * (the caller acts, then calls again with the rest):
  *   - before a byte that would cross a per-stanza limit (drop_pending), unless skipping;
  *   - after the last byte of the stanza being skipped (stanza_open cleared);
  *   - after the '>' of the stream header (header_done set);
- *   - on a stream-level error (error_kind set).
+ *   - after the end of markup held from an earlier call (held_len > 0);
+ *   - before a stream-level fault (lx_fault set).
  * Text is crossed with memchr and tags with a table, so only tag bytes are
- * looked at one by one. It checks no well-formedness: libxml2 does, and a
- * skipped stanza was relayed by a server that parsed it.
+ * looked at one by one. Well-formedness is libxml2's to check, except where
+ * the two could disagree on where markup ends (a quote or '<' where XML has
+ * none, a partial "<!" opener): the lexer refuses those itself, so libxml2,
+ * which only gets bytes up to the end of markup (xs_feed), reaches the same verdict
+ * however the stream was cut into chunks.
  *
  * Everything that begins with '<' between stanzas is a unit whose bytes are
  * capped, since libxml2 buffers a construct until it ends: a stanza over the
@@ -531,21 +587,25 @@ static const unsigned char xs_tag_special[256] = {
  * server's own doing, and ends the stream. */
 static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
     const unsigned char *s = start, *end = start + len;
-    while (s < end && p->error_kind == XS_OK) {
+    while (s < end && !p->lx_fault) {
+        int in_markup = p->lx_state != XS_LX_TEXT;
         /* Each step below stops at `e`, the first byte beyond the unit's cap. */
         const unsigned char *e = end;
-        if (p->unit_open || !p->header_done) {
+        /* Text between stanzas is held too (xs_feed), so it is capped like a stanza. */
+        if (p->unit_open || !p->header_done || p->lx_depth <= 1) {
             unsigned long long at = p->fed + (unsigned long long)(s - start);
-            unsigned long long used = p->header_done ? at - p->unit_start : at;
+            unsigned long long used = !p->header_done ? at : p->unit_open ? at - p->unit_start : at - p->lx_clean_at;
             size_t cap = !p->header_done ? XS_HEADER_MAX_BYTES
                        : p->skipping ? p->lim.max_skip_bytes : p->lim.max_stanza_bytes;
             if (used >= cap) {
                 if (!p->header_done) {
-                    xs_fail(p, XS_POLICY_VIOLATION, "stream header exceeds %zu bytes", cap);
+                    xs_lex_fault(p, XS_POLICY_VIOLATION, "stream header exceeds %zu bytes", cap);
+                } else if (!p->unit_open) {
+                    xs_lex_fault(p, XS_POLICY_VIOLATION, "text between stanzas exceeds %zu bytes", cap);
                 } else if (!p->stanza_open) {
-                    xs_fail(p, XS_POLICY_VIOLATION, "markup between stanzas exceeds %zu bytes", cap);
+                    xs_lex_fault(p, XS_POLICY_VIOLATION, "markup between stanzas exceeds %zu bytes", cap);
                 } else if (p->skipping) {
-                    xs_fail(p, XS_POLICY_VIOLATION, "a dropped stanza exceeds %zu bytes", cap);
+                    xs_lex_fault(p, XS_POLICY_VIOLATION, "a dropped stanza exceeds %zu bytes", cap);
                 } else {
                     xs_limit_crossed(p, "stanza exceeds %zu bytes", cap);
                 }
@@ -581,6 +641,11 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             break;
         }
         case XS_LX_LT: {
+            if (p->header_done && p->lx_depth == 0) {
+                /* The stream has ended: nothing after it is a stanza to count or drop. */
+                xs_lex_fault(p, XS_NOT_WELL_FORMED, "markup after the end of the stream");
+                goto out;
+            }
             unsigned char c = *s;
             if (c == '/') {
                 p->lx_state = XS_LX_ENDTAG;
@@ -611,8 +676,14 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
         }
         case XS_LX_TAG: {
             if (p->lx_quote != 0) {
-                /* An attribute value: nothing inside it counts. */
+                /* An attribute value: nothing inside it counts, and it holds no '<' (XML 1.0 §3.1). */
                 const unsigned char *q = memchr(s, p->lx_quote, (size_t)(e - s));
+                const unsigned char *lt = memchr(s, '<', (size_t)((q != NULL ? q : e) - s));
+                if (lt != NULL) {
+                    s = lt;
+                    xs_lex_fault(p, XS_NOT_WELL_FORMED, "'<' in an attribute value");
+                    goto out;
+                }
                 if (q == NULL) {
                     s = e;
                     break;
@@ -623,7 +694,7 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
                 break;
             }
             if (p->lx_naming) {
-                while (s < e && !xs_is_space(*s) && *s != '/' && *s != '>') {
+                while (s < e && !xs_is_space(*s) && !xs_tag_special[*s]) {
                     if (p->stanza_name_len < XS_NAME_CAP - 1) p->stanza_name[p->stanza_name_len++] = (char)*s;
                     s++;
                 }
@@ -637,10 +708,8 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             if (s == e) break;
             unsigned char c = *s;
             if (c == '<') {
-                /* Not well-formed; libxml2 will say so. */
-                p->lx_state = XS_LX_LT;
-                s++;
-                break;
+                xs_lex_fault(p, XS_NOT_WELL_FORMED, "'<' inside a tag");
+                goto out;
             }
             if (c == '>') {
                 s++;
@@ -649,6 +718,7 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
                     /* The stream header is complete: the stream is open. */
                     p->header_done = 1;
                     p->lx_depth = 1;
+                    p->lx_clean_at = p->fed + (unsigned long long)(s - start);
                     goto out;
                 }
                 if (p->lx_last != '/') p->lx_depth++;
@@ -657,7 +727,7 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             if (c == '=') {
                 if (!p->header_done) {
                     if (p->lx_eq + 1 > XS_HEADER_MAX_ATTRIBUTES) {
-                        xs_fail(p, XS_POLICY_VIOLATION, "stream header has more than %u attributes", XS_HEADER_MAX_ATTRIBUTES);
+                        xs_lex_fault(p, XS_POLICY_VIOLATION, "stream header has more than %u attributes", XS_HEADER_MAX_ATTRIBUTES);
                         goto out;
                     }
                 } else if (p->lx_eq + 1 > p->lim.max_attributes) {
@@ -674,24 +744,45 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             s++;
             break;
         }
-        case XS_LX_ENDTAG:
-        case XS_LX_DECL: {
-            /* Both end at the next '>'; an end tag closes a level. */
+        case XS_LX_ENDTAG: {
+            /* Ends at the next '>' and closes a level. A quote or '<' before
+             * it is not well-formed, and would make libxml2 look for its end
+             * elsewhere. */
             const unsigned char *gt = memchr(s, '>', (size_t)(e - s));
+            for (const unsigned char *c = s; c < (gt != NULL ? gt : e); c++) {
+                if (*c == '<' || *c == '\'' || *c == '"') {
+                    s = c;
+                    xs_lex_fault(p, XS_NOT_WELL_FORMED, "malformed end tag");
+                    goto out;
+                }
+            }
             if (gt == NULL) {
                 s = e;
                 break;
             }
             s = gt + 1;
-            if (p->lx_state == XS_LX_ENDTAG && p->lx_depth > 0) p->lx_depth--;
+            if (p->lx_depth > 0) p->lx_depth--;
             p->lx_state = XS_LX_TEXT;
             break;
         }
         case XS_LX_BANG:
-            /* "<![CDATA[" or "<!--"; anything else is a declaration libxml2 refuses. */
-            p->lx_state = *s == '[' ? XS_LX_CDATA : *s == '-' ? XS_LX_COMMENT : XS_LX_DECL;
-            p->lx_run = 0;
+            /* "<![CDATA[" or "<!--", matched whole: libxml2 judges a partial
+             * opener by how many bytes it has. Any other "<!" is a DTD or
+             * another declaration (RFC 6120 §11.1). */
+            if (p->lx_run == 0) p->lx_opener = *s == '[' ? "[CDATA[" : *s == '-' ? "--" : NULL;
+            if (p->lx_opener == NULL) {
+                xs_lex_fault(p, XS_RESTRICTED_XML, "document type or markup declaration");
+                goto out;
+            }
+            if (*s != (unsigned char)p->lx_opener[p->lx_run]) {
+                xs_lex_fault(p, XS_NOT_WELL_FORMED, "malformed '<!' markup");
+                goto out;
+            }
             s++;
+            if (p->lx_opener[++p->lx_run] == '\0') {
+                p->lx_state = p->lx_opener[0] == '[' ? XS_LX_CDATA : XS_LX_COMMENT;
+                p->lx_run = 0;
+            }
             break;
         case XS_LX_CDATA:
         case XS_LX_COMMENT: {
@@ -718,6 +809,8 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             break;
         }
         }
+        int markup_ended = in_markup && p->lx_state == XS_LX_TEXT;
+        if (markup_ended) p->lx_clean_at = p->fed + (unsigned long long)(s - start);
         /* Back in text between stanzas: the unit has ended. */
         if (p->unit_open && p->lx_state == XS_LX_TEXT && p->lx_depth <= 1) {
             int was_skipped = p->skipping && p->stanza_open;
@@ -725,6 +818,8 @@ static size_t xs_lex(xs_parser *p, const unsigned char *start, size_t len) {
             p->stanza_open = 0;
             if (was_skipped) break;
         }
+        /* Held bytes end here: libxml2 gets them now, in one piece. */
+        if (markup_ended && p->held_len > 0) break;
     }
 out:
     return (size_t)(s - start);
@@ -743,14 +838,72 @@ static int xs_parse(xs_parser *p, const char *bytes, size_t len) {
     return p->error_kind;
 }
 
-static int xs_save_header(xs_parser *p, const char *bytes, size_t len) {
-    if (xs_reserve((void **)&p->header, &p->header_cap, p->header_len + len, 1) != 0) {
-        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while reading the stream header");
+/* Appends to the saved header or the held bytes; -1 on OOM. */
+static int xs_append(xs_parser *p, char **buf, size_t *buf_len, size_t *buf_cap, const char *bytes, size_t len) {
+    if (xs_reserve((void **)buf, buf_cap, *buf_len + len, 1) != 0) {
+        xs_fail(p, XS_POLICY_VIOLATION, "out of memory while reading the stream");
         return -1;
     }
-    memcpy(p->header + p->header_len, bytes, len);
-    p->header_len += len;
+    memcpy(*buf + *buf_len, bytes, len);
+    *buf_len += len;
     return 0;
+}
+
+/* XML 1.0 §2.2 Char in RFC 3629 UTF-8 (RFC 6120 §11.6): how many of `len`
+ * bytes are valid. UTF-8 in shortest form, no surrogates, nothing beyond
+ * U+10FFFF; no C0 control but TAB, LF and CR (NUL included); no U+FFFE or
+ * U+FFFF. A sequence cut by the end of the chunk is carried to the next call.
+ * libxml2 checks these too, but it never sees a skipped stanza, and how it
+ * reports a bad byte depends on what follows it in its buffer (a NUL may
+ * even pass for the end of its input). */
+static size_t xs_chars_prefix(xs_parser *p, const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (p->u8_need > 0) {
+            if (c < p->u8_lo || c > p->u8_hi) return i;
+            p->u8_need--;
+            p->u8_lo = 0x80;
+            /* EF BF BE and EF BF BF are U+FFFE and U+FFFF. */
+            p->u8_hi = p->u8_need == 1 && p->u8_lead == 0xEF && c == 0xBF ? 0xBD : 0xBF;
+            i++;
+            continue;
+        }
+        if (c >= 0x20 && c < 0x80) {
+            /* Printable ASCII, a word at a time: no byte with its high bit set or below 0x20. */
+            i++;
+            while (len - i >= 8) {
+                uint64_t word;
+                memcpy(&word, s + i, 8);
+                if ((word | ((word - 0x2020202020202020ull) & ~word)) & 0x8080808080808080ull) break;
+                i += 8;
+            }
+            continue;
+        }
+        if (c < 0x20) {
+            if (c != '\t' && c != '\n' && c != '\r') return i;
+            i++;
+            continue;
+        }
+        p->u8_lead = c;
+        p->u8_lo = 0x80;
+        p->u8_hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            p->u8_need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            p->u8_need = 2;
+            if (c == 0xE0) p->u8_lo = 0xA0;      /* no overlong forms */
+            if (c == 0xED) p->u8_hi = 0x9F;      /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            p->u8_need = 3;
+            if (c == 0xF0) p->u8_lo = 0x90;
+            if (c == 0xF4) p->u8_hi = 0x8F;      /* nothing beyond U+10FFFF */
+        } else {
+            return i;
+        }
+        i++;
+    }
+    return len;
 }
 
 /* The skipped stanza has ended: report it with what libxml2 recorded of it,
@@ -795,29 +948,69 @@ int xs_feed(xs_parser *p, const char *bytes, size_t len) {
             return p->error_kind;
         }
     }
+    /* Bytes after one that is not an XML character are never lexed; the error
+     * is reported once those before it have been handled, as in any chunking. */
+    size_t valid = xs_chars_prefix(p, (const unsigned char *)bytes, len);
+    int bad_char = valid < len;
+    len = valid;
     while (len > 0 && p->error_kind == XS_OK) {
         int was_header_done = p->header_done;
         size_t n = xs_lex(p, (const unsigned char *)bytes, len);
-        if (p->error_kind != XS_OK) break;
         if (p->skipping) {
             /* Nothing of a dropped stanza reaches libxml2. */
             p->fed += n;
+            if (p->lx_fault) {
+                xs_fail(p, p->lx_fault, "%s", p->lx_fault_msg);
+                break;
+            }
             if (!p->unit_open) {
                 p->skipping = 0;
                 xs_finish_drop(p);
             }
         } else {
-            if (!was_header_done && xs_save_header(p, bytes, n) != 0) break;
-            if (xs_parse(p, bytes, n) != XS_OK) break;
+            if (!was_header_done && xs_append(p, &p->header, &p->header_len, &p->header_cap, bytes, n) != 0) break;
+            /* libxml2 is given bytes only up to the end of markup. Its push
+             * parser guesses from what it has whether a tag is complete, and
+             * parses text early or late by how much of it it has, so bytes cut
+             * across chunks could parse, or fail, differently depending on
+             * where the cuts fall. What follows the last markup that ended
+             * (text, unfinished markup) is held. */
+            size_t ready = p->lx_clean_at > p->fed ? (size_t)(p->lx_clean_at - p->fed) : 0;
+            if (ready > n) ready = n;
+            if (ready > 0 && p->held_len > 0) {
+                /* xs_lex stopped where the held bytes end. */
+                if (xs_append(p, &p->held, &p->held_len, &p->held_cap, bytes, ready) != 0) break;
+                size_t held = p->held_len;
+                p->held_len = 0;
+                xs_parse(p, p->held, held);
+                if (p->held_cap > (64u << 10)) {
+                    /* A long text, CDATA section or tag does not pin its memory for the stream. */
+                    free(p->held);
+                    p->held = NULL;
+                    p->held_cap = 0;
+                }
+            } else if (ready > 0) {
+                xs_parse(p, bytes, ready);
+            }
             p->fed += n;
+            if (p->error_kind != XS_OK) break;
+            if (p->lx_fault) {
+                xs_fail(p, p->lx_fault, "%s", p->lx_fault_msg);
+                break;
+            }
             if (p->drop_pending) {
+                /* What was held of the stanza is dropped with it. */
                 p->drop_pending = 0;
                 p->skipping = 1;
+                p->held_len = 0;
+            } else if (n > ready && xs_append(p, &p->held, &p->held_len, &p->held_cap, bytes + ready, n - ready) != 0) {
+                break;
             }
         }
         bytes += n;
         len -= n;
     }
+    if (bad_char) xs_fail(p, XS_NOT_WELL_FORMED, "byte %llu of the stream is not an XML character in UTF-8", p->fed);
     return p->error_kind;
 }
 
@@ -835,5 +1028,6 @@ void xs_free(xs_parser *p) {
     free(p->bytes);
     free(p->stack);
     free(p->header);
+    free(p->held);
     free(p);
 }

@@ -43,6 +43,27 @@ private func parseStanza(_ xml: String) throws -> Element? {
         #expect(try parseStanza(xml) == features)
     }
 
+    /// The xml prefix is bound by definition and may not become the default namespace
+    /// (Namespaces in XML 1.0 §3), so `<xml:x/>` from the wire is written back with it.
+    @Test func serializer__roundTripsXMLNamespacedElements__withXMLPrefix() throws {
+        let stanza = Element("message", namespace: NS.client, elements: [
+            Element("x", namespace: NS.xml, elements: [Element("body", namespace: NS.client, elements: [], text: "hi")]),
+        ])
+        let xml = try XMLSerializer.serialize(stanza)
+        #expect(xml == "<message><xml:x><body>hi</body></xml:x></message>")
+        #expect(try parseStanza(xml) == stanza)
+        #expect(try parseStanza(XMLSerializer.serialize(Element("x", namespace: NS.xml))) == Element("x", namespace: NS.xml))
+    }
+
+    /// `xmlns` is reserved for attributes (declarations), not for element names.
+    @Test func serializer__roundTripsAnElementNamedXmlns() throws {
+        let stanza = Element("message", namespace: NS.client, elements: [Element("xmlns", namespace: NS.client)])
+        #expect(try parseStanza(XMLSerializer.serialize(stanza)) == stanza)
+        #expect(throws: SerializationError.self) {
+            try XMLSerializer.serialize(Element("x", namespace: NS.client, attributes: ["xmlns": "urn:x"]))
+        }
+    }
+
     @Test func serializer__declaresStreamPrefix__whenStandalone() throws {
         let error = Element("error", namespace: NS.stream, elements: [Element("conflict", namespace: NS.streams)])
         #expect(try XMLSerializer.serialize(error, parentNamespace: nil)

@@ -399,6 +399,126 @@ private func isNotWellFormed(_ e: XMLStreamError?) -> Bool { if case .notWellFor
         #expect(events[2] == okEvent)
     }
 
+    // MARK: findings of the fuzzer (Fuzz/regressions): the same outcome however the stream is cut
+
+    /// Every two-chunk cut, and byte by byte.
+    private func everyCut(_ bytes: [UInt8]) -> [[Int]] {
+        (0...bytes.count).map { [$0] } + [Array(0...bytes.count)]
+    }
+
+    /// libxml2's push parser guesses from the bytes it has whether a tag is complete; a quote
+    /// made it parse `<u'>` as a finished tag when fed whole, and wait when cut. Unfinished
+    /// markup must reach it only whole.
+    @Test func parser__sameOutcome__whereverUnfinishedMarkupIsCut() {
+        for tail in ["<u'>", "<message><x a='>' b", "<message a=\"'>\"", "<message><![CDATA[<x '>"] {
+            let bytes = Array((header + tail).utf8)
+            #expect(StreamParserOracle.violation(bytes, limits: .init(), chunkings: everyCut(bytes)) == nil, "\(tail)")
+            #expect(failure(header + tail) == nil, "\(tail)")
+        }
+    }
+
+    /// libxml2 names a bad byte differently when fewer than four bytes follow it in its buffer.
+    @Test func parser__reportsBytesThatAreNotUTF8__alikeWhateverFollowsThem() {
+        let bytes = Array(header.utf8) + [0x3E, 0x3C, 0xFF, 0x3E, 0x3C, 0xFF]
+        #expect(StreamParserOracle.violation(bytes, limits: .init(), chunkings: everyCut(bytes)) == nil)
+        var error: XMLStreamError?
+        do { _ = try StreamParser().feed(bytes) } catch let e { error = e }
+        #expect(error == .notWellFormed("byte \(header.utf8.count + 2) of the stream is not an XML character in UTF-8"))
+    }
+
+    /// libxml2 may take a NUL for the end of its input and wait, or report it, depending on
+    /// where the chunk ends. No C0 control but TAB, LF and CR is an XML character.
+    @Test func parser__rejectsNULAndC0Controls__alikeWhereverTheStreamIsCut() {
+        for raw: [UInt8] in [[0x00], [0x00, 0x00], [0x10, 0x00], [0x16]] {
+            let bytes = Array((header + "<enabled xm").utf8) + raw + Array("lns='urn:xmpp:sm:3'/><r/>".utf8)
+            #expect(StreamParserOracle.violation(bytes, limits: .init(), chunkings: everyCut(bytes)) == nil, "\(raw)")
+            var error: XMLStreamError?
+            do { _ = try StreamParser().feed(bytes) } catch let e { error = e }
+            #expect(isNotWellFormed(error), "\(raw)")
+        }
+    }
+
+    /// Bytes that are not XML end the stream even inside a stanza that is being skipped.
+    @Test func parser__endsTheStream__onBytesThatAreNotXMLInADroppedStanza() {
+        let limits = StreamParser.Limits(maxAttributes: 2)
+        for bad: [UInt8] in [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBE], [0x00], [0x1B]] {
+            let input = Array((header + "<message a='1' b='2' c='3'><body>").utf8) + bad + Array("</body></message>".utf8)
+            var error: XMLStreamError?
+            do { _ = try StreamParser(limits: limits).feed(input) } catch let e { error = e }
+            #expect(isNotWellFormed(error), "\(bad)")
+        }
+    }
+
+    /// A fault the lexer finds (here: a comment between stanzas over the cap) comes after
+    /// libxml2's verdict on the bytes before it, as it does when those came in an earlier chunk.
+    @Test func parser__reportsLibxml2sEarlierError__beforeALaterCapFault() {
+        let limits = StreamParser.Limits(maxStanzaBytes: 100)
+        let bytes = Array((header + "<message>&#0;</message><!--" + String(repeating: "a", count: 200)).utf8)
+        #expect(StreamParserOracle.violation(bytes, limits: limits, chunkings: everyCut(bytes)) == nil)
+        #expect(isNotWellFormed(failure(String(decoding: bytes, as: UTF8.self), limits: limits)))
+    }
+
+    /// Where the lexer and libxml2 could disagree on where markup ends, the lexer refuses it:
+    /// quotes or '<' in an end tag, '<' in a tag or an attribute value, a quote in a name, and
+    /// a "<!" that is not a whole "<![CDATA[" or "<!--" (libxml2 judges those by how many
+    /// bytes it has).
+    @Test func parser__refusesMarkupWhoseEndLibxml2CouldMisjudge__alikeWhereverTheStreamIsCut() {
+        let shapes = [
+            "</messagee='x' id='a>b'><er:client x='y'/>", "<iq/></a '>'>", "<message><x a='<'/></message><r/>",
+            "<message a='1' <b/>", "<a'b/><r x='>'/>", "<message><!x></message><r/>", "<!DOCTYPE x SYSTEM 'a>b'><r/>",
+            "<message><![CDAT></message><r/>", "<u'><",
+        ]
+        for shape in shapes {
+            let bytes = Array((header + shape).utf8)
+            #expect(StreamParserOracle.violation(bytes, limits: .init(), chunkings: everyCut(bytes)) == nil, "\(shape)")
+            #expect(failure(header + shape) != nil, "\(shape)")
+        }
+        #expect(isRestricted(failure(header + "<message><!x></message>")))
+    }
+
+    /// After `</stream:stream>` no markup may follow. The lexer took a tag there over the
+    /// attribute limit for a stanza to drop, and the drop restarted libxml2 on the saved header
+    /// as if the stream were still open.
+    @Test func parser__endsTheStream__onMarkupAfterItsEnd() {
+        let limits = StreamParser.Limits(maxAttributes: 2)
+        for tail in ["<a b='1' c='2' d='3'/><message/>", "<message/>", "</x>"] {
+            let bytes = Array((header + "<presence/></stream:stream>" + tail).utf8)
+            #expect(StreamParserOracle.violation(bytes, limits: limits, chunkings: everyCut(bytes)) == nil, "\(tail)")
+            #expect(isNotWellFormed(failure(header + "<presence/></stream:stream>" + tail, limits: limits)), "\(tail)")
+        }
+        #expect(failure(header + "<presence/></stream:stream> \n", limits: limits) == nil)
+    }
+
+    /// libxml2 parses a run of text before the '<' after it arrives only once it has 300 bytes
+    /// of it, so a bad reference in the run was found, or not, before a later fault depending
+    /// on the cuts. Text is held with what follows until markup ends.
+    @Test func parser__sameVerdict__onALongTextRunWhereverItIsCut() {
+        for text in [String(repeating: "t", count: 400) + "&#xD800;", String(repeating: "t", count: 290) + "&#xD800;" + String(repeating: "u", count: 20)] {
+            for (inside, close) in [("<message/>", ""), ("<message><body>", "</body></message>")] {
+                let bytes = Array((header + inside + text + "</x<" + close).utf8)
+                #expect(StreamParserOracle.violation(bytes, limits: .init(), chunkings: everyCut(bytes)) == nil, "\(inside)")
+            }
+        }
+    }
+
+    /// Held text between stanzas is capped like a stanza, and whitespace keepalives are held
+    /// until the next stanza without a cost to it.
+    @Test func parser__capsTextBetweenStanzas__likeAStanza() throws {
+        let limits = StreamParser.Limits(maxStanzaBytes: 100)
+        #expect(isPolicy(failure(header + "<presence/>" + String(repeating: " ", count: 101), limits: limits)))
+        let parser = StreamParser(limits: limits)
+        _ = try parser.feed(header)
+        for _ in 0..<99 { #expect(try parser.feed(" ").isEmpty) }
+        #expect(try parser.feed("<presence/>") == [.element(Element("presence", namespace: NS.client))])
+        for _ in 0..<99 { #expect(try parser.feed(" ").isEmpty) }
+    }
+
+    /// libxml2 hands a namespace over as written in its xmlns value, '&' as "&#38;".
+    @Test func parser__decodesAmpersandInNamespaces() throws {
+        let events = try StreamParser().feed(header + "<message xmlns='urn:a&amp;b'><x xmlns='urn:&#38;'/></message>")
+        #expect(events.last == .element(Element("message", namespace: "urn:a&b", elements: [Element("x", namespace: "urn:&")])))
+    }
+
     // MARK: not well-formed
 
     @Test func parser__rejectsMismatchedTags__asNotWellFormed() {

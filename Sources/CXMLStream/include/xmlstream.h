@@ -7,7 +7,8 @@
  *
  * Two kinds of limit (DESIGN §6). What only the server controls (not
  * well-formed XML, DTDs, comments, PIs, entities, the stream header, bytes
- * beyond the hard cap) is a sticky error that ends the stream. What any peer
+ * beyond the hard cap, bytes that are not XML characters in UTF-8 even inside
+ * a skipped stanza) is a sticky error that ends the stream. What any peer
  * can put inside a relayed stanza (attributes, depth, text, stanza size) only
  * drops that stanza: it is skipped to its end in constant memory and reported
  * through xs_callbacks.dropped, and the stream goes on. */
@@ -117,7 +118,9 @@ typedef struct {
 xs_parser *xs_new(const xs_callbacks *cb, void *ctx, const xs_limits *limits);
 
 /* Feeds bytes; callbacks run synchronously. Returns XS_OK or the (sticky)
- * error kind: after the first error every call fails with the same error. */
+ * error kind: after the first error every call fails with the same error.
+ * However the stream is cut into calls, the callbacks and the error are the
+ * same (Fuzz/ checks it). */
 int xs_feed(xs_parser *p, const char *bytes, size_t len);
 
 /* The first error, or XS_OK. */

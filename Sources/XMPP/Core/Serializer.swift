@@ -47,6 +47,8 @@ public enum XMLSerializer {
     /// written with the `stream:` prefix the stream header binds, leaving the
     /// default namespace untouched for their children; with a nil
     /// `parentNamespace` (standalone output) the prefix is declared on the root.
+    /// Elements in `NS.xml` are written with the `xml:` prefix the same way: it is
+    /// bound by definition and may not be the default namespace (Namespaces in XML §3).
     public static func serialize(_ element: Element, parentNamespace: String? = NS.client) throws(SerializationError) -> String {
         String(decoding: try serializeUTF8(element, parentNamespace: parentNamespace), as: UTF8.self)
     }
@@ -62,14 +64,15 @@ public enum XMLSerializer {
     private static func write(
         _ element: Element, parentNamespace: String?, declareStreamPrefix: Bool, to out: inout [UInt8]
     ) throws(SerializationError) {
-        try checkName(element.name, element: element.name, allowPrefix: false)
+        try checkName(element.name, element: element.name, attribute: false)
         let streamPrefixed = element.namespace == NS.stream
-        let qualifiedName = streamPrefixed ? "stream:" + element.name : element.name
-        let childNamespace = streamPrefixed ? parentNamespace : element.namespace
+        let prefix = streamPrefixed ? "stream:" : element.namespace == NS.xml ? "xml:" : ""
+        let qualifiedName = prefix.isEmpty ? element.name : prefix + element.name
+        let childNamespace = prefix.isEmpty ? element.namespace : parentNamespace
         out.append(UInt8(ascii: "<"))
         out.append(contentsOf: qualifiedName.utf8)
-        if streamPrefixed {
-            if declareStreamPrefix {
+        if !prefix.isEmpty {
+            if streamPrefixed && declareStreamPrefix {
                 out.append(contentsOf: " xmlns:stream='".utf8)
                 out.append(contentsOf: NS.stream.utf8)
                 out.append(UInt8(ascii: "'"))
@@ -80,7 +83,7 @@ public enum XMLSerializer {
             out.append(UInt8(ascii: "'"))
         }
         for (key, value) in element.attributes { // already sorted by key
-            try checkName(key, element: element.name, allowPrefix: true)
+            try checkName(key, element: element.name, attribute: true)
             out.append(UInt8(ascii: " "))
             out.append(contentsOf: key.utf8)
             out.append(contentsOf: "='".utf8)
@@ -106,9 +109,10 @@ public enum XMLSerializer {
 
     /// Names come from code, not users, but a bad one would corrupt the whole
     /// stream, so refuse it. Attribute prefixes other than `xml:` are refused
-    /// because the tree does not record what they are bound to, and `xmlns`
-    /// because namespaces are emitted from `Element.namespace` only.
-    private static func checkName(_ name: String, element: String, allowPrefix: Bool) throws(SerializationError) {
+    /// because the tree does not record what they are bound to, and an `xmlns`
+    /// attribute because namespaces are emitted from `Element.namespace` only
+    /// (an element may be named `xmlns`).
+    private static func checkName(_ name: String, element: String, attribute: Bool) throws(SerializationError) {
         var colons = 0
         for byte in name.utf8 {
             switch byte {
@@ -121,8 +125,8 @@ public enum XMLSerializer {
                 break
             }
         }
-        if name.isEmpty || name == "xmlns" || name.hasPrefix("xmlns:") { throw .invalidName(name, element: element) }
-        if colons > 0 && !(allowPrefix && colons == 1 && name.hasPrefix("xml:") && name.utf8.count > 4) {
+        if name.isEmpty || (attribute && (name == "xmlns" || name.hasPrefix("xmlns:"))) { throw .invalidName(name, element: element) }
+        if colons > 0 && !(attribute && colons == 1 && name.hasPrefix("xml:") && name.utf8.count > 4) {
             throw .invalidName(name, element: element)
         }
         if let first = name.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (0x30...0x39).contains(first) {
