@@ -82,7 +82,13 @@ import XMPP
         try await home.login("alice")
         let owner = try await home.startOwner()
         defer { owner.interrupt() }
-        let bob = try #require(try await home.roster().first { $0["jid"] as? String == server.jid("bob") })
+        // "online" is reported before the roster is fetched: wait for it to reach the Store.
+        var seeded: [String: Any]?
+        try await eventually("bob in the roster") {
+            seeded = try await home.roster().first { $0["jid"] as? String == server.jid("bob") }
+            return seeded != nil
+        }
+        let bob = try #require(seeded)
         #expect(bob["subscription"] as? String == "both")
         #expect(bob["name"] as? String == "Bob")
 
