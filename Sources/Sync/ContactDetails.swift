@@ -111,7 +111,7 @@ enum ContactDetails {
                 let storage = capsStorage(for: query, advertised: advertised)
             {
                 keep(storage, in: &details, context)
-                if details.error != nil { details.error = nil }  // it answered: it is there
+                details.error = nil  // it answered: it is there
             }
         }
         return details

@@ -60,9 +60,4 @@ public struct ReconnectPolicy: Sendable {
         let fraction = random(0.5...1.0)
         return ceiling * fraction
     }
-
-    public mutating func reset() {
-        failures = 0
-        failuresAfterLogin = 0
-    }
 }

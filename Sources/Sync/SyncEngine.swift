@@ -298,7 +298,7 @@ public actor SyncEngine {
                 // Reported by connect(); wait and try again.
                 let failure = error as? ConnectionError
                 serverReached = failure?.reachedServer ?? false
-                if let failure, failure.isNegotiationFault {
+                if let failure, failure.isServerFault {
                     // Broken right after login, before a session could even start.
                     lastCloseError = failure
                     policy.sessionEnded(lasted: .zero, serverFault: true)

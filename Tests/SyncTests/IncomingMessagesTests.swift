@@ -107,7 +107,7 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         #expect(ceilings == [1, 2, 4, 8, 16, 30, 30, 30].map { Duration.seconds($0) })
         var jittered = ReconnectPolicy(base: .seconds(1), cap: .seconds(30))
         #expect(jittered.nextDelay(random: { $0.lowerBound }) == .milliseconds(500))
-        policy.reset()
+        policy.connected()
         #expect(policy.nextDelay(random: { $0.upperBound }) == .seconds(1))
     }
 
@@ -120,14 +120,14 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
     }
 
     @Test func negotiation_faults__count_as_a_session_the_server_ended_at_once__link_faults_do_not() {
-        #expect(ConnectionError.negotiation(.unexpected("<resumed> while enabling stream management")).isNegotiationFault)
-        #expect(ConnectionError.negotiation(.streamManagement(.previdMismatch(expected: "a", received: "b"))).isNegotiationFault)
-        #expect(ConnectionError.streamManagement(.handledCountTooHigh(h: 9, sendCount: 3)).isNegotiationFault)
+        #expect(ConnectionError.negotiation(.unexpected("<resumed> while enabling stream management")).isServerFault)
+        #expect(ConnectionError.negotiation(.streamManagement(.previdMismatch(expected: "a", received: "b"))).isServerFault)
+        #expect(ConnectionError.streamManagement(.handledCountTooHigh(h: 9, sendCount: 3)).isServerFault)
         // Prosody closes a resumption racing the cut link's last bytes as not-well-formed: a link fault.
-        #expect(!ConnectionError.negotiation(.stream(StreamError(condition: "not-well-formed"))).isNegotiationFault)
-        #expect(!ConnectionError.negotiation(.closedByServer).isNegotiationFault)
-        #expect(!ConnectionError.closed.isNegotiationFault)
-        #expect(!ConnectionError.transport("refused").isNegotiationFault)
+        #expect(!ConnectionError.negotiation(.stream(StreamError(condition: "not-well-formed"))).isServerFault)
+        #expect(!ConnectionError.negotiation(.closedByServer).isServerFault)
+        #expect(!ConnectionError.closed.isServerFault)
+        #expect(!ConnectionError.transport("refused").isServerFault)
     }
 }
 

@@ -91,8 +91,10 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the server itself ended the stream (with bad XML, a stream error, an XEP-0198
-    /// failure), rather than the link failing under it.
+    /// Whether the server itself ended the stream or broke its negotiation after we logged in
+    /// (bad XML, a stream error, an XEP-0198 failure, a `<resumed/>` nobody asked for, a bind
+    /// it answers with nonsense), rather than the link failing under it: it will do the same
+    /// at the next login (DESIGN §6).
     ///
     /// A server's `not-well-formed` or `connection-timeout` is left out: those follow a link
     /// that broke mid-stanza or went quiet (Prosody 0.12 reads a cut connection's last bytes
@@ -101,16 +103,6 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .parser, .streamManagement: true
         case .stream(let error): !["not-well-formed", "connection-timeout"].contains(error.condition)
-        default: false
-        }
-    }
-
-    /// Whether negotiation failed because the server broke the protocol after we logged in
-    /// (a `<resumed/>` nobody asked for, a lying resumption, a bind it answers with nonsense):
-    /// it will do the same at the next login, like a session it ends at once (DESIGN §6).
-    public var isNegotiationFault: Bool {
-        switch self {
-        case .parser, .streamManagement: true
         case .negotiation(let error):
             switch error {
             case .unexpected, .streamManagement, .bindFailed: true
@@ -449,11 +441,7 @@ public actor Connection {
 
     /// Resumes the `request` waiting for this iq reply, if there is one.
     private func claimReply(_ element: Element) -> Bool {
-        guard element.name == "iq", element.namespace == NS.client,
-            let type = element["type"], type == "result" || type == "error",
-            let id = element["id"], let request = pending[id], isExpectedReplier(element["from"], for: request.to)
-        else { return false }
-        pending[id] = nil
+        guard let request = takeRequest(repliedBy: element) else { return false }
         request.continuation.resume(returning: element)
         return true
     }
@@ -461,14 +449,21 @@ public actor Connection {
     /// A reply to one of our requests that was too large to read fails that request at
     /// once, rather than leaving it to time out.
     private func failRequest(answeredBy dropped: DroppedStanza) -> Bool {
-        guard let reply = dropped.partial, reply.name == "iq", reply.namespace == NS.client,
-            let type = reply["type"], type == "result" || type == "error",
-            let id = reply["id"], let request = pending[id], isExpectedReplier(reply["from"], for: request.to)
-        else { return false }
-        pending[id] = nil
+        guard let reply = dropped.partial, let request = takeRequest(repliedBy: reply) else { return false }
         request.continuation.resume(
             throwing: StanzaError(type: "cancel", condition: "policy-violation", text: "the reply was too large: \(dropped.reason)"))
         return true
+    }
+
+    /// The request `element` answers, taken off the pending list: an iq result or error with
+    /// its id, from the entity we asked (RFC 6120 §8.2.3).
+    private func takeRequest(repliedBy element: Element) -> PendingRequest? {
+        guard element.name == "iq", element.namespace == NS.client,
+            let type = element["type"], type == "result" || type == "error",
+            let id = element["id"], let request = pending[id], isExpectedReplier(element["from"], for: request.to)
+        else { return nil }
+        pending[id] = nil
+        return request
     }
 
     private func isExpectedReplier(_ from: String?, for to: String?) -> Bool {
