@@ -166,10 +166,13 @@ def run_tern(blaster, args, directory):
         f.write("pw-bench")
     os.chmod(password_file, 0o600)
     stderr_path = os.path.join(directory, "tern.stderr")
-    login = subprocess.run([args.binary, "--home", home, "login", "bench@localhost",
-                            "--server", f"127.0.0.1:{blaster.port}", "--ca-file", blaster.ca,
-                            "--password-file", password_file],
-                           capture_output=True, text=True, timeout=120, preexec_fn=die_with_parent)
+    try:
+        login = subprocess.run([args.binary, "--home", home, "login", "bench@localhost",
+                                "--server", f"127.0.0.1:{blaster.port}", "--ca-file", blaster.ca,
+                                "--password-file", password_file],
+                               capture_output=True, text=True, timeout=120, preexec_fn=die_with_parent)
+    except subprocess.TimeoutExpired:
+        raise BenchFailure("tern login did not finish within 120 s")
     if login.returncode != 0:
         raise BenchFailure(f"tern login failed (status {login.returncode}): "
                            f"{' '.join((login.stderr or login.stdout).split()) or 'no message'}")
@@ -181,7 +184,8 @@ def run_tern(blaster, args, directory):
     try:
         start = blaster.next_blast_start(60, alive=lambda: tern.poll() is None)
         if start is None:
-            raise BenchFailure(f"tern sync --watch never got the blast: {last_line(stderr_path)}")
+            ended = "" if tern.poll() is None else f" (it ended, status {tern.returncode})"
+            raise BenchFailure(f"tern sync --watch never got the blast{ended}: {last_line(stderr_path)}")
         stored, searchable, peak_kb, count = poll_store(tern, os.path.join(home, "tern.sqlite"), start, args,
                                                         stderr_path)
         peak_kb = max(peak_kb, vm_hwm_kb(tern.pid))
