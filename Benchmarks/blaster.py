@@ -13,7 +13,8 @@ has the id `blast-n` and a body of words ending in the unique token `token(n)`, 
 store can be searched for exactly that message. Every client that logs in gets the same N.
 
 stdout: the port, then hostile.py's JSON lines, among them for each blast
-    {"conn": C, "event": "blast-start", "t": T, "messages": N}   T: time.monotonic() at the first write
+    {"conn": C, "event": "blast-start", "t": T, "messages": N, "bytes": B}
+        T: time.monotonic() at the first write; B: the first batch's mean message size
     {"conn": C, "event": "blast-end", "t": T}                     once the last byte is handed to the socket
 It runs until SIGTERM or SIGINT, or until the process that started it is gone.
 """
@@ -87,7 +88,7 @@ class BlastConnection(hostile.Connection):
         transport = self.writer.transport
         transport.set_write_buffer_limits(high=4 * BATCH * 340)
         data = batch(1, min(BATCH, total))
-        self.log("blast-start", t=time.monotonic(), messages=total)
+        self.log("blast-start", t=time.monotonic(), messages=total, bytes=round(len(data) / min(BATCH, total)))
         try:
             for first in range(1, total + 1, BATCH):
                 if first > 1:

@@ -109,6 +109,7 @@ class Blaster:
         self.port = int(first)
         self.ca = os.path.join(directory, "cert", "localhost.crt")
         self.events = queue.Queue()
+        self.message_bytes = None  # the mean message size of the last blast
         threading.Thread(target=self.read, daemon=True).start()
 
     def read(self):
@@ -132,6 +133,7 @@ class Blaster:
             except queue.Empty:
                 continue
             if event.get("event") == "blast-start":
+                self.message_bytes = event.get("bytes")
                 return event["t"]
         return None
 
@@ -261,12 +263,14 @@ def main():
     try:
         version = None if args.tern_only else slixmpp_version()
         blaster = Blaster(directory, args.messages)
-        print(f"end-to-end ingest: {args.messages} chat messages of ~340 bytes, one local TLS server, same run")
         for run in range(1, args.runs + 1):
             run_directory = os.path.join(directory, f"run{run}")
             os.makedirs(run_directory)
             reference = None if args.tern_only else run_slixmpp(blaster, args)
             stored, searchable, lag, tern_kb = run_tern(blaster, args, run_directory)
+            if run == 1:
+                print(f"end-to-end ingest: {args.messages} chat messages of {blaster.message_bytes} bytes on average, "
+                      f"one local TLS server, same run")
             prefix = f"  run {run}: " if args.runs > 1 else "  "
             if reference:
                 print(f"{prefix}slixmpp {version} counting, nothing stored: {reference[0]:,.0f} msgs/s, "
