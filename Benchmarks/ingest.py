@@ -11,8 +11,9 @@ then `tern sync --watch --json`; its SQLite file is polled read-only every 10 ms
 the last message's row is stored, and its unique word is found in message_fts (searchable). Peak
 RSS is the kernel's high-water mark (VmHWM while polling, ru_maxrss at exit), for slixmpp too.
 Exits 1 with one line if tern has not stored and indexed the last message within the timeout
-(default max(120 s, N/1000 s)), or stored fewer than N; the server, the clients and the temporary
-directories go however it ends.
+(default max(120 s, N/1000 s)), or stored fewer than N. The server, the clients and the temporary
+directory go however it ends; after a SIGKILL only the directory stays (the kernel sends the
+children SIGTERM; a tern still holding a backlog stores it first, which may take a while).
 """
 import argparse, ctypes, json, os, queue, shutil, signal, sqlite3, subprocess, sys, tempfile, threading, time
 
