@@ -67,10 +67,12 @@ test: deps
 	exit $$status
 
 # Release-mode benchmarks that print their figures (DESIGN §7); not part of `make test`.
+# ingest.py runs its own blasting TLS server (Benchmarks/blaster.py) and cleans up after itself.
 # tern-sync-bench gets its own throwaway server, stopped and removed by the trap however it ends.
 bench: release
 	.build/release/tern-bench
-	python3 Benchmarks/startup_to_prompt.py
+	python3 Benchmarks/ingest.py
+	python3 Benchmarks/startup_to_prompt.py --messages 1000000
 	python3 Benchmarks/roster_print.py
 	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
 	rm -rf $(BENCH_SERVER_DIR)

@@ -187,9 +187,11 @@ class SMSession:
 
 
 class Server:
-    def __init__(self, args, context):
+    def __init__(self, args, context, connection_class=None):
         self.args = args
         self.context = context
+        # A server built on this one (Benchmarks/blaster.py) brings its own kind of connection.
+        self.connection_class = connection_class or Connection
         self.connections = 0
         self.sessions = {}         # SM-ID → SMSession
         self.sm_enabled_count = 0  # sessions enabled so far, over all connections
@@ -203,7 +205,7 @@ class Server:
 
     async def handle(self, reader, writer):
         self.connections += 1
-        conn = Connection(self, self.connections, reader, writer)
+        conn = self.connection_class(self, self.connections, reader, writer)
         emit({"conn": conn.number, "event": "connect"})
         try:
             await conn.run()
@@ -222,6 +224,9 @@ class Server:
 
 
 class Connection:
+    # How long a bound session may stay quiet before the server gives up on it (None: forever).
+    idle_timeout = 60
+
     def __init__(self, server, number, reader, writer):
         self.server = server
         self.scenario = server.args.scenario
@@ -265,9 +270,12 @@ class Connection:
             return
         self.stream.reset()
         await self.expect_header()
-        await self.stream.send(self.header() + f"<stream:features><bind xmlns='{NS_BIND}'/>"
-                               f"<sm xmlns='{NS_SM}'/></stream:features>")
+        await self.stream.send(self.header() + "<stream:features>" + self.session_features() + "</stream:features>")
         await self.session()
+
+    def session_features(self):
+        """What the stream after authentication offers."""
+        return f"<bind xmlns='{NS_BIND}'/><sm xmlns='{NS_SM}'/>"
 
     def header(self):
         return ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -394,7 +402,7 @@ class Connection:
 
     async def session(self):
         while True:
-            kind, element = await self.stream.next()
+            kind, element = await self.stream.next(self.idle_timeout)
             if kind == "footer":
                 self.log("closed", how="footer")
                 if self.sm:
@@ -593,21 +601,19 @@ def b64(data):
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 
 
-async def main():
-    # A test runner's thread may hand its blocked signals down: SIGTERM must reach us.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", required=True, choices=SCENARIOS)
-    parser.add_argument("--dir", required=True, help="where the certificate is made (and kept, for the next server)")
-    parser.add_argument("--domain", default="localhost")
-    parser.add_argument("--password", default=None)
-    args = parser.parse_args()
-
-    cert, key = make_certificate(args.dir)
+def tls_context(directory):
+    """A server-side TLS context (TLS 1.2 or later) on DIR's certificate, made if need be."""
+    cert, key = make_certificate(directory)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
-    server = Server(args, context)
+    return context
+
+
+async def serve(server):
+    """Listens on a free port of 127.0.0.1, printed as the first line, until SIGTERM, SIGINT or the parent's end."""
+    # A test runner's thread may hand its blocked signals down: SIGTERM must reach us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     print(listener.sockets[0].getsockname()[1], flush=True)
 
@@ -618,6 +624,16 @@ async def main():
     asyncio.ensure_future(outlive_no_parent(stop))
     await stop
     listener.close()
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", required=True, choices=SCENARIOS)
+    parser.add_argument("--dir", required=True, help="where the certificate is made (and kept, for the next server)")
+    parser.add_argument("--domain", default="localhost")
+    parser.add_argument("--password", default=None)
+    args = parser.parse_args()
+    await serve(Server(args, tls_context(args.dir)))
 
 
 async def outlive_no_parent(stop):

@@ -17,6 +17,10 @@ Subcommands:
            prints each chat message from F as one JSON line
            {"from","body","id","origin_id","stanza_id","delay"}; after the Nth it
            keeps listening --linger seconds and prints any extra (duplicate) ones.
+  count    --jid J --password P --count N --timeout S
+           online; counts incoming messages and stores nothing (the slixmpp reference of
+           Benchmarks/ingest.py); once N arrived prints {"count", "first", "last"}, the
+           time.monotonic() of the first and of the Nth.
   roster   --jid J --password P          prints the roster as a JSON array.
   login    --jid J --password P          exit 0 if authentication succeeds.
   subscribe-accept --jid J --password P --from F [--status S] [--then-status S2]
@@ -75,6 +79,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -318,6 +323,32 @@ async def cmd_receive(client, args):
         await asyncio.sleep(args.linger)
     if received > args.count:
         sys.stderr.write(f"peer: {received - args.count} extra message(s) after the expected {args.count}\n")
+    await close_session(client)
+    return EXIT_OK
+
+
+async def cmd_count(client, args):
+    loop = asyncio.get_running_loop()
+    enough = loop.create_future()
+    received = 0
+    first = None
+
+    def on_message(_msg):
+        nonlocal received, first
+        received += 1
+        if received == 1:
+            first = time.monotonic()
+        if received == args.count and not enough.done():
+            enough.set_result(time.monotonic())
+
+    client.add_event_handler("message", on_message)
+    await open_session(client, args)
+    client.send_presence()
+    try:
+        last = await asyncio.wait_for(enough, args.timeout)
+    except asyncio.TimeoutError:
+        fail(EXIT_FAIL, f"timed out after {args.timeout} s with {received} of {args.count} messages")
+    emit({"count": received, "first": first, "last": last})
     await close_session(client)
     return EXIT_OK
 
@@ -820,6 +851,10 @@ def parse_args(argv):
     p.add_argument("--send-receipts", action="store_true")
     p.add_argument("--ready-file", default=None, help="written once online and listening")
 
+    p = sub.add_parser("count", parents=[common, account])
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--timeout", type=float, required=True)
+
     sub.add_parser("roster", parents=[common, account])
     sub.add_parser("login", parents=[common, account])
 
@@ -899,6 +934,8 @@ def parse_args(argv):
     args.direct_tls_port = env_int("TERN_TEST_DIRECT_TLS_PORT")
     if args.command == "send" and args.count < 1:
         parser.error("--count must be at least 1")
+    if args.command == "count" and args.count < 1:
+        parser.error("--count must be at least 1")
     if args.command == "receive" and args.count < 0:
         parser.error("--count must not be negative")
     if args.command == "room":
@@ -924,8 +961,8 @@ def main(argv):
     hard = args.hard_timeout
     if hard is None:
         hard = args.connect_timeout * 3 + 10
-        if args.command in ("receive", "subscribe-accept", "online", "room"):
-            hard += args.timeout + args.linger
+        if args.command in ("receive", "count", "subscribe-accept", "online", "room"):
+            hard += args.timeout + getattr(args, "linger", 0.0)
         if args.command == "flood":
             hard += args.timeout + args.connect_timeout * (args.accounts + args.resources) / 10
     # Last resort against a wedged event loop: SIGALRM ends the process.
@@ -940,7 +977,7 @@ def main(argv):
         except OSError as exc:
             fail(EXIT_ERROR, f"connection failed: {exc}")
 
-    commands = {"send": cmd_send, "receive": cmd_receive, "roster": cmd_roster, "login": cmd_login,
+    commands = {"send": cmd_send, "receive": cmd_receive, "count": cmd_count, "roster": cmd_roster, "login": cmd_login,
                 "subscribe-accept": cmd_subscribe_accept, "subscribe": cmd_subscribe,
                 "roster-add": cmd_roster_add, "roster-push": cmd_roster_push,
                 "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room, "flood": cmd_flood}
