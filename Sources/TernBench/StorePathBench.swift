@@ -52,9 +52,9 @@ enum StorePathBench {
             name: "hash probe dedup + batched FTS",
             indexes: ["CREATE INDEX d ON message(dedup_hash)", "CREATE INDEX t ON message(account_id, conversation, timestamp)"],
             ftsTrigger: false, probeByHash: true, batchIndex: true),
-        Variant(name: "x time index only", indexes: ["CREATE INDEX t ON message(account_id, conversation, timestamp)"], ftsTrigger: false, probeByHash: false, batchIndex: false),
-        Variant(name: "x hash probe only", indexes: ["CREATE INDEX d ON message(dedup_hash)"], ftsTrigger: false, probeByHash: true, batchIndex: false),
-        Variant(name: "x batched FTS only", indexes: [], ftsTrigger: false, probeByHash: false, batchIndex: true),
+        Variant(name: "history index alone", indexes: ["CREATE INDEX t ON message(account_id, conversation, timestamp)"], ftsTrigger: false, probeByHash: false, batchIndex: false),
+        Variant(name: "hash probe dedup alone", indexes: ["CREATE INDEX d ON message(dedup_hash)"], ftsTrigger: false, probeByHash: true, batchIndex: false),
+        Variant(name: "batched FTS alone", indexes: [], ftsTrigger: false, probeByHash: false, batchIndex: true),
     ]
 
     static func run(_ count: Int) throws {
