@@ -2,33 +2,52 @@ import GRDB
 
 /// History: storing incoming messages (deduplicated) and reading conversations back.
 extension Store {
-    /// Inserts a burst of messages in one transaction. Duplicates (same conversation and
-    /// dedup key) are skipped. Returns the rows actually inserted, in order.
+    /// Inserts a burst of messages in one transaction. Duplicates (same account, conversation
+    /// and dedup key, here or within the burst) are skipped. Returns the rows actually
+    /// inserted, in order.
     public func insertMessages(_ messages: [StoredMessage]) throws -> [StoredMessage] {
         guard !messages.isEmpty else { return [] }
-        return try write { db in
-            var inserted: [StoredMessage] = []
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT OR IGNORE INTO message
-                        (account_id, conversation, direction, type, sender, recipient, nick, body, timestamp,
-                         received_at, stanza_key, origin_id, stanza_id, dedup_key, outbox_id, is_read)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for var message in messages {
-                try statement.execute(arguments: [
-                    message.accountID, message.conversation, message.direction.rawValue, message.type,
-                    message.sender, message.recipient, message.nick, message.body, message.timestamp,
-                    message.receivedAt, message.stanzaKey, message.originID, message.stanzaID, message.dedupKey,
-                    message.outboxID, message.isRead,
-                ])
-                if db.changesCount > 0 {
-                    message.id = db.lastInsertedRowID
-                    inserted.append(message)
+        let inserted = try write { db in try Self.insertMessages(messages, db) }
+        if !inserted.isEmpty { scheduleSearchIndexing() }
+        return inserted
+    }
+
+    /// The hot insert (DESIGN §7): two prepared statements per message, a probe of the compact
+    /// hash index and the insert; the full key is compared only when a hash matches.
+    static func insertMessages(_ messages: [StoredMessage], _ db: Database) throws -> [StoredMessage] {
+        let probe = try db.cachedStatement(
+            sql: "SELECT account_id, conversation, dedup_key FROM message WHERE dedup_hash = ?")
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO message
+                    (account_id, conversation, direction, type, sender, recipient, nick, body, timestamp,
+                     received_at, stanza_key, origin_id, stanza_id, dedup_key, dedup_hash, outbox_id, is_read)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        var inserted: [StoredMessage] = []
+        inserted.reserveCapacity(messages.count)
+        for var message in messages {
+            let hash = DedupHash.of(accountID: message.accountID, conversation: message.conversation, key: message.dedupKey)
+            let rows = try Row.fetchCursor(probe, arguments: [hash])
+            var duplicate = false
+            while let row = try rows.next() {
+                if row[0] == message.accountID, row[1] == message.conversation, row[2] == message.dedupKey {
+                    duplicate = true
+                    break
                 }
             }
-            return inserted
+            if duplicate { continue }
+            try insert.execute(arguments: [
+                message.accountID, message.conversation, message.direction.rawValue, message.type,
+                message.sender, message.recipient, message.nick, message.body, message.timestamp,
+                message.receivedAt, message.stanzaKey, message.originID, message.stanzaID, message.dedupKey,
+                hash, message.outboxID, message.isRead,
+            ])
+            message.id = db.lastInsertedRowID
+            message.dedupHash = hash
+            inserted.append(message)
         }
+        return inserted
     }
 
     /// The last `limit` messages of a conversation (before `before`, if given), oldest first.

@@ -107,14 +107,17 @@ extension Store {
         }
     }
 
-    /// The entry `enqueue` wrote: found through the dedup index when the conversation is the
+    /// The entry `enqueue` wrote: found through the dedup hash when the conversation is the
     /// recipient's bare JID (the 1:1 case), else by `outbox_id`, which has no index.
     private static func deleteHistoryEntry(_ db: Database, of item: OutboxItem) throws {
         let bare = item.recipient.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
             ?? item.recipient
         try db.execute(
-            sql: "DELETE FROM message WHERE account_id = ? AND conversation = ? AND dedup_key = ? AND outbox_id = ?",
-            arguments: [item.accountID, bare, item.id, item.id])
+            sql: """
+                DELETE FROM message
+                WHERE dedup_hash = ? AND account_id = ? AND conversation = ? AND dedup_key = ? AND outbox_id = ?
+                """,
+            arguments: [DedupHash.of(accountID: item.accountID, conversation: bare, key: item.id), item.accountID, bare, item.id, item.id])
         guard db.changesCount == 0 else { return }
         try db.execute(sql: "DELETE FROM message WHERE outbox_id = ?", arguments: [item.id])
     }

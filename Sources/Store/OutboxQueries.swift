@@ -32,6 +32,7 @@ extension Store {
     @discardableResult
     public func enqueue(_ new: NewOutgoing) throws -> OutboxItem {
         let now = Store.now
+        defer { scheduleSearchIndexing() }
         return try write { db in
             let seq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0) + 1
             let item = OutboxItem(

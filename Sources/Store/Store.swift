@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Migrations
+import Synchronization
 
 /// The local SQLite store: tern's source of truth.
 ///
@@ -11,6 +12,8 @@ public final class Store: Sendable {
     public let directory: String
     public let databasePath: String
     let pool: DatabasePool
+    /// Whether a background search-index pass is waiting to run (`scheduleSearchIndexing`).
+    let indexPassWaiting = Mutex(false)
 
     public enum StoreError: Error, CustomStringConvertible {
         case cannotCreateDirectory(String, String)
@@ -39,6 +42,7 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
         config.label = "tern"
+        config.prepareDatabase { db in db.add(function: DedupHash.sqlFunction) }
         do {
             pool = try DatabasePool(path: databasePath, configuration: config)
             try Self.migrator.migrate(pool)

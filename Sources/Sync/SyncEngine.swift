@@ -176,7 +176,7 @@ public actor SyncEngine {
         lastCloseError = nil
         closingOnPurpose = false
         consumer = Task { [weak self] in
-            for await event in connection.events {
+            while let event = await connection.nextEvent() {
                 await self?.handle(event, from: connection)
             }
         }
@@ -266,6 +266,8 @@ public actor SyncEngine {
 
     /// Stays connected until `stop()`, reconnecting with backoff; flushes whatever gets queued.
     public func run() async {
+        // A kill or crash leaves at most a backlog above the index's mark: take it in now.
+        store.scheduleSearchIndexing()
         gaveUp = await runUntilStopped()
     }
 

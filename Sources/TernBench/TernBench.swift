@@ -10,7 +10,7 @@ struct TernBench {
     static func main() throws {
         let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
         try parse(count)
-        try ingest(count)
+        try StorePathBench.run(count)
     }
 
     /// ~340-byte chat messages, fed in 4 KiB chunks, into `Sendable` elements.
@@ -37,27 +37,6 @@ struct TernBench {
         let seconds = seconds(ContinuousClock.now - start)
         print(String(format: "parse: %d stanzas (%.0f bytes each) in %.2f s = %.0f stanzas/s",
                      stanzas - 1, Double(stream.count) / Double(count), seconds, Double(stanzas - 1) / seconds))
-    }
-
-    /// Incoming messages stored through the real insert path (dedup index and FTS5 triggers), 1000 per transaction.
-    static func ingest(_ count: Int) throws {
-        let directory = NSTemporaryDirectory() + "tern-bench-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try Store(directory: directory)
-        let account = try store.saveAccount(Account(jid: "alice@example.org", resource: "r", createdAt: 0), credential: nil)
-        let start = ContinuousClock.now
-        for batch in stride(from: 0, to: count, by: 1000) {
-            let messages = (batch..<min(batch + 1000, count)).map { n in
-                StoredMessage(
-                    accountID: account.rowID, conversation: "peer\(n % 50)@example.org", direction: .incoming,
-                    sender: "peer\(n % 50)@example.org/phone", recipient: "alice@example.org",
-                    body: "Message number \(n): the quick brown fox jumps over the lazy dog.",
-                    timestamp: Double(n), receivedAt: Double(n), dedupKey: "o:\(UUID().uuidString)")
-            }
-            _ = try store.insertMessages(messages)
-        }
-        let seconds = seconds(ContinuousClock.now - start)
-        print(String(format: "ingest: %d messages in %.2f s = %.0f messages/s", count, seconds, Double(count) / seconds))
     }
 
     static func seconds(_ duration: Duration) -> Double {

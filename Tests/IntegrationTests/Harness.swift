@@ -74,6 +74,14 @@ struct TestServer {
     func password(_ user: String) -> String { "pw-\(user)" }
     var server: String { "\(host):\(port)" }
 
+    /// A raw connection's settings for `user` (the usual password) over STARTTLS with the test CA.
+    func configuration(_ user: String, resource: String) throws -> ConnectionConfiguration {
+        ConnectionConfiguration(
+            jid: try JID(jid(user)), resource: resource, credential: .password(password(user)),
+            endpoint: Endpoint(host: host, port: UInt16(port), directTLS: false),
+            trust: TLSTrust(caFile: caFile))
+    }
+
     /// A name nobody has registered yet.
     func freshUser(_ prefix: String) -> String { prefix + UUID().uuidString.prefix(8).lowercased() }
 

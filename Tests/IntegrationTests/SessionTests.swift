@@ -14,10 +14,7 @@ import XMPP
     }
 
     func configuration(_ user: String, resource: String) throws -> ConnectionConfiguration {
-        ConnectionConfiguration(
-            jid: try JID(server.jid(user)), resource: resource, credential: .password(server.password(user)),
-            endpoint: Endpoint(host: server.host, port: UInt16(server.port), directTLS: false),
-            trust: TLSTrust(caFile: server.caFile))
+        try server.configuration(user, resource: resource)
     }
 
     @Test func iq__ping_disco_and_unknown_requests_both_ways() async throws {

@@ -20,7 +20,8 @@ import Testing
     }
 
     private func ftsMatches(_ store: Store, _ word: String) throws -> Int {
-        try store.read { db in
+        try store.catchUpSearchIndex()
+        return try store.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM message_fts WHERE message_fts MATCH ?", arguments: [word]) ?? 0
         }
     }

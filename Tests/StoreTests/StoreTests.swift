@@ -75,11 +75,12 @@ func incoming(_ account: Account, _ body: String, key: String, from: String = "b
         #expect(history.map(\.message.body) == ["hello", "new"])
     }
 
-    @Test func messages__fts_index_follows_inserts_updates_and_deletes() throws {
+    @Test func messages__fts_index_once_caught_up_follows_inserts_updates_and_deletes() throws {
         let (store, account) = try makeStore()
         let inserted = try store.insertMessages([incoming(account, "the quick brown fox", key: "a"), incoming(account, "lazy dog", key: "b")])
         func matches(_ query: String) throws -> [Int64] {
-            try store.read { db in
+            try store.catchUpSearchIndex()
+            return try store.read { db in
                 try Int64.fetchAll(db, sql: "SELECT rowid FROM message_fts WHERE message_fts MATCH ? ORDER BY rowid", arguments: [query])
             }
         }

@@ -21,6 +21,8 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var originID: String?
     public var stanzaID: String?
     public var dedupKey: String
+    /// Set from the account, conversation and dedup key when the row is inserted (`DedupHash`).
+    public var dedupHash: Int64?
     public var outboxID: String?
     public var isRead: Bool
 
@@ -33,6 +35,7 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
         case originID = "origin_id"
         case stanzaID = "stanza_id"
         case dedupKey = "dedup_key"
+        case dedupHash = "dedup_hash"
         case outboxID = "outbox_id"
         case isRead = "is_read"
     }
@@ -59,6 +62,10 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
         self.dedupKey = dedupKey
         self.outboxID = outboxID
         self.isRead = isRead
+    }
+
+    public mutating func willInsert(_ db: Database) throws {
+        dedupHash = DedupHash.of(accountID: accountID, conversation: conversation, key: dedupKey)
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -131,9 +131,14 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
 /// One XMPP client connection: the only door to its I/O thread, the IQ tracker, and the
 /// XEP-0198 counters.
 ///
-/// Stanzas arrive in order on `stanzas`; replies to our own IQ requests are routed to the
-/// awaiting `request` call instead (RFC 6120 §8.2.3), after checking they come from the
-/// entity we asked.
+/// Stanzas arrive in order through `nextEvent()`; replies to our own IQ requests are routed
+/// to the awaiting `request` call instead (RFC 6120 §8.2.3), after checking they come from
+/// the entity we asked.
+///
+/// Stanzas wait here for the consumer, and bursts that arrived while it was busy come out as
+/// one: under load the Store commits thousands per transaction, at a trickle one burst each.
+/// What waits is bounded by the I/O thread's read-ahead (`StreamIO.readAheadLimit`), which
+/// the consumer's `handled` frees again (DESIGN §7).
 ///
 /// Stream management lives here because only this actor sees every stanza in the order it
 /// is written: counting elsewhere could number two concurrent sends in the wrong order.
@@ -150,15 +155,26 @@ public actor Connection {
 
     /// What one burst counts for XEP-0198, claimed iq replies and dropped stanzas included.
     public struct InboundBatch: Sendable {
-        let countable: Int
-        let ackRequested: Bool
+        var countable: Int
+        var ackRequested: Bool
+        /// The input these stanzas took: read-ahead to give back once they are handled.
+        var bytes: Int
         /// Stanzas of the burst skipped for crossing a per-stanza limit, other than replies
         /// to our own requests (those fail the request): for the consumer to report.
-        public let dropped: [DroppedStanza]
+        public var dropped: [DroppedStanza]
+
+        mutating func append(_ other: InboundBatch) {
+            countable += other.countable
+            ackRequested = ackRequested || other.ackRequested
+            bytes += other.bytes
+            dropped += other.dropped
+        }
     }
 
-    public nonisolated let events: AsyncStream<Event>
-    private let eventSink: AsyncStream<Event>.Continuation
+    /// Events not yet taken by `nextEvent()`, oldest first, and the consumer waiting for one.
+    private var queued: [Event] = []
+    private var eventWaiter: CheckedContinuation<Event?, Never>?
+    private var eventsFinished = false
     public let configuration: ConnectionConfiguration
     public private(set) var session: StreamNegotiator.Session?
     private var io: StreamIO?
@@ -176,7 +192,48 @@ public actor Connection {
 
     public init(configuration: ConnectionConfiguration) {
         self.configuration = configuration
-        (events, eventSink) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// The next event, nil once the connection has closed and every event was taken. Stanza
+    /// bursts queued one after another come out merged into one. One consumer only.
+    public func nextEvent() async -> Event? {
+        if queued.isEmpty {
+            if eventsFinished { return nil }
+            return await withCheckedContinuation { eventWaiter = $0 }
+        }
+        var event = queued.removeFirst()
+        if case .stanzas(var elements, var batch) = event {
+            while case .stanzas(let more, let moreBatch)? = queued.first {
+                queued.removeFirst()
+                elements += more
+                batch.append(moreBatch)
+            }
+            event = .stanzas(elements, batch)
+        }
+        return event
+    }
+
+    /// `nextEvent()` as a sequence, for consumers that take events one at a time. Bursts still
+    /// hold read-ahead until they are `handled`.
+    public nonisolated var events: AsyncStream<Event> {
+        AsyncStream(unfolding: { await self.nextEvent() })
+    }
+
+    private func emit(_ event: Event) {
+        if let waiter = eventWaiter {
+            eventWaiter = nil
+            waiter.resume(returning: event)
+        } else {
+            queued.append(event)
+        }
+    }
+
+    private func finishEvents() {
+        eventsFinished = true
+        if let waiter = eventWaiter {
+            eventWaiter = nil
+            waiter.resume(returning: nil)
+        }
     }
 
     /// Connects, secures and authenticates the stream, and binds the resource.
@@ -293,6 +350,7 @@ public actor Connection {
     /// Counts a consumed burst as handled (XEP-0198 §4: only after it is stored), and
     /// answers the server's ack request if the burst carried one.
     public func handled(_ batch: InboundBatch) {
+        io?.consumed(batch.bytes)
         guard let io, !isClosed, var machine = streamManagement, machine.isActive else { return }
         for _ in 0..<batch.countable { machine.stanzaReceived() }
         if batch.countable > 0 { try? configuration.saveStreamManagement?(machine.snapshot) }
@@ -325,6 +383,9 @@ public actor Connection {
             io.enqueue([Self.ackRequestText])
         }
     }
+
+    /// Input read and handed on whose stanzas are not yet `handled` (back-pressure, tests).
+    var readAheadInUse: Int { io?.unconsumedBytes ?? 0 }
 
     /// Whether the stream is still up (negotiated and not yet closed).
     public var isOpen: Bool { io != nil && !isClosed }
@@ -389,7 +450,7 @@ public actor Connection {
 
     private func route(_ event: StreamIO.Event) {
         switch event {
-        case .stanzas(let elements, let dropped):
+        case .stanzas(let elements, let dropped, let bytes):
             var unclaimed: [Element] = []
             var countable = 0
             var ackRequested = false
@@ -408,15 +469,17 @@ public actor Connection {
                 if !failRequest(answeredBy: stanza) { unreported.append(stanza) }
             }
             if !unclaimed.isEmpty || countable > 0 || ackRequested || !unreported.isEmpty {
-                eventSink.yield(.stanzas(unclaimed, InboundBatch(countable: countable, ackRequested: ackRequested, dropped: unreported)))
+                emit(.stanzas(unclaimed, InboundBatch(countable: countable, ackRequested: ackRequested, bytes: bytes, dropped: unreported)))
+            } else {
+                io?.consumed(bytes)
             }
         case .closed(let error):
             isClosed = true
             streamManagement?.connectionLost()
             for (_, request) in pending { request.continuation.resume(throwing: error ?? .closed) }
             pending.removeAll()
-            eventSink.yield(.closed(error))
-            eventSink.finish()
+            emit(.closed(error))
+            finishEvents()
             closedWaiters.forEach { $0.resume() }
             closedWaiters.removeAll()
         }
@@ -429,7 +492,7 @@ public actor Connection {
             let keys = try machine.handle(ack: element)
             streamManagement = machine
             try? configuration.saveStreamManagement?(machine.snapshot)
-            if !keys.isEmpty { eventSink.yield(.acked(keys)) }
+            if !keys.isEmpty { emit(.acked(keys)) }
         } catch {
             // Counting goes on until the link is down, so whatever is written meanwhile is in the
             // saved queue that the engine puts back in the outbox (the stream cannot be resumed).

@@ -12,8 +12,9 @@ import Synchronization
 final class StreamIO: @unchecked Sendable {
     enum Event: Sendable {
         /// Every stanza parsed from one read, so the consumer can commit a burst in one transaction,
-        /// and those of the read that were dropped for crossing a per-stanza limit.
-        case stanzas([Element], dropped: [DroppedStanza])
+        /// and those of the read that were dropped for crossing a per-stanza limit. `bytes` is
+        /// what the read took from the socket: hand it back through `consumed` once stored.
+        case stanzas([Element], dropped: [DroppedStanza], bytes: Int)
         case closed(ConnectionError?)
     }
 
@@ -28,7 +29,15 @@ final class StreamIO: @unchecked Sendable {
         var finalWords: String?
         /// Since when a write has waited for the server to take a byte; nil when none waits.
         var writeWaitingSince: ContinuousClock.Instant?
+        /// Bytes read and handed on whose stanzas are not yet stored (`consumed`).
+        var unconsumedBytes = 0
     }
+
+    /// Back-pressure (DESIGN §7): with this much read and not yet stored, the thread stops
+    /// reading until the consumer catches up, and TCP pushes back on the server. It bounds the
+    /// memory a backlog can take, whatever its size, and lets the consumer commit what waits
+    /// in large transactions.
+    static let readAheadLimit = 2 << 20
 
     /// How long writes may go on once a close is asked for: the user who quits does not wait
     /// for a server that stopped reading, or reads a byte at a time.
@@ -51,6 +60,8 @@ final class StreamIO: @unchecked Sendable {
     private var streamManagement: StreamManagement?
     /// Why a write gave up: a TLS record may be half-written, so nothing else may follow it.
     private var brokenWrite: ConnectionError?
+    /// How many bytes the last read took from the socket (0 when it took none).
+    private var lastReadCount = 0
 
     init(configuration: ConnectionConfiguration, events: AsyncStream<Event>.Continuation) throws(ConnectionError) {
         self.configuration = configuration
@@ -105,6 +116,19 @@ final class StreamIO: @unchecked Sendable {
         }
         wake()
     }
+
+    /// The consumer has stored (or set aside) stanzas that took `bytes` of input: reading may
+    /// go on if it had stopped for them. Safe from any thread.
+    func consumed(_ bytes: Int) {
+        let resume = shared.withLock { state in
+            let wasFull = state.unconsumedBytes >= Self.readAheadLimit
+            state.unconsumedBytes = max(0, state.unconsumedBytes - bytes)
+            return wasFull && state.unconsumedBytes < Self.readAheadLimit
+        }
+        if resume { wake() }
+    }
+
+    var unconsumedBytes: Int { shared.withLock { $0.unconsumedBytes } }
 
     /// Whether a write has waited longer than `duration` for the server to take a byte.
     func isWriteStalled(longerThan duration: Duration) -> Bool {
@@ -317,8 +341,24 @@ final class StreamIO: @unchecked Sendable {
             }
             var burst: [Element] = []
             var dropped: [DroppedStanza] = []
-            defer { if !burst.isEmpty || !dropped.isEmpty { events.yield(.stanzas(burst, dropped: dropped)) } }
-            let events = pending.isEmpty ? try readEvents(timeout: timeout) : pending
+            var bytes = 0
+            defer {
+                if !burst.isEmpty || !dropped.isEmpty {
+                    shared.withLock { $0.unconsumedBytes += bytes }
+                    events.yield(.stanzas(burst, dropped: dropped, bytes: bytes))
+                }
+            }
+            let events: [StreamEvent]
+            if !pending.isEmpty {
+                events = pending
+            } else if shared.withLock({ $0.unconsumedBytes >= Self.readAheadLimit }) {
+                // The Store is behind: leave the bytes with the kernel (and the server) until
+                // `consumed` wakes us; writes, close and abort stay live meanwhile.
+                waitForWake(timeout: timeout)
+                continue
+            } else {
+                (events, bytes) = try readEvents(timeout: timeout)
+            }
             pending = []
             for event in events {
                 switch event {
@@ -341,15 +381,24 @@ final class StreamIO: @unchecked Sendable {
 
     // MARK: - Bytes
 
-    /// Waits (up to `timeout`, forever when nil) for bytes or a wake-up, and parses what arrived.
-    private func readEvents(timeout: Duration?) throws(ConnectionError) -> [StreamEvent] {
+    /// Waits (up to `timeout`, forever when nil) for bytes or a wake-up, and parses what
+    /// arrived. Returns the events and how many bytes the read took.
+    private func readEvents(timeout: Duration?) throws(ConnectionError) -> (events: [StreamEvent], bytes: Int) {
         let (events, parseError) = try readParsed(timeout: timeout)
         if let parseError { try reject(parseError) }
-        return events
+        return (events, lastReadCount)
+    }
+
+    /// Waits (up to `timeout`, forever when nil) for a wake-up only, leaving the socket unread.
+    private func waitForWake(timeout: Duration?) {
+        var fds = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+        let milliseconds = timeout.map { Int32(clamping: max(0, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? -1
+        if poll(&fds, 1, milliseconds) > 0 { drainWakePipe() }
     }
 
     /// As `readEvents`, but bad XML comes back beside the events completed before it.
     private func readParsed(timeout: Duration?) throws(ConnectionError) -> (events: [StreamEvent], error: XMLStreamError?) {
+        lastReadCount = 0
         guard let socket else { throw .closed }
         if (tls?.pendingBytes ?? 0) == 0 {
             switch socket.poll(wakeFD: wakePipe.read, timeout: timeout) {
@@ -380,6 +429,7 @@ final class StreamIO: @unchecked Sendable {
             }
         }
         let count = try received.get()
+        lastReadCount = max(0, count)
         if count < 0 { return ([], nil) }
         if count == 0 { throw .closed }
         return readBuffer.withUnsafeBytes { buffer in
