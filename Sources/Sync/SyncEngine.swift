@@ -676,9 +676,9 @@ public actor SyncEngine {
             }
         }
         do {
-            let inserted = try store.insertMessages(records)
-            receivedCount += inserted.count
-            for message in inserted { eventSink.yield(.message(message)) }
+            let stored = try store.insertApplyingEdits(records)
+            receivedCount += stored.inserted.count
+            for message in stored.changed { eventSink.yield(.message(message)) }
             // An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
             let items = try store.outboxItems(ids: outboxClaims.map(\.claim.id))
             var delivered: [String] = []
