@@ -70,6 +70,7 @@ test: deps
 # tern-sync-bench gets its own throwaway server, stopped and removed by the trap however it ends.
 bench: release
 	.build/release/tern-bench
+	.build/release/tern-export-bench
 	python3 Benchmarks/startup_to_prompt.py
 	python3 Benchmarks/roster_print.py
 	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
