@@ -93,4 +93,9 @@ public struct HistoryEntry: Sendable, Equatable {
     public var message: StoredMessage
     /// The outbox state for outgoing messages (nil for incoming ones).
     public var state: OutboxItem.State?
+
+    public init(message: StoredMessage, state: OutboxItem.State?) {
+        self.message = message
+        self.state = state
+    }
 }
