@@ -45,10 +45,15 @@ final class ByteOutput {
 struct MarkdownTranscript {
     private var conversation: String?
     private var day: (year: Int32, yearDay: Int32)?
+    /// The last minute converted: `localtime_r` costs more than the rest of a line, and
+    /// neighbouring messages mostly share their minute.
+    private var minute: (start: Double, parts: tm)?
 
     mutating func append(_ entry: HistoryEntry, to out: inout [UInt8]) {
         let message = entry.message
-        let parts = LocalTime.parts(message.timestamp)
+        let start = (message.timestamp / 60).rounded(.down) * 60
+        let parts = minute?.start == start ? minute!.parts : LocalTime.parts(start)
+        minute = (start, parts)
         if message.conversation != conversation {
             if conversation != nil { out.append(UInt8(ascii: "\n")) }
             out.append(contentsOf: "# ".utf8)
