@@ -42,12 +42,17 @@ extension Store {
             var unmatched: [StoredMessage] = []
             for edit in edits {
                 guard let request = edit.edit else { continue }
-                if let target = try Self.editTarget(db, of: edit, request: request) {
+                switch try Self.editTarget(db, of: edit, request: request) {
+                case .found(let target):
                     edited.append(try Self.apply(request.kind, body: edit.body, at: edit.timestamp, to: target, db))
-                } else if request.kind == .correction {
+                case .retracted:
+                    break  // e.g. an archive replaying a correction of what was retracted since
+                case .none where request.kind == .correction:
                     var message = edit
                     message.edit = nil
                     unmatched.append(message)
+                case .none:
+                    break
                 }
             }
             return (edited, unmatched)
@@ -114,20 +119,28 @@ extension Store {
         }
     }
 
+    enum EditTarget {
+        case found(StoredMessage)
+        /// The sender's message, retracted already: nothing is left to change.
+        case retracted
+        case none
+    }
+
     /// The newest message among the conversation's recent ones that carries the named id and
-    /// that the edit's sender wrote; nil when there is none, or it is already retracted.
-    static func editTarget(_ db: Database, of edit: StoredMessage, request: EditRequest) throws -> StoredMessage? {
+    /// that the edit's sender wrote.
+    static func editTarget(_ db: Database, of edit: StoredMessage, request: EditRequest) throws -> EditTarget {
         let candidates = try StoredMessage.fetchAll(
             db,
             sql: """
                 SELECT * FROM (
                     SELECT * FROM message WHERE account_id = ? AND conversation = ?
                     ORDER BY timestamp DESC LIMIT ?)
-                WHERE (stanza_key = ?4 OR origin_id = ?4 OR stanza_id = ?4) AND retracted_at IS NULL
+                WHERE stanza_key = ?4 OR origin_id = ?4 OR stanza_id = ?4
                 ORDER BY timestamp DESC
                 """,
             arguments: [edit.accountID, edit.conversation, editSearchDepth, request.targetID])
-        return candidates.first { EditRules.sameSender(original: $0, edit: edit) }
+        guard let target = candidates.first(where: { EditRules.sameSender(original: $0, edit: edit) }) else { return .none }
+        return target.retractedAt == nil ? .found(target) : .retracted
     }
 }
 

@@ -108,6 +108,24 @@ private func indexed(_ store: Store, _ word: String) throws -> [Int64] {
         #expect(try indexed(store, "keep") .count == 1)
     }
 
+    @Test func correction__replayed_after_a_retraction__changes_nothing_and_stores_nothing() throws {
+        let (store, account) = try makeStore()
+        var original = fromBob(account, "draft", stanzaKey: "m1", at: 100)
+        original.originID = "m1"
+        _ = try store.insertApplyingEdits([
+            original,
+            fromBob(account, "final", stanzaKey: "m2", at: 101, edit: EditRequest(.correction, of: "m1")),
+            fromBob(account, "fallback", stanzaKey: "m3", at: 102, edit: EditRequest(.retraction, of: "m1")),
+        ])
+        // What an archive catch-up replays: the same correction again.
+        let outcome = try store.insertApplyingEdits([
+            fromBob(account, "final", stanzaKey: "m2", at: 101, edit: EditRequest(.correction, of: "m1")),
+        ])
+        #expect(outcome.changed.isEmpty)
+        let rows = try store.history(accountID: account.rowID, conversation: "bob@example.org")
+        #expect(rows.map(\.message.body) == [""])
+    }
+
     @Test func room_edit__needs_the_same_nick() throws {
         let (store, account) = try makeStore()
         _ = try store.insertApplyingEdits([roomMessage(account, nick: "carol", "hello all", key: "c1", at: 100)])
