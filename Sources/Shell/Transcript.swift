@@ -91,14 +91,22 @@ struct MarkdownTranscript {
         return message.sender.split(separator: "/", maxSplits: 1).first.map(String.init) ?? message.sender
     }
 
-    /// Characters that mean something anywhere in a line.
-    private static let inline: Set<UInt8> = Set("\\`*_[]<>&|~".utf8)
+    /// Characters that mean something anywhere in a line, as a table by byte (a `Set` lookup
+    /// per byte costs more than the rest of the export).
+    private static let inline = table("\\`*_[]<>&|~")
     /// Characters that mean something at the start of a line (headings, lists, quotes, setext underlines).
-    private static let lineStart: Set<UInt8> = Set("#+-=>".utf8)
+    private static let lineStart = table("#+-=>")
+
+    private static func table(_ characters: String) -> [Bool] {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in characters.utf8 { table[Int(byte)] = true }
+        return table
+    }
 
     /// CommonMark backslash escapes (§2.4). A line break in the text becomes a hard break
     /// (`\` at the end of the line), so a body stays one paragraph under its sender.
     static func escape(_ text: String, _ out: inout [UInt8]) {
+        let (inline, lineStart) = (Self.inline, Self.lineStart)
         var atLineStart = true
         var pendingDigits = false
         for byte in text.utf8 {
@@ -111,7 +119,7 @@ struct MarkdownTranscript {
                 out.append(byte)  // spaces before a marker still start the line
                 continue
             }
-            if atLineStart, lineStart.contains(byte) || inline.contains(byte) {
+            if atLineStart, lineStart[Int(byte)] || inline[Int(byte)] {
                 out.append(UInt8(ascii: "\\"))
                 out.append(byte)
                 atLineStart = false
@@ -130,7 +138,7 @@ struct MarkdownTranscript {
                 if byte == UInt8(ascii: ".") || byte == UInt8(ascii: ")") { out.append(UInt8(ascii: "\\")) }
             }
             atLineStart = false
-            if inline.contains(byte) { out.append(UInt8(ascii: "\\")) }
+            if inline[Int(byte)] { out.append(UInt8(ascii: "\\")) }
             out.append(byte)
         }
     }

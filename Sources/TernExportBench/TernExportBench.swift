@@ -34,9 +34,12 @@ struct TernExportBench {
             print(String(format: "tern export --format %@: %.2f s, %.0f rows/s (%.2f× the raw SELECT), peak RSS %.1f MB",
                          format, run.seconds, rate, rate / referenceRate, run.peakMB))
         }
-        let history = try child(tern, ["--home", home, "history", "peer0@example.org", "--limit", "50000", "--json"])
-        print(String(format: "tern history --limit 50000 --json: %.2f s, %.0f rows/s, peak RSS %.1f MB",
-                     history.seconds, 50_000 / history.seconds, history.peakMB))
+        for json in [true, false] {
+            let history = try child(
+                tern, ["--home", home, "history", "peer0@example.org", "--limit", "50000"] + (json ? ["--json"] : []))
+            print(String(format: "tern history --limit 50000%@: %.2f s, %.0f rows/s, peak RSS %.1f MB",
+                         json ? " --json" : "", history.seconds, 50_000 / history.seconds, history.peakMB))
+        }
     }
 
     /// A store made by tern itself (schema, account), then `count` rows through one prepared
