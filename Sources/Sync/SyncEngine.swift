@@ -716,7 +716,8 @@ public actor SyncEngine {
     }
 
     /// What every session advertises before the features add theirs (XEP-0030).
-    static let baseDiscoFeatures = [NS.ping, NS.receipts, NS.discoInfo]
+    /// XEP-0308 §2 and XEP-0424 §2: a client that applies corrections and retractions says so.
+    static let baseDiscoFeatures = [NS.ping, NS.receipts, NS.discoInfo, Correction.namespace, Retraction.namespace]
 
     /// Answers iq get/set addressed to us: ping, disco#info, and service-unavailable for the rest.
     static func answer(_ iq: IQ, features extra: [String] = []) -> Element? {

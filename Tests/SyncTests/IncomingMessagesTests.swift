@@ -88,6 +88,7 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         let info = try #require(SyncEngine.answer(disco))
         let features = info.child("query", namespace: NS.discoInfo)?.children("feature", namespace: NS.discoInfo).compactMap { $0["var"] } ?? []
         #expect(features.contains(NS.ping))
+        #expect(features.contains(Correction.namespace) && features.contains(Retraction.namespace), "XEP-0308 §2, XEP-0424 §2")
         #expect(info.child("query", namespace: NS.discoInfo)?.child("identity", namespace: NS.discoInfo)?["type"] == "console")
 
         let unknown = try #require(IQ(Element(
