@@ -73,6 +73,7 @@ bench: release
 	.build/release/tern-bench
 	python3 Benchmarks/ingest.py
 	python3 Benchmarks/startup_to_prompt.py --messages 1000000
+	.build/release/tern-export-bench
 	python3 Benchmarks/roster_print.py
 	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
 	rm -rf $(BENCH_SERVER_DIR)

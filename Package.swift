@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "tern", targets: ["tern"]),
         .executable(name: "tern-bench", targets: ["TernBench"]),
         .executable(name: "tern-sync-bench", targets: ["TernSyncBench"]),
+        .executable(name: "tern-export-bench", targets: ["TernExportBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -56,6 +57,8 @@ let package = Package(
         // Release-mode benchmarks for DESIGN §7 (`make bench`); they print figures, tests assert behaviour.
         .executableTarget(name: "TernBench", dependencies: ["XMPP", "Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "TernSyncBench", dependencies: ["Store", "Sync", "XMPP"]),
+        .executableTarget(
+            name: "TernExportBench", dependencies: ["Store", .product(name: "GRDBSQLite", package: "GRDB.swift")]),
 
         .testTarget(name: "XMPPTests", dependencies: ["XMPP"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),

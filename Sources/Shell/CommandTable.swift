@@ -48,6 +48,15 @@ enum CommandTable {
             summary: "Switch the current conversation; plain lines go there.", minArguments: 1
         ) { shell, args, _ in try await shell.switchConversation(args[0]) },
         ShellCommandSpec(
+            name: "correct", aliases: [], arguments: "TEXT",
+            summary: "Replace the text of your last message in the current conversation (XEP-0308).", minArguments: 1
+        ) { shell, _, raw in try await shell.correctLast(raw) },
+        ShellCommandSpec(
+            name: "retract", aliases: [], arguments: "[ID]",
+            summary: "Retract your last message in the current conversation, or the one with this id (XEP-0424).",
+            minArguments: 0
+        ) { shell, args, _ in try await shell.retract(args.first) },
+        ShellCommandSpec(
             name: "history", aliases: [], arguments: "[JID] [N]",
             summary: "Show the last N messages (default 20) of a conversation, oldest first.", minArguments: 0
         ) { shell, args, _ in try await shell.history(args) },

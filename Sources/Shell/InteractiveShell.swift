@@ -136,6 +136,42 @@ actor InteractiveShell {
         updatePrompt()
     }
 
+    /// `/correct TEXT`: our last message in the current conversation, corrected (XEP-0308).
+    func correctLast(_ text: String) async throws {
+        let (account, conversation) = try editContext()
+        guard let target = try context.store.lastOwnMessage(accountID: account.rowID, conversation: conversation) else {
+            throw Failure("nothing of yours to correct in \(conversation)")
+        }
+        try sendEdit(.correction(text), of: target, account: account)
+    }
+
+    /// `/retract [ID]`: our last message in the current conversation, or the one with this id
+    /// (as `history --json` or the outbox shows it), retracted (XEP-0424).
+    func retract(_ id: String?) async throws {
+        let (account, conversation) = try editContext()
+        let target = try id.map { try context.store.ownMessage(accountID: account.rowID, conversation: conversation, id: $0) }
+            ?? context.store.lastOwnMessage(accountID: account.rowID, conversation: conversation)
+        guard let target else {
+            throw Failure(id.map { "no message of yours with id \(Sanitizer.inert($0)) in \(conversation)" }
+                ?? "nothing of yours to retract in \(conversation)")
+        }
+        try sendEdit(.retraction, of: target, account: account)
+    }
+
+    private func editContext() throws -> (Account, String) {
+        let account = try requireAccount()
+        guard let conversation else { throw Failure("no current conversation: /chat JID first") }
+        return (account, conversation)
+    }
+
+    /// Queued like any message, and shown changed at once.
+    private func sendEdit(_ edit: Outbox.Edit, of target: StoredMessage, account: Account) throws {
+        let (item, changed) = try Outbox.enqueueEdit(store: context.store, account: account, edit, of: target)
+        say(Renderer.line(changed, state: item.state))
+        if let engine { Task { await engine.flush() } }
+        updatePrompt()
+    }
+
     func switchConversation(_ recipient: String) async throws {
         let account = try requireAccount()
         let key = try conversationKey(recipient, account: account)

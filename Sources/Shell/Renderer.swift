@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Sync
+import XMPP
 
 /// How things look on the terminal and in JSON Lines (CLI.md, JSON Lines fields).
 ///
@@ -15,14 +16,20 @@ enum Renderer {
 
     /// Local time, 24-hour; the date too when it is not today.
     static func clock(_ seconds: Double) -> String {
-        let date = Date(timeIntervalSince1970: seconds)
-        let parts = Calendar.current.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        let time = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-        guard !Calendar.current.isDateInToday(date) else { return time }
-        return String(format: "%04d-%02d-%02d ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0) + time
+        let parts = LocalTime.parts(seconds)
+        let today = LocalTime.parts(Date().timeIntervalSince1970)
+        var out: [UInt8] = []
+        if parts.tm_year != today.tm_year || parts.tm_yday != today.tm_yday {
+            LocalTime.appendDay(parts, to: &out)
+            out.append(UInt8(ascii: " "))
+        }
+        LocalTime.appendClock(parts, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// One message as a terminal line; continuation lines of multi-line bodies are indented.
+    /// A `/me` action (XEP-0245 §3) reads `* who does something`; a corrected message is marked
+    /// `(edited)`, a retracted one shows only `(retracted)`.
     static func line(_ message: StoredMessage, state: OutboxItem.State? = nil) -> String {
         let who = message.direction == .incoming ? sender(message.sender) : "me"
         let arrow = message.direction == .incoming ? "<" : ">"
@@ -31,8 +38,15 @@ enum Renderer {
             prefix += " → \(Sanitizer.inert(message.conversation))"
             if let state, state != .delivered, state != .acked { prefix += " (\(state.rawValue))" }
         }
+        if message.retractedAt != nil { return prefix + ": (retracted)" }
+        let edited = message.editedAt != nil ? " (edited)" : ""
+        if let action = MeCommand.action(in: message.body) {
+            let name = message.direction == .incoming ? (message.nick.map(Sanitizer.inert) ?? who) : "me"
+            let text = Sanitizer.inertMultiline(String(action)).replacingOccurrences(of: "\n", with: "\n    ")
+            return "[\(clock(message.timestamp))] * \(name) \(text)" + edited
+        }
         let body = Sanitizer.inertMultiline(message.body).replacingOccurrences(of: "\n", with: "\n    ")
-        return "\(prefix): \(body)"
+        return "\(prefix): \(body)" + edited
     }
 
     /// Why the next connection waits: the server keeps ending sessions right after login.
@@ -60,22 +74,7 @@ enum Renderer {
     }
 
     static func messageJSON(_ message: StoredMessage, state: OutboxItem.State?, event: String? = nil) -> String {
-        var object: [String: Any] = [
-            "id": message.id ?? 0,
-            "conversation": message.conversation,
-            "from": message.sender,
-            "to": message.recipient,
-            "body": message.body,
-            "timestamp": isoTimestamp(message.timestamp),
-            "direction": message.direction.rawValue,
-            "type": message.type,
-        ]
-        if let event { object["event"] = event }
-        if let state { object["state"] = state.rawValue }
-        if let originID = message.originID { object["origin_id"] = originID }
-        if let stanzaID = message.stanzaID { object["stanza_id"] = stanzaID }
-        if let nick = message.nick { object["nick"] = nick }
-        return json(object)
+        MessageJSON.line(message, state: state, event: event)
     }
 
     static func outboxJSON(_ item: OutboxItem) -> String {
@@ -118,7 +117,7 @@ enum Renderer {
         return String(out)
     }
 
-    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII { return scalar.value == 0x7F }  // JSON leaves DEL raw
         if (0x80..<0xA0).contains(scalar.value) { return true }
         let properties = scalar.properties

@@ -52,23 +52,11 @@ extension Store {
 
     /// The last `limit` messages of a conversation (before `before`, if given), oldest first.
     public func history(accountID: Int64, conversation: String, limit: Int = 50, before: Double? = nil) throws -> [HistoryEntry] {
-        try read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT message.*, outbox.state AS outbox_state FROM message
-                    LEFT JOIN outbox ON outbox.id = message.outbox_id
-                    WHERE message.account_id = ? AND message.conversation = ? AND message.timestamp < ?
-                    ORDER BY message.timestamp DESC, message.id DESC
-                    LIMIT ?
-                    """,
-                arguments: [accountID, conversation, before ?? Double.greatestFiniteMagnitude, limit])
-            return try rows.reversed().map { row in
-                HistoryEntry(
-                    message: try StoredMessage(row: row),
-                    state: (row["outbox_state"] as String?).flatMap(OutboxItem.State.init(rawValue:)))
-            }
+        var entries: [HistoryEntry] = []
+        try streamMessages(MessageRange(accountID: accountID, conversation: conversation, before: before, newest: limit)) {
+            entries.append($0)
         }
+        return entries
     }
 
     /// Messages with an id above `afterID`, oldest first: how other processes follow new traffic.

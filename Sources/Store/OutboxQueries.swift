@@ -34,12 +34,7 @@ extension Store {
         let now = Store.now
         defer { scheduleSearchIndexing() }
         return try write { db in
-            let seq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0) + 1
-            let item = OutboxItem(
-                id: new.id, seq: seq, accountID: new.accountID, recipient: new.recipient, type: new.type,
-                body: new.body, stanza: new.stanza, state: .queued, attempts: 0, error: nil,
-                createdAt: now, sentAt: nil)
-            try item.insert(db)
+            let item = try Self.insertOutboxRow(db, new, at: now)
             var message = StoredMessage(
                 accountID: new.accountID, conversation: new.conversation, direction: .outgoing, type: new.type,
                 sender: new.sender, recipient: new.recipient, body: new.body, timestamp: now, receivedAt: now,
@@ -47,6 +42,17 @@ extension Store {
             try message.insert(db)
             return item
         }
+    }
+
+    /// The outbox row alone, next in creation order.
+    static func insertOutboxRow(_ db: Database, _ new: NewOutgoing, at now: Double) throws -> OutboxItem {
+        let seq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM outbox") ?? 0) + 1
+        let item = OutboxItem(
+            id: new.id, seq: seq, accountID: new.accountID, recipient: new.recipient, type: new.type,
+            body: new.body, stanza: new.stanza, state: .queued, attempts: 0, error: nil,
+            createdAt: now, sentAt: nil)
+        try item.insert(db)
+        return item
     }
 
     /// Rows ready to be sent, in creation order. A group chat message waits (still queued)

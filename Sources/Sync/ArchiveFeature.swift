@@ -338,9 +338,9 @@ enum ArchivePages {
                 outboxIDs: Set(outbox.keys), receivedAt: now)
         }
         records = dropKnownStanzaIDs(records, context: context)
-        guard let inserted = try? context.store.insertMessages(records) else { return [] }
-        for message in inserted { await context.emit(.message(message)) }
-        return inserted
+        guard let stored = try? context.store.insertApplyingEdits(records) else { return [] }
+        for message in stored.changed { await context.emit(.message(message)) }
+        return stored.inserted
     }
 
     /// Copies whose only dedup key is a content hash (the sender gave no ids) match their live
@@ -400,10 +400,10 @@ enum ArchivedMessages {
         } else {
             dedupKey = IncomingMessages.dedupKey(from: sender, id: message.id, originID: originID, body: body, timestamp: timestamp)
         }
-        return StoredMessage(
+        return HistoryEdits.marking(StoredMessage(
             accountID: account.rowID, conversation: to.bare.description, direction: .outgoing,
             type: message.kind == .chat ? "chat" : "normal", sender: sender.description, recipient: to.description,
             body: body, timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
-            stanzaKey: message.id, originID: originID, stanzaID: stanzaID, dedupKey: dedupKey, isRead: true)
+            stanzaKey: message.id, originID: originID, stanzaID: stanzaID, dedupKey: dedupKey, isRead: true), from: original)
     }
 }

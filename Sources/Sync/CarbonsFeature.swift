@@ -33,8 +33,8 @@ struct CarbonsFeature: SessionFeature {
             return Self.record(for: copy, account: context.account, ourJID: context.boundJID, receivedAt: now)
         }
         // One transaction for the burst; a failed write loses only copies, which MAM can bring back.
-        guard let inserted = try? context.store.insertMessages(records) else { return }
-        for message in inserted { await context.emit(.message(message)) }
+        guard let stored = try? context.store.insertApplyingEdits(records) else { return }
+        for message in stored.changed { await context.emit(.message(message)) }
     }
 
     /// disco#info of our server's domain lists `urn:xmpp:carbons:2` (§3); no answer means no.
@@ -61,7 +61,7 @@ struct CarbonsFeature: SessionFeature {
             let sender = message.from ?? ourJID.bare
             let timestamp = Delay.timestamp(of: original) ?? receivedAt
             let originID = StanzaID.originID(of: original)
-            return StoredMessage(
+            let record = StoredMessage(
                 accountID: account.rowID, conversation: to.bare.description, direction: .outgoing,
                 type: message.kind == .chat ? "chat" : "normal", sender: sender.description,
                 recipient: to.description, body: body,
@@ -69,6 +69,7 @@ struct CarbonsFeature: SessionFeature {
                 stanzaKey: message.id, originID: originID, stanzaID: StanzaID.stanzaID(of: original, by: ourJID.bare),
                 dedupKey: IncomingMessages.dedupKey(from: sender, id: message.id, originID: originID, body: body, timestamp: timestamp),
                 isRead: true)
+            return HistoryEdits.marking(record, from: original)
         }
     }
 }

@@ -56,8 +56,8 @@ extension RoomFeature {
                 for: $0.message, room: room, account: context.account, ourJID: context.boundJID, ownOutboxIDs: ours,
                 receivedAt: now, archivedAt: $0.timestamp, archiveID: $0.archiveID)
         }
-        guard let inserted = try? context.store.insertMessages(records) else { return 0 }
-        for message in inserted { await context.emit(.message(message)) }
-        return inserted.count
+        guard let stored = try? context.store.insertApplyingEdits(records) else { return 0 }
+        for message in stored.changed { await context.emit(.message(message)) }
+        return stored.inserted.count
     }
 }

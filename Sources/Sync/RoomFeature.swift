@@ -157,12 +157,12 @@ struct RoomFeature: SessionFeature {
             }
         }
         occupants.apply(context)
-        if let inserted = try? context.store.insertMessages(records) {
+        if let stored = try? context.store.insertApplyingEdits(records) {
             // The archive cursor moves only once what it points past is stored.
             for (room, stanzaID) in cursors {
                 try? context.store.setRoomArchiveCursor(accountID: accountID, jid: room, lastID: stanzaID)
             }
-            for message in inserted { await context.emit(.message(message)) }
+            for message in stored.changed { await context.emit(.message(message)) }
         }
         // A reflection settles its row even if a clean close had queued it again meanwhile:
         // the room has it, so sending it again would show it twice.

@@ -34,13 +34,13 @@ enum RoomMessages {
             dedupKey = key(room: room.jid, nick: nick, originID: parsed.originID, stanzaID: stanzaID, body: body, timestamp: timestamp)
         }
         // Only what this store sent is ours: a nick says nothing about who held it before.
-        return StoredMessage(
+        return HistoryEdits.marking(StoredMessage(
             accountID: account.rowID, conversation: room.jid,
             direction: isOurs ? .outgoing : .incoming,
             type: "groupchat", sender: "\(room.jid)/\(nick)", recipient: ourJID.description, nick: nick, body: body,
             timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
             stanzaKey: parsed.id, originID: parsed.originID, stanzaID: stanzaID, dedupKey: dedupKey,
-            isRead: isOurs)
+            isRead: isOurs), from: element)
     }
 
     /// A private message from an occupant (§7.5): its own conversation, `room@service/nick`.
@@ -53,12 +53,13 @@ enum RoomMessages {
         else { return nil }
         let timestamp = Delay.timestamp(of: element) ?? receivedAt
         let originID = StanzaID.originID(of: element)
-        return StoredMessage(
+        return HistoryEdits.marking(StoredMessage(
             accountID: account.rowID, conversation: from.description, direction: .incoming, type: "chat",
             sender: from.description, recipient: ourJID.description, nick: from.resource, body: body,
             timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
             stanzaKey: message.id, originID: originID, stanzaID: nil,
-            dedupKey: key(room: from.description, nick: "", originID: originID, stanzaID: nil, body: body, timestamp: timestamp))
+            dedupKey: key(room: from.description, nick: "", originID: originID, stanzaID: nil, body: body, timestamp: timestamp)),
+            from: element)
     }
 
     /// Someone else's origin-id is scoped by their nick: copying another occupant's id must not

@@ -678,9 +678,9 @@ public actor SyncEngine {
             }
         }
         do {
-            let inserted = try store.insertMessages(records)
-            receivedCount += inserted.count
-            for message in inserted { eventSink.yield(.message(message)) }
+            let stored = try store.insertApplyingEdits(records)
+            receivedCount += stored.inserted.count
+            for message in stored.changed { eventSink.yield(.message(message)) }
             // An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
             let items = try store.outboxItems(ids: outboxClaims.map(\.claim.id))
             var delivered: [String] = []
@@ -718,7 +718,8 @@ public actor SyncEngine {
     }
 
     /// What every session advertises before the features add theirs (XEP-0030).
-    static let baseDiscoFeatures = [NS.ping, NS.receipts, NS.discoInfo]
+    /// XEP-0308 §2 and XEP-0424 §2: a client that applies corrections and retractions says so.
+    static let baseDiscoFeatures = [NS.ping, NS.receipts, NS.discoInfo, Correction.namespace, Retraction.namespace]
 
     /// Answers iq get/set addressed to us: ping, disco#info, and service-unavailable for the rest.
     static func answer(_ iq: IQ, features extra: [String] = []) -> Element? {

@@ -8,6 +8,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
     case emptyMessage
     case removalUnconfirmed(String)
     case notInRoom(String)
+    case notOurMessage
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum SyncError: Error, CustomStringConvertible, Sendable {
         case .emptyMessage: "message not queued: it is empty"
         case .removalUnconfirmed(let jid): "the server did not confirm deleting \(jid), and it still accepts the login"
         case .notInRoom(let room): "message not queued: you are not in \(room) (join it first)"
+        case .notOurMessage: "only our own messages can be corrected or retracted, and this one has no id to name"
         }
     }
 }

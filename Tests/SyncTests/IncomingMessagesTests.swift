@@ -88,6 +88,7 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         let info = try #require(SyncEngine.answer(disco))
         let features = info.child("query", namespace: NS.discoInfo)?.children("feature", namespace: NS.discoInfo).compactMap { $0["var"] } ?? []
         #expect(features.contains(NS.ping))
+        #expect(features.contains(Correction.namespace) && features.contains(Retraction.namespace), "XEP-0308 §2, XEP-0424 §2")
         #expect(info.child("query", namespace: NS.discoInfo)?.child("identity", namespace: NS.discoInfo)?["type"] == "console")
 
         let unknown = try #require(IQ(Element(
@@ -142,5 +143,37 @@ enum FNV1aReference {
             }
         }
         return h
+    }
+}
+
+@Suite struct IncomingEditsTests {
+    @Test func record__marks_a_correction_with_the_id_it_replaces() throws {
+        let stanza = message(
+            ["from": "bob@example.org/phone", "type": "chat", "id": "m2"], [body("fixed"), Correction.replace("m1")])
+        let record = try #require(IncomingMessages.record(for: stanza, account: account, ourJID: me, receivedAt: Date()))
+        #expect(record.edit == EditRequest(.correction, of: "m1"))
+        #expect(record.body == "fixed")
+    }
+
+    @Test func record__marks_a_retraction__which_wins_over_a_correction() throws {
+        let stanza = message(
+            ["from": "bob@example.org/phone", "type": "chat", "id": "r1"],
+            [body(Retraction.fallbackBody), Correction.replace("m1")] + Retraction.elements(retracting: "origin-1"))
+        let record = try #require(IncomingMessages.record(for: stanza, account: account, ourJID: me, receivedAt: Date()))
+        #expect(record.edit == EditRequest(.retraction, of: "origin-1"))
+    }
+
+    @Test func record__an_ordinary_message_asks_no_edit() throws {
+        let stanza = message(["from": "bob@example.org/phone", "type": "chat", "id": "m1"], [body("hello")])
+        #expect(try #require(IncomingMessages.record(for: stanza, account: account, ourJID: me, receivedAt: Date())).edit == nil)
+    }
+
+    @Test func sent_carbon__of_our_correction__is_marked_as_ours() throws {
+        let original = message(
+            ["from": "alice@example.org/phone", "to": "bob@example.org", "type": "chat", "id": "c2"],
+            [body("fixed"), Correction.replace("c1")])
+        let record = try #require(CarbonsFeature.record(for: .sent(original), account: account, ourJID: me, receivedAt: Date()))
+        #expect(record.direction == .outgoing)
+        #expect(record.edit == EditRequest(.correction, of: "c1"))
     }
 }

@@ -7,7 +7,9 @@ that scripts/testserver writes to DIR/env.
 
 Subcommands:
   send     --jid J --password P --to T --body B [--count N] [--id ID] [--origin-id ID]
-           [--request-receipt] [--poison SHAPE]   body may contain {n} (1-based message
+           [--request-receipt] [--poison SHAPE] [--replace ID] [--retract ID]
+           --replace makes it a XEP-0308 correction of message ID; --retract a XEP-0424
+           retraction of ID (with the XEP-0428 fallback marker and a store hint); body may contain {n} (1-based message
            number); exits once the server has processed every message (a ping round trip).
            --poison adds what a hostile peer may put in a relayed stanza (DESIGN §6):
            attrs (a child with 65 attributes), depth (80 nested levels), text (a 600 KiB
@@ -15,7 +17,7 @@ Subcommands:
   receive  --jid J --password P [--from F] --count N --timeout S [--linger S]
            [--send-receipts] [--ready-file PATH]
            prints each chat message from F as one JSON line
-           {"from","body","id","origin_id","stanza_id","delay"}; after the Nth it
+           {"from","body","id","origin_id","stanza_id","delay","replace","retract"}; after the Nth it
            keeps listening --linger seconds and prints any extra (duplicate) ones.
   count    --jid J --password P --count N --timeout S
            online; counts incoming messages and stores nothing (the slixmpp reference of
@@ -95,6 +97,10 @@ NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner"
 NS_DATA = "jabber:x:data"
 NS_CONFERENCE = "jabber:x:conference"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_CORRECT = "urn:xmpp:message-correct:0"
+NS_RETRACT = "urn:xmpp:message-retract:1"
+NS_FALLBACK = "urn:xmpp:fallback:0"
+NS_HINTS = "urn:xmpp:hints"
 
 
 def fail(code, message):
@@ -210,7 +216,11 @@ def message_json(msg):
         {"id": el.get("id"), "by": el.get("by")}
         for el in xml.findall(f"{{{NS_SID}}}stanza-id")
     ]
+    replace = xml.find(f"{{{NS_CORRECT}}}replace")
+    retract = xml.find(f"{{{NS_RETRACT}}}retract")
     return {
+        "replace": replace.get("id") if replace is not None else None,
+        "retract": retract.get("id") if retract is not None else None,
         "from": str(msg["from"]),
         "body": msg["body"],
         "id": msg["id"] or None,
@@ -257,6 +267,12 @@ async def cmd_send(client, args):
             ET.SubElement(msg.xml, f"{{{NS_RECEIPTS}}}request")
         if args.poison:
             add_poison(msg, args.poison)
+        if args.replace:
+            ET.SubElement(msg.xml, f"{{{NS_CORRECT}}}replace", {"id": args.replace})
+        if args.retract:
+            ET.SubElement(msg.xml, f"{{{NS_RETRACT}}}retract", {"id": args.retract})
+            ET.SubElement(msg.xml, f"{{{NS_FALLBACK}}}fallback", {"for": NS_RETRACT})
+            ET.SubElement(msg.xml, f"{{{NS_HINTS}}}store")
         msg.send()
     await ping_server(client, args)
     await close_session(client)
@@ -842,6 +858,8 @@ def parse_args(argv):
     p.add_argument("--origin-id", default=None, help="XEP-0359 origin-id (default: the stanza id)")
     p.add_argument("--request-receipt", action="store_true")
     p.add_argument("--poison", default=None, choices=["attrs", "depth", "text", "size"])
+    p.add_argument("--replace", default=None, help="XEP-0308: correct the message with this id")
+    p.add_argument("--retract", default=None, help="XEP-0424: retract the message with this origin-id")
 
     p = sub.add_parser("receive", parents=[common, account])
     p.add_argument("--from", default=None, help="only messages from this JID (bare or full)")

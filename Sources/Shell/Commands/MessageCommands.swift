@@ -222,12 +222,22 @@ struct HistoryCommand: AsyncParsableCommand {
             guard limit > 0 else { throw UsageFailure("--limit must be positive") }
             let cutoff = try before.map(DateArgument.parse)
             if fetch { try await fetchOlder(conversation, account: account, context: context) }
-            for entry in try context.store.history(
-                accountID: account.rowID, conversation: isPrivate ? address.description : conversation.description, limit: limit,
-                before: cutoff?.timeIntervalSince1970)
-            {
-                print(json ? Renderer.messageJSON(entry.message, state: entry.state) : Renderer.line(entry.message, state: entry.state))
+            let range = Store.MessageRange(
+                accountID: account.rowID, conversation: isPrivate ? address.description : conversation.description,
+                before: cutoff?.timeIntervalSince1970, newest: limit)
+            // Streamed: each row is written as it is read, in 64 KiB writes.
+            let output = ByteOutput(fd: STDOUT_FILENO)
+            let json = self.json
+            try context.store.streamMessages(range) { entry in
+                if json {
+                    MessageJSON.append(entry.message, state: entry.state, to: &output.buffer)
+                } else {
+                    output.buffer.append(contentsOf: Renderer.line(entry.message, state: entry.state).utf8)
+                }
+                output.buffer.append(UInt8(ascii: "\n"))
+                try output.flushIfFull()
             }
+            try output.flush()
         }
     }
 

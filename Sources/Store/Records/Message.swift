@@ -25,6 +25,13 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var dedupHash: Int64?
     public var outboxID: String?
     public var isRead: Bool
+    /// When the sender last corrected it (XEP-0308); nil if never.
+    public var editedAt: Double?
+    /// When the sender retracted it (XEP-0424); its body is then empty.
+    public var retractedAt: Double?
+    /// Set on a row that asks to edit an earlier one instead of being a message of its own;
+    /// never stored (see `Store.insertApplyingEdits`).
+    public var edit: EditRequest? = nil
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -38,6 +45,8 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
         case dedupHash = "dedup_hash"
         case outboxID = "outbox_id"
         case isRead = "is_read"
+        case editedAt = "edited_at"
+        case retractedAt = "retracted_at"
     }
 
     public init(
@@ -73,9 +82,27 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
     }
 }
 
+/// What an incoming correction or retraction asks of an earlier message, named by `targetID`
+/// (XEP-0308 §3: its id attribute; XEP-0424 §4: its origin-id, or in a room its stanza-id).
+public struct EditRequest: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case correction, retraction }
+    public var kind: Kind
+    public var targetID: String
+
+    public init(_ kind: Kind, of targetID: String) {
+        self.kind = kind
+        self.targetID = targetID
+    }
+}
+
 /// A message row joined with its outbox state, as history shows it.
 public struct HistoryEntry: Sendable, Equatable {
     public var message: StoredMessage
     /// The outbox state for outgoing messages (nil for incoming ones).
     public var state: OutboxItem.State?
+
+    public init(message: StoredMessage, state: OutboxItem.State?) {
+        self.message = message
+        self.state = state
+    }
 }
