@@ -35,6 +35,7 @@ import Testing
     /// Row ids the search index finds for a word (FTS5 through the Store, no sqlite3 tool).
     private func indexed(_ home: TernHome, _ word: String) throws -> [Int64] {
         let store = try Store(directory: home.path)
+        try store.catchUpSearchIndex()
         return try store.read { db in
             try Int64.fetchAll(db, sql: "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", arguments: [word])
         }

@@ -23,7 +23,8 @@ private func roomMessage(_ account: Account, nick: String, _ body: String, key: 
 
 /// What the search index holds for a word (the FTS5 table itself, through the Store).
 private func indexed(_ store: Store, _ word: String) throws -> [Int64] {
-    try store.read { db in try Int64.fetchAll(db, sql: "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", arguments: [word]) }
+    try store.catchUpSearchIndex()
+    return try store.read { db in try Int64.fetchAll(db, sql: "SELECT rowid FROM message_fts WHERE message_fts MATCH ?", arguments: [word]) }
 }
 
 @Suite struct MessageEditsTests {
