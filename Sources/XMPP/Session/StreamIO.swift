@@ -37,7 +37,7 @@ final class StreamIO: @unchecked Sendable {
     /// reading until the consumer catches up, and TCP pushes back on the server. It bounds the
     /// memory a backlog can take, whatever its size, and lets the consumer commit what waits
     /// in large transactions.
-    static let readAheadLimit = 2 << 20
+    static let readAheadLimit = 1 << 20
 
     /// How long writes may go on once a close is asked for: the user who quits does not wait
     /// for a server that stopped reading, or reads a byte at a time.
