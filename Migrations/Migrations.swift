@@ -18,5 +18,6 @@ public enum SchemaMigrations {
         Migration(identifier: "0007_rooms", sql: String(decoding: PackageResources._007_rooms_sql, as: UTF8.self)),
         Migration(identifier: "0008_bookmark_extensions", sql: String(decoding: PackageResources._008_bookmark_extensions_sql, as: UTF8.self)),
         Migration(identifier: "0009_caps_own_answers", sql: String(decoding: PackageResources._009_caps_own_answers_sql, as: UTF8.self)),
+        Migration(identifier: "0011_search_prefixes", sql: String(decoding: PackageResources._011_search_prefixes_sql, as: UTF8.self)),
     ]
 }

@@ -60,6 +60,11 @@ enum Renderer {
     }
 
     static func messageJSON(_ message: StoredMessage, state: OutboxItem.State?, event: String? = nil) -> String {
+        json(messageObject(message, state: state, event: event))
+    }
+
+    /// The message fields of CLI.md's JSON Lines, for commands that add their own.
+    static func messageObject(_ message: StoredMessage, state: OutboxItem.State?, event: String? = nil) -> [String: Any] {
         var object: [String: Any] = [
             "id": message.id ?? 0,
             "conversation": message.conversation,
@@ -75,7 +80,7 @@ enum Renderer {
         if let originID = message.originID { object["origin_id"] = originID }
         if let stanzaID = message.stanzaID { object["stanza_id"] = stanzaID }
         if let nick = message.nick { object["nick"] = nick }
-        return json(object)
+        return object
     }
 
     static func outboxJSON(_ item: OutboxItem) -> String {
