@@ -54,7 +54,7 @@ let package = Package(
         ),
         .executableTarget(name: "tern", dependencies: ["Shell"]),
         // Release-mode benchmarks for DESIGN §7 (`make bench`); they print figures, tests assert behaviour.
-        .executableTarget(name: "TernBench", dependencies: ["XMPP", "Store"]),
+        .executableTarget(name: "TernBench", dependencies: ["XMPP", "Store", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "TernSyncBench", dependencies: ["Store", "Sync", "XMPP"]),
 
         .testTarget(name: "XMPPTests", dependencies: ["XMPP"]),

@@ -59,20 +59,29 @@ extension Store {
         guard filters.limit > 0 else { return [] }
         return try read { db in
             let candidates = try Self.searchCandidates(db, accountID: accountID, query: query, filters: filters)
-            let ranked = SearchRanking.rank(candidates.map(\.message), terms: query.positiveTerms, now: now)
+            let ranked = SearchRanking.rank(candidates.map(\.entry.message), terms: query.positiveTerms, now: now)
             return try ranked.prefix(filters.limit).map { scored in
-                let entry = candidates[scored.index]
-                return SearchHit(
-                    entry: entry, snippet: try Self.snippet(db, query: query, message: entry.message), rank: scored.rank)
+                let candidate = candidates[scored.index]
+                return SearchHit(entry: candidate.entry, snippet: try Self.snippet(db, query: query, candidate: candidate), rank: scored.rank)
             }
         }
     }
 
-    /// The newest matches passing the filters. FTS5 drives the join (CROSS JOIN keeps SQLite
-    /// from turning it around) so the walk stops as soon as enough rows pass.
-    static func searchCandidates(_ db: Database, accountID: Int64, query: SearchQuery, filters: SearchFilters) throws -> [HistoryEntry] {
+    /// A candidate with the snippet FTS5 made while it stood on the row, markers still in.
+    struct SearchCandidate {
+        let entry: HistoryEntry
+        let markedSnippet: String
+    }
+
+    /// The newest matches passing the filters, each with its snippet: made here, while FTS5
+    /// stands on the row, a snippet costs a few microseconds; asked for later by rowid it costs
+    /// a fresh seek through every term's doclist. FTS5 drives the join (CROSS JOIN keeps SQLite
+    /// from turning it around), so the walk stops as soon as enough rows pass.
+    static func searchCandidates(_ db: Database, accountID: Int64, query: SearchQuery, filters: SearchFilters) throws -> [SearchCandidate] {
         var conditions = ["message_fts MATCH ?", "message.account_id = ?"]
-        var arguments: [(any DatabaseValueConvertible)?] = [query.expression, accountID]
+        var arguments: [(any DatabaseValueConvertible)?] = [
+            String(SnippetMarkers.open), String(SnippetMarkers.close), snippetTokens, query.expression, accountID,
+        ]
         if let conversation = filters.conversation {
             conditions.append("message.conversation = ?")
             arguments.append(conversation)
@@ -100,19 +109,26 @@ extension Store {
         }
         arguments.append(searchCandidateCount)
         let sql = """
-            SELECT message.*, outbox.state AS outbox_state
+            SELECT message.*, outbox.state AS outbox_state, snippet(message_fts, 0, ?, ?, '…', ?) AS marked_snippet
             FROM message_fts CROSS JOIN message ON message.id = message_fts.rowid
             LEFT JOIN outbox ON outbox.id = message.outbox_id
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY message_fts.rowid DESC
             LIMIT ?\(arguments.count)
             """
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(HistoryEntry.init(row:))
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+            SearchCandidate(entry: try HistoryEntry(row: row), markedSnippet: row["marked_snippet"] ?? "")
+        }
     }
 
-    /// The hit's snippet from FTS5, split at markers the body itself cannot contain: they are
-    /// private-use characters chosen per message among those absent from its text.
-    static func snippet(_ db: Database, query: SearchQuery, message: StoredMessage) throws -> [SnippetPart] {
+    /// The snippet in parts. A body holding the usual markers itself (hostile, or pasted)
+    /// gets its snippet again with markers it does not contain, so its text cannot forge a match.
+    static func snippet(_ db: Database, query: SearchQuery, candidate: SearchCandidate) throws -> [SnippetPart] {
+        let message = candidate.entry.message
+        let usual = message.body.unicodeScalars.allSatisfy { $0 != SnippetMarkers.open && $0 != SnippetMarkers.close }
+        if usual {
+            return SnippetMarkers.split(candidate.markedSnippet, open: SnippetMarkers.open, close: SnippetMarkers.close)
+        }
         guard let id = message.id, let (open, close) = SnippetMarkers.choose(avoiding: message.body) else {
             return [SnippetPart(message.body, isMatch: false)]
         }
@@ -126,6 +142,10 @@ extension Store {
 
 /// Marker characters for `snippet()` and the split back into parts.
 enum SnippetMarkers {
+    /// The usual pair: private-use characters, which no ordinary message holds.
+    static let open: Unicode.Scalar = "\u{E000}"
+    static let close: Unicode.Scalar = "\u{E001}"
+
     /// The first pair of private-use characters (U+E000…) that the text does not contain;
     /// nil for a text holding nearly all of them, which is then shown without highlight.
     static func choose(avoiding text: String) -> (Unicode.Scalar, Unicode.Scalar)? {

@@ -23,8 +23,9 @@ enum SearchRanking {
     /// Candidates best first; ties go to the newer message.
     static func rank(_ messages: [StoredMessage], terms: [SearchQuery.Term], now: Double) -> [Scored] {
         guard !messages.isEmpty else { return [] }
-        let termTokens = terms.map { tokens($0.text) }
-        let documents = messages.map { tokens($0.body) }
+        var cache: [Substring: String] = [:]
+        let termTokens = terms.map { tokens($0.text, cache: &cache) }
+        let documents = messages.map { tokens($0.body, cache: &cache) }
         let frequencies = documents.map { document in
             zip(terms, termTokens).map { term, needle in occurrences(of: needle, prefix: term.isPrefix, in: document) }
         }
@@ -71,23 +72,73 @@ enum SearchRanking {
         return found
     }
 
-    /// Lowercased tokens with combining marks removed: runs of letters, numbers and private-use characters.
-    static func tokens(_ text: String) -> [String] {
+    /// Lowercased tokens with combining marks removed: runs of letters, numbers and private-use
+    /// characters. Words repeat (Zipf), so each distinct non-ASCII word is folded once per call.
+    static func tokens(_ text: String, cache: inout [Substring: String]) -> [String] {
         var result: [String] = []
-        var current = String.UnicodeScalarView()
-        for scalar in text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars {
+        var start: String.Index?
+        var ascii = true
+        var index = text.startIndex
+        func close(at end: String.Index) {
+            guard let from = start else { return }
+            let word = text[from..<end]
+            if ascii {
+                result.append(word.lowercased())
+            } else if let folded = cache[word] {
+                result.append(folded)
+            } else {
+                let folded = fold(word)
+                cache[word] = folded
+                result.append(folded)
+            }
+            start = nil
+        }
+        let scalars = text.unicodeScalars
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            if isTokenScalar(scalar) {
+                if start == nil {
+                    start = index
+                    ascii = true
+                }
+                if !scalar.isASCII { ascii = false }
+            } else {
+                close(at: index)
+            }
+            index = scalars.index(after: index)
+        }
+        close(at: scalars.endIndex)
+        return result
+    }
+
+    static func tokens(_ text: String) -> [String] {
+        var cache: [Substring: String] = [:]
+        return tokens(text, cache: &cache)
+    }
+
+    private static func isTokenScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            let value = scalar.value
+            return (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+        }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .decimalNumber, .letterNumber, .otherNumber, .privateUse, .nonspacingMark, .spacingMark, .enclosingMark:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Lowercase, decompose, drop the combining marks: `Café` → `cafe`.
+    private static func fold(_ word: Substring) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in word.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars {
             switch scalar.properties.generalCategory {
-            case .nonspacingMark, .spacingMark, .enclosingMark:
-                continue
-            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                 .decimalNumber, .letterNumber, .otherNumber, .privateUse:
-                current.append(scalar)
-            default:
-                if !current.isEmpty { result.append(String(current)) }
-                current = String.UnicodeScalarView()
+            case .nonspacingMark, .spacingMark, .enclosingMark: continue
+            default: out.append(scalar)
             }
         }
-        if !current.isEmpty { result.append(String(current)) }
-        return result
+        return String(out)
     }
 }
