@@ -132,6 +132,29 @@ import Testing
         #expect(try store.history(accountID: account.rowID, around: 9999, limit: 5) == nil)
     }
 
+    @Test func migration_0011__messages_indexed_before_stay_searchable_and_new_ones_are_indexed() throws {
+        let queue = try DatabaseQueue()
+        try Store.migrator.migrate(queue, upTo: "0009_caps_own_answers")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO account (id, jid, resource, created_at) VALUES (1, 'a@x', 'r', 0)")
+            try db.execute(sql: """
+                INSERT INTO message (account_id, conversation, direction, sender, recipient, body, timestamp, received_at, dedup_key)
+                VALUES (1, 'b@x', 'in', 'b@x/r', 'a@x', 'before the upgrade', 0, 0, 'k1')
+                """)
+        }
+        try Store.migrator.migrate(queue)
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO message (account_id, conversation, direction, sender, recipient, body, timestamp, received_at, dedup_key)
+                VALUES (1, 'b@x', 'in', 'b@x/r', 'a@x', 'after the upgrade', 1, 1, 'k2')
+                """)
+        }
+        let found = try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM message_fts WHERE message_fts MATCH ? ORDER BY rowid", arguments: ["\"up\"*"])
+        }
+        #expect(found == ["before the upgrade", "after the upgrade"])
+    }
+
     @Test func ranking__tokens_fold_like_the_index() {
         #expect(SearchRanking.tokens("Café, NAÏVE-test 42") == ["cafe", "naive", "test", "42"])
         #expect(SearchRanking.occurrences(of: ["good", "mor"], prefix: true, in: ["good", "morning", "good", "mo"]) == 1)
