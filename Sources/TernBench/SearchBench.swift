@@ -12,6 +12,7 @@ enum SearchBench {
         let name: String
         let query: String
         let conversation: String?
+        var before: Double? = nil
     }
 
     static func run(messages: Int, runs: Int = 50, referenceRuns: Int = 10) throws {
@@ -29,18 +30,21 @@ enum SearchBench {
             Shape(name: "two words", query: "\(words[3]) \(words[300])", conversation: nil),
             Shape(name: "common word, mid conversation", query: words[4], conversation: fixture.conversations[6]),
             Shape(name: "common word, smallest conversation", query: words[4], conversation: fixture.conversations.last),
+            // Time filters are checked on each match, newest first: an old cutoff walks past the newer ones.
+            Shape(name: "common word, before (oldest 20%)", query: words[4], conversation: nil,
+                  before: fixture.newest - 0.8 * HistoryFixture.span),
         ]
         print("shape                                  tern p50   tern p99    raw p50    raw p99  p99 ratio  (query)")
         for shape in shapes {
             let query = try SearchQuery(parsing: shape.query)
-            let filters = SearchFilters(conversation: shape.conversation, limit: 50)
+            let filters = SearchFilters(conversation: shape.conversation, before: shape.before, limit: 50)
             _ = try fixture.store.search(accountID: fixture.account.rowID, query: query, filters: filters, now: fixture.newest)
             let tern = try measure(runs) {
                 _ = try fixture.store.search(accountID: fixture.account.rowID, query: query, filters: filters, now: fixture.newest)
             }
             let raw = try measure(referenceRuns) {
                 _ = try fixture.store.read { db in
-                    try rawRanked(db, expression: query.expression, conversation: shape.conversation)
+                    try rawRanked(db, expression: query.expression, conversation: shape.conversation, before: shape.before)
                 }
             }
             print(
@@ -50,7 +54,17 @@ enum SearchBench {
         print("search: tern over \(runs) runs, raw over \(referenceRuns); ratio < 1 means tern is faster")
     }
 
-    static func rawRanked(_ db: Database, expression: String, conversation: String?) throws -> Int {
+    static func rawRanked(_ db: Database, expression: String, conversation: String?, before: Double?) throws -> Int {
+        if let before {
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT message.id, snippet(message_fts, 0, '[', ']', '…', 12) FROM message_fts
+                    JOIN message ON message.id = message_fts.rowid
+                    WHERE message_fts MATCH ? AND message.timestamp < ? ORDER BY rank LIMIT 50
+                    """,
+                arguments: [expression, before]).count
+        }
         if let conversation {
             return try Row.fetchAll(
                 db,
