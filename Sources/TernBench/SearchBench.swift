@@ -54,31 +54,27 @@ enum SearchBench {
         print("search: tern over \(runs) runs, raw over \(referenceRuns); ratio < 1 means tern is faster")
     }
 
+    /// FTS5's own ranking over every match, with the shape's filter joined in.
     static func rawRanked(_ db: Database, expression: String, conversation: String?, before: Double?) throws -> Int {
-        if let before {
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT message.id, snippet(message_fts, 0, '[', ']', '…', 12) FROM message_fts
-                    JOIN message ON message.id = message_fts.rowid
-                    WHERE message_fts MATCH ? AND message.timestamp < ? ORDER BY rank LIMIT 50
-                    """,
-                arguments: [expression, before]).count
-        }
+        var filter = ""
+        var arguments: StatementArguments = [expression]
         if let conversation {
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT message.id, snippet(message_fts, 0, '[', ']', '…', 12) FROM message_fts
-                    JOIN message ON message.id = message_fts.rowid
-                    WHERE message_fts MATCH ? AND message.conversation = ? ORDER BY rank LIMIT 50
-                    """,
-                arguments: [expression, conversation]).count
+            filter += " AND message.conversation = ?"
+            arguments += [conversation]
         }
+        if let before {
+            filter += " AND message.timestamp < ?"
+            arguments += [before]
+        }
+        // Without a filter, no join: the reference is FTS5 alone.
+        let join = filter.isEmpty ? "" : " JOIN message ON message.id = message_fts.rowid"
         return try Row.fetchAll(
             db,
-            sql: "SELECT rowid, snippet(message_fts, 0, '[', ']', '…', 12) FROM message_fts WHERE message_fts MATCH ? ORDER BY rank LIMIT 50",
-            arguments: [expression]).count
+            sql: """
+                SELECT message_fts.rowid, snippet(message_fts, 0, '[', ']', '…', 12) FROM message_fts\(join)
+                WHERE message_fts MATCH ?\(filter) ORDER BY rank LIMIT 50
+                """,
+            arguments: arguments).count
     }
 
     /// p50 and p99 in milliseconds (nearest rank).
