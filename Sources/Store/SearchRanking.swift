@@ -1,7 +1,7 @@
 import Foundation
 
 /// Orders search candidates: Okapi BM25 (Robertson & Zaragoza, "The Probabilistic Relevance
-/// Framework", 2009, eq. 3.x; the formula FTS5's `bm25()` uses) blended with recency.
+/// Framework: BM25 and Beyond", 2009; the formula FTS5's `bm25()` uses) blended with recency.
 ///
 /// Pure, so tests can pin the order. Document frequencies are counted within the candidates:
 /// every candidate matches every required group, so what they weigh is the choice between
