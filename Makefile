@@ -18,6 +18,7 @@ BENCH_SERVER_DIR := .bench-server
 DEMO_SERVER_DIR := .demo-server
 DEMO_DIR := .demo
 TERN := .build/release/tern
+SEARCH_BENCH_MESSAGES ?= 1000000
 
 .PHONY: all deps build release test bench fuzz demo demo-bob demo-server demo-stop demo-clean clean
 
@@ -74,6 +75,7 @@ bench: release
 	python3 Benchmarks/ingest.py
 	python3 Benchmarks/startup_to_prompt.py --messages 1000000
 	.build/release/tern-export-bench
+	.build/release/tern-bench search $(SEARCH_BENCH_MESSAGES)
 	python3 Benchmarks/roster_print.py
 	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
 	rm -rf $(BENCH_SERVER_DIR)

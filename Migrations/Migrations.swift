@@ -19,6 +19,7 @@ public enum SchemaMigrations {
         Migration(identifier: "0008_bookmark_extensions", sql: String(decoding: PackageResources._008_bookmark_extensions_sql, as: UTF8.self)),
         Migration(identifier: "0009_caps_own_answers", sql: String(decoding: PackageResources._009_caps_own_answers_sql, as: UTF8.self)),
         Migration(identifier: "0010_ingest_at_volume", sql: String(decoding: PackageResources._010_ingest_at_volume_sql, as: UTF8.self)),
+        Migration(identifier: "0011_search_prefixes", sql: String(decoding: PackageResources._011_search_prefixes_sql, as: UTF8.self)),
         Migration(identifier: "0012_message_edits", sql: String(decoding: PackageResources._012_message_edits_sql, as: UTF8.self)),
     ]
 }

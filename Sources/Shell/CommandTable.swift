@@ -57,9 +57,19 @@ enum CommandTable {
             minArguments: 0
         ) { shell, args, _ in try await shell.retract(args.first) },
         ShellCommandSpec(
-            name: "history", aliases: [], arguments: "[JID] [N]",
-            summary: "Show the last N messages (default 20) of a conversation, oldest first.", minArguments: 0
+            name: "history", aliases: [], arguments: "[JID] [N] [--around ID]",
+            summary: "Show the last N messages (default 20) of a conversation, oldest first; --around: N around message ID.",
+            minArguments: 0
         ) { shell, args, _ in try await shell.history(args) },
+        ShellCommandSpec(
+            name: "search", aliases: ["find"], arguments: "QUERY",
+            summary: "Search all history: words, \"phrases\", prefix*, -exclude, OR. Prints numbered hits for /goto.",
+            minArguments: 1
+        ) { shell, _, raw in try await shell.search(raw) },
+        ShellCommandSpec(
+            name: "goto", aliases: [], arguments: "N",
+            summary: "Open hit N of the last /search in its conversation, among the messages around it.", minArguments: 1
+        ) { shell, args, _ in try await shell.goto(args[0]) },
         ShellCommandSpec(
             name: "outbox", aliases: [], arguments: "[cancel ID | retry ID]",
             summary: "List queued and unconfirmed messages; cancel a queued one or retry a failed one (ID or a unique prefix).",

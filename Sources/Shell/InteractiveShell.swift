@@ -39,6 +39,8 @@ actor InteractiveShell {
     private var retryNote: String?
     private var unread: [String: Int] = [:]
     private var quitting = false
+    /// The message ids `/search` last listed, for `/goto N`.
+    var searchHits: [Int64] = []
     let idle = IdleTracker()
 
     init(context: AppContext) throws {
@@ -212,8 +214,21 @@ actor InteractiveShell {
         let account = try requireAccount()
         var target = conversation
         var limit = 20
-        for argument in arguments {
-            if let number = Int(argument) { limit = max(1, number) } else { target = try JID(argument).bare.description }
+        var around: Int64?
+        var words = arguments[...]
+        while let argument = words.popFirst() {
+            if argument == "--around" {
+                guard let id = words.popFirst().flatMap(Int64.init) else { throw Failure("usage: /history [JID] [N] [--around ID]") }
+                around = id
+            } else if let number = Int(argument) {
+                limit = max(1, number)
+            } else {
+                target = try JID(argument).bare.description
+            }
+        }
+        if let around {
+            try showContext(of: around, in: arguments.contains { $0.contains("@") } ? target : nil, limit: limit)
+            return
         }
         guard let target else { throw Failure("which conversation? /history JID") }
         let entries = try context.store.history(accountID: account.rowID, conversation: target, limit: limit)

@@ -77,6 +77,28 @@ enum Renderer {
         MessageJSON.line(message, state: state, event: event)
     }
 
+    /// The message fields of CLI.md's JSON Lines, for commands that add their own.
+    static func messageObject(_ message: StoredMessage, state: OutboxItem.State?, event: String? = nil) -> [String: Any] {
+        var object: [String: Any] = [
+            "id": message.id ?? 0,
+            "conversation": message.conversation,
+            "from": message.sender,
+            "to": message.recipient,
+            "body": message.body,
+            "timestamp": isoTimestamp(message.timestamp),
+            "direction": message.direction.rawValue,
+            "type": message.type,
+        ]
+        if let event { object["event"] = event }
+        if let state { object["state"] = state.rawValue }
+        if let originID = message.originID { object["origin_id"] = originID }
+        if let stanzaID = message.stanzaID { object["stanza_id"] = stanzaID }
+        if let nick = message.nick { object["nick"] = nick }
+        if message.editedAt != nil { object["edited"] = true }
+        if message.retractedAt != nil { object["retracted"] = true }
+        return object
+    }
+
     static func outboxJSON(_ item: OutboxItem) -> String {
         var object: [String: Any] = [
             "id": item.id, "to": item.recipient, "body": item.body, "state": item.state.rawValue,

@@ -59,6 +59,31 @@ extension Store {
         return entries
     }
 
+    /// A message in its context: up to `limit` messages of its conversation, about half before
+    /// and half after it, oldest first (the order `history` uses: time, then id). Nil when the
+    /// account holds no message with that id.
+    public func history(accountID: Int64, around messageID: Int64, limit: Int = 20) throws -> [HistoryEntry]? {
+        try read { db in
+            guard let hit = try StoredMessage.filter(Column("account_id") == accountID && Column("id") == messageID).fetchOne(db)
+            else { return nil }
+            let before = max(0, (limit - 1) / 2)
+            let after = max(0, limit - 1 - before)
+            let select = """
+                SELECT message.*, outbox.state AS outbox_state FROM message
+                LEFT JOIN outbox ON outbox.id = message.outbox_id
+                WHERE message.account_id = ? AND message.conversation = ?
+                """
+            let older = try Row.fetchAll(
+                db, sql: select + " AND (message.timestamp, message.id) < (?, ?) ORDER BY message.timestamp DESC, message.id DESC LIMIT ?",
+                arguments: [accountID, hit.conversation, hit.timestamp, messageID, before])
+            let this = try Row.fetchAll(db, sql: select + " AND message.id = ?", arguments: [accountID, hit.conversation, messageID])
+            let newer = try Row.fetchAll(
+                db, sql: select + " AND (message.timestamp, message.id) > (?, ?) ORDER BY message.timestamp, message.id LIMIT ?",
+                arguments: [accountID, hit.conversation, hit.timestamp, messageID, after])
+            return try (older.reversed() + this + newer).map(HistoryEntry.init(row:))
+        }
+    }
+
     /// Messages with an id above `afterID`, oldest first: how other processes follow new traffic.
     public func messages(accountID: Int64, afterID: Int64, limit: Int = 500) throws -> [StoredMessage] {
         try read { db in
@@ -86,5 +111,14 @@ extension Store {
         try read { db in
             try Row.fetchOne(db, sql: Self.lastMessageSQL, arguments: [accountID])?["conversation"]
         }
+    }
+}
+
+extension HistoryEntry {
+    /// A `message.*` row with the joined `outbox_state` column.
+    init(row: Row) throws {
+        self.init(
+            message: try StoredMessage(row: row),
+            state: (row["outbox_state"] as String?).flatMap(OutboxItem.State.init(rawValue:)))
     }
 }

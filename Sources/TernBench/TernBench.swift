@@ -5,10 +5,16 @@ import XMPP
 /// Release-mode benchmarks for the DESIGN §7 budgets; prints figures, asserts nothing.
 ///
 ///     swift run -c release tern-bench [stanzas]
+///     swift run -c release tern-bench search [messages]    (default 1,000,000)
 @main
 struct TernBench {
     static func main() throws {
-        let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "search" {
+            try SearchBench.run(messages: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000)
+            return
+        }
+        let count = arguments.first.flatMap(Int.init) ?? 200_000
         try parse(count)
         try StorePathBench.run(count)
     }

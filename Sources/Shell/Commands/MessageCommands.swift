@@ -206,6 +206,8 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "How many messages.") var limit: Int = 50
     @Option(help: ArgumentHelp("Only messages before this date (ISO 8601, or YYYY-MM-DD).", valueName: "DATE"))
     var before: String?
+    @Option(help: ArgumentHelp("Show this message (an id from `tern search`) in its context: --limit messages around it.", valueName: "ID"))
+    var around: Int64?
     @Flag(help: "Print JSON Lines.") var json = false
     @Flag(help: "First fetch up to --limit older messages from the server's archive (XEP-0313).") var fetch = false
 
@@ -220,6 +222,15 @@ struct HistoryCommand: AsyncParsableCommand {
             let room = try context.store.room(accountID: account.rowID, jid: conversation.description)
             let isPrivate = address.resource != nil && room != nil
             guard limit > 0 else { throw UsageFailure("--limit must be positive") }
+            if let around {
+                guard before == nil, !fetch else { throw UsageFailure("--around cannot be combined with --before or --fetch") }
+                let conversationKey = isPrivate ? address.description : conversation.description
+                let entries = try HistoryContext.around(
+                    around, conversation: conversationKey, limit: limit, store: context.store, accountID: account.rowID)
+                let bold = !json && isatty(STDOUT_FILENO) == 1
+                for entry in entries { print(HistoryContext.render(entry, hit: around, json: json, bold: bold)) }
+                return
+            }
             let cutoff = try before.map(DateArgument.parse)
             if fetch { try await fetchOlder(conversation, account: account, context: context) }
             let range = Store.MessageRange(
@@ -368,5 +379,33 @@ enum OutboxEditing {
     /// `ID STATE` like `tern send`, or the row as `tern outbox --json` prints it.
     static func result(_ item: OutboxItem, json: Bool) -> String {
         json ? Renderer.outboxJSON(item) : "\(item.id) \(item.state.rawValue)"
+    }
+}
+
+/// `history --around ID` and `/history --around ID`: a search hit among its neighbours.
+enum HistoryContext {
+    /// A usage error when the id is unknown or belongs to another conversation.
+    static func around(_ id: Int64, conversation: String?, limit: Int, store: Store, accountID: Int64) throws -> [HistoryEntry] {
+        guard limit > 0 else { throw UsageFailure("--limit must be positive") }
+        guard let entries = try store.history(accountID: accountID, around: id, limit: limit) else {
+            throw UsageFailure("no message \(id) in this account's history")
+        }
+        if let conversation, let hit = entries.first(where: { $0.message.id == id }), hit.message.conversation != conversation {
+            throw UsageFailure("message \(id) belongs to \(hit.message.conversation), not \(conversation)")
+        }
+        return entries
+    }
+
+    /// The hit stands out: bold on a terminal, `*` before it in plain text, `"hit": true` in JSON.
+    static func render(_ entry: HistoryEntry, hit: Int64, json: Bool, bold: Bool) -> String {
+        let isHit = entry.message.id == hit
+        if json {
+            var object = Renderer.messageObject(entry.message, state: entry.state)
+            if isHit { object["hit"] = true }
+            return Renderer.json(object)
+        }
+        let line = Renderer.line(entry.message, state: entry.state)
+        guard isHit else { return line }
+        return bold ? SearchRenderer.boldOn + line + SearchRenderer.boldOff : "* " + line
     }
 }
