@@ -25,7 +25,11 @@ struct AppContext {
         home = Paths.home(explicit: options.home)
         accountOption = options.account
         do {
-            store = try Store(directory: home)
+            store = try Store(directory: home) { messages in
+                // On a terminal only: scripts read stderr for errors.
+                guard isatty(STDERR_FILENO) == 1 else { return }
+                FileHandle.standardError.write(Data("tern: upgrading the store of \(messages) messages, a few seconds…\n".utf8))
+            }
         } catch {
             throw Failure("\(error)")
         }

@@ -30,8 +30,9 @@ public final class Store: Sendable {
     }
 
     /// Opens (creating and migrating if needed) the store in `directory`.
-    /// The directory is made 0700 and the database files 0600.
-    public init(directory: String) throws {
+    /// The directory is made 0700 and the database files 0600. `announceUpgrade` hears about
+    /// a schema upgrade of a store with many messages (it takes seconds), before it starts.
+    public init(directory: String, announceUpgrade: ((_ messages: Int) -> Void)? = nil) throws {
         self.directory = directory
         self.databasePath = (directory as NSString).appendingPathComponent("tern.sqlite")
         try Self.makePrivateDirectory(directory)
@@ -45,6 +46,12 @@ public final class Store: Sendable {
         config.prepareDatabase { db in db.add(function: DedupHash.sqlFunction) }
         do {
             pool = try DatabasePool(path: databasePath, configuration: config)
+            if let announceUpgrade, try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) {
+                let messages = try pool.read { db in
+                    try db.tableExists("message") ? Int.fetchOne(db, sql: "SELECT max(id) FROM message") ?? 0 : 0
+                }
+                if messages >= Self.upgradeWorthAnnouncing { announceUpgrade(messages) }
+            }
             try Self.migrator.migrate(pool)
         } catch let error as DatabaseError {
             throw StoreError.database(error.message ?? "\(error.resultCode)")
@@ -53,6 +60,9 @@ public final class Store: Sendable {
             chmod(databasePath + suffix, 0o600)
         }
     }
+
+    /// Below this many messages an upgrade takes well under a second: not worth a line.
+    static let upgradeWorthAnnouncing = 100_000
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

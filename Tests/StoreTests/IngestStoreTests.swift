@@ -111,6 +111,35 @@ import Testing
         try store.write { db in try db.execute(sql: "INSERT INTO message_fts(message_fts) VALUES('integrity-check')") }
     }
 
+    @Test func migration__of_a_large_store_is_announced_before_it_starts__a_small_one_is_not() throws {
+        func versionNine(messages: Int) throws -> String {
+            let directory = temporaryDirectory()
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let queue = try DatabaseQueue(path: directory + "/tern.sqlite")
+            try Store.migrator.migrate(queue, upTo: "0009_caps_own_answers")
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO account(id, jid, resource, created_at) VALUES (1, 'alice@example.org', 'r', 0)")
+                try db.execute(
+                    sql: """
+                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                        INSERT INTO message(account_id, conversation, direction, sender, recipient, body, timestamp, received_at, dedup_key)
+                        SELECT 1, 'bob@example.org', 'in', 'bob@example.org/x', 'alice@example.org', 'm' || i, i, i, 'k' || i FROM n
+                        """,
+                    arguments: [messages])
+            }
+            try queue.close()
+            return directory
+        }
+        var heard: [Int] = []
+        let large = try Store(directory: try versionNine(messages: Store.upgradeWorthAnnouncing)) { heard.append($0) }
+        #expect(heard == [Store.upgradeWorthAnnouncing])
+        #expect(try large.searchIndexBacklog() == 0)
+        _ = try Store(directory: large.directory) { heard.append($0) }
+        #expect(heard.count == 1, "an upgraded store is not announced again")
+        _ = try Store(directory: try versionNine(messages: 10)) { heard.append($0) }
+        #expect(heard.count == 1, "a small store upgrades without a word")
+    }
+
     @Test func migration__a_version_9_store_keeps_every_message_its_index_and_its_dedup() throws {
         let directory = temporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
