@@ -237,4 +237,26 @@ private func reason(_ string: String) -> JIDError.Reason? {
             #expect(error.description.count < 200)
         }
     }
+
+    /// The ASCII fast path must give exactly what the full preparation gives, for every part.
+    @Test func asciiFastPath__agrees_with_the_full_preparation() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array((0..<128).map { UInt8($0) })
+        let likely = Array("abcXYZ09.-_@/ \"&'<>:\u{7f}\t".utf8)
+        func sample(_ length: Int) -> String {
+            String(decoding: (0..<length).map { _ in
+                Bool.random(using: &generator) ? likely.randomElement(using: &generator)! : alphabet.randomElement(using: &generator)!
+            }, as: UTF8.self)
+        }
+        func outcome(_ body: () throws -> String) -> String {
+            do { return "ok " + (try body()) } catch { return "error \(error)" }
+        }
+        var inputs = ["alice", "Alice", "EXAMPLE.org", "example.org", "a..b", ".a", "a.", "tern.x1", String(repeating: "a", count: 64) + ".org"]
+        for _ in 0..<5_000 { inputs.append(sample(Int.random(in: 1...12, using: &generator))) }
+        for input in inputs {
+            #expect(outcome { try JID.prepareLocal(input) } == outcome { try JID.prepareLocal(input, fastPath: false) }, "local \(input.debugDescription)")
+            #expect(outcome { try JID.prepareDomain(input) } == outcome { try JID.prepareDomain(input, fastPath: false) }, "domain \(input.debugDescription)")
+            #expect(outcome { try JID.prepareResource(input) } == outcome { try JID.prepareResource(input, fastPath: false) }, "resource \(input.debugDescription)")
+        }
+    }
 }
