@@ -373,7 +373,11 @@ public actor Connection {
     public func tick() {
         guard let io, !isClosed, var machine = streamManagement, machine.isActive else { return }
         let now = ContinuousClock.now
-        if let asked = machine.ackRequestedAt, asked.duration(to: now) > configuration.ackTimeout {
+        // An answer may wait behind a backlog we read at the Store's pace: a link that keeps
+        // bringing bytes, or that we stopped reading ourselves, is not dead.
+        if let asked = machine.ackRequestedAt, asked.duration(to: now) > configuration.ackTimeout,
+            !io.isReceiving(within: configuration.ackTimeout)
+        {
             io.requestAbort(.timeout("the server did not answer an ack request"))
             return
         }

@@ -31,6 +31,8 @@ final class StreamIO: @unchecked Sendable {
         var writeWaitingSince: ContinuousClock.Instant?
         /// Bytes read and handed on whose stanzas are not yet stored (`consumed`).
         var unconsumedBytes = 0
+        /// When the last read brought bytes.
+        var lastInboundAt = ContinuousClock.now
     }
 
     /// Back-pressure (DESIGN §7): with this much read and not yet stored, the thread stops
@@ -129,6 +131,12 @@ final class StreamIO: @unchecked Sendable {
     }
 
     var unconsumedBytes: Int { shared.withLock { $0.unconsumedBytes } }
+
+    /// Whether bytes came in within `duration`, or reading is paused for the consumer (then
+    /// what the server sends waits in the kernel, and its silence proves nothing).
+    func isReceiving(within duration: Duration) -> Bool {
+        shared.withLock { $0.unconsumedBytes >= Self.readAheadLimit || ContinuousClock.now - $0.lastInboundAt < duration }
+    }
 
     /// Whether a write has waited longer than `duration` for the server to take a byte.
     func isWriteStalled(longerThan duration: Duration) -> Bool {
@@ -358,6 +366,7 @@ final class StreamIO: @unchecked Sendable {
                 continue
             } else {
                 (events, bytes) = try readEvents(timeout: timeout)
+                if bytes > 0 { shared.withLock { $0.lastInboundAt = .now } }
             }
             pending = []
             for event in events {
