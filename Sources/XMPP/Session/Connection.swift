@@ -135,10 +135,9 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
 /// to the awaiting `request` call instead (RFC 6120 §8.2.3), after checking they come from
 /// the entity we asked.
 ///
-/// Stanzas wait here for the consumer, and bursts that arrived while it was busy come out as
-/// one: under load the Store commits thousands per transaction, at a trickle one burst each.
-/// What waits is bounded by the I/O thread's read-ahead (`StreamIO.readAheadLimit`), which
-/// the consumer's `handled` frees again (DESIGN §7).
+/// Stanza bursts (one per read) wait here for the consumer. What waits is bounded by the I/O
+/// thread's read-ahead (`StreamIO.readAheadLimit`), which the consumer's `handled` frees
+/// again (DESIGN §7).
 ///
 /// Stream management lives here because only this actor sees every stanza in the order it
 /// is written: counting elsewhere could number two concurrent sends in the wrong order.
@@ -155,20 +154,14 @@ public actor Connection {
 
     /// What one burst counts for XEP-0198, claimed iq replies and dropped stanzas included.
     public struct InboundBatch: Sendable {
-        var countable: Int
-        var ackRequested: Bool
+        let countable: Int
+        let ackRequested: Bool
         /// The input these stanzas took: read-ahead to give back once they are handled.
-        var bytes: Int
+        let bytes: Int
         /// Stanzas of the burst skipped for crossing a per-stanza limit, other than replies
         /// to our own requests (those fail the request): for the consumer to report.
-        public var dropped: [DroppedStanza]
+        public let dropped: [DroppedStanza]
 
-        mutating func append(_ other: InboundBatch) {
-            countable += other.countable
-            ackRequested = ackRequested || other.ackRequested
-            bytes += other.bytes
-            dropped += other.dropped
-        }
     }
 
     /// Events not yet taken by `nextEvent()`, oldest first, and the consumer waiting for one.
@@ -194,23 +187,14 @@ public actor Connection {
         self.configuration = configuration
     }
 
-    /// The next event, nil once the connection has closed and every event was taken. Stanza
-    /// bursts queued one after another come out merged into one. One consumer only.
+    /// The next event, nil once the connection has closed and every event was taken. One
+    /// consumer only.
     public func nextEvent() async -> Event? {
         if queued.isEmpty {
             if eventsFinished { return nil }
             return await withCheckedContinuation { eventWaiter = $0 }
         }
-        var event = queued.removeFirst()
-        if case .stanzas(var elements, var batch) = event {
-            while case .stanzas(let more, let moreBatch)? = queued.first {
-                queued.removeFirst()
-                elements += more
-                batch.append(moreBatch)
-            }
-            event = .stanzas(elements, batch)
-        }
-        return event
+        return queued.removeFirst()
     }
 
     /// `nextEvent()` as a sequence, for consumers that take events one at a time. Bursts still

@@ -37,8 +37,7 @@ final class StreamIO: @unchecked Sendable {
 
     /// Back-pressure (DESIGN §7): with this much read and not yet stored, the thread stops
     /// reading until the consumer catches up, and TCP pushes back on the server. It bounds the
-    /// memory a backlog can take, whatever its size, and lets the consumer commit what waits
-    /// in large transactions.
+    /// memory a backlog can take, whatever its size.
     static let readAheadLimit = 1 << 20
 
     /// How long writes may go on once a close is asked for: the user who quits does not wait
