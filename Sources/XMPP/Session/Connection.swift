@@ -161,7 +161,6 @@ public actor Connection {
         /// Stanzas of the burst skipped for crossing a per-stanza limit, other than replies
         /// to our own requests (those fail the request): for the consumer to report.
         public let dropped: [DroppedStanza]
-
     }
 
     /// Events not yet taken by `nextEvent()`, oldest first, and the consumer waiting for one.
