@@ -113,12 +113,7 @@ import Testing
 
     @Test func migration__of_a_large_store_is_announced_before_it_starts__a_small_one_is_not() throws {
         func versionNine(messages: Int) throws -> String {
-            let directory = temporaryDirectory()
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let queue = try DatabaseQueue(path: directory + "/tern.sqlite")
-            try Store.migrator.migrate(queue, upTo: "0009_caps_own_answers")
-            try queue.write { db in
-                try db.execute(sql: "INSERT INTO account(id, jid, resource, created_at) VALUES (1, 'alice@example.org', 'r', 0)")
+            try versionNineStore { db in
                 try db.execute(
                     sql: """
                         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
@@ -127,8 +122,6 @@ import Testing
                         """,
                     arguments: [messages])
             }
-            try queue.close()
-            return directory
         }
         var heard: [Int] = []
         let large = try Store(directory: try versionNine(messages: Store.upgradeWorthAnnouncing)) { heard.append($0) }
@@ -141,20 +134,7 @@ import Testing
     }
 
     @Test func migration__a_version_9_store_keeps_every_message_its_index_and_its_dedup() throws {
-        let directory = temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/tern.sqlite"
-        // A store as version 9 left it, written by that version's own SQL.
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
-            for migration in SchemaMigrations.all where migration.identifier < "0010" {
-                try db.execute(sql: migration.sql)
-            }
-            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
-            for migration in SchemaMigrations.all where migration.identifier < "0010" {
-                try db.execute(sql: "INSERT INTO grdb_migrations VALUES (?)", arguments: [migration.identifier])
-            }
-            try db.execute(sql: "INSERT INTO account(id, jid, resource, created_at) VALUES (1, 'alice@example.org', 'r', 0)")
+        let directory = try versionNineStore { db in
             for n in 1...300 {
                 try db.execute(
                     sql: """
@@ -164,8 +144,6 @@ import Testing
                     arguments: ["old message \(n) caf\u{e9}", Double(n), Double(n), "o:\(n)"])
             }
         }
-        try queue.close()
-
         let store = try Store(directory: directory)
         let account = try #require(try store.accounts().first)
         #expect(try store.history(accountID: account.rowID, conversation: "bob@example.org", limit: 1000).count == 300)

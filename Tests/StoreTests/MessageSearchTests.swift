@@ -133,18 +133,12 @@ import Testing
     }
 
     @Test func migration_0011__messages_indexed_before_stay_searchable_and_new_ones_are_indexed() throws {
-        let directory = temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let queue = try DatabaseQueue(path: directory + "/tern.sqlite")
-        try Store.migrator.migrate(queue, upTo: "0009_caps_own_answers")
-        try queue.write { db in
-            try db.execute(sql: "INSERT INTO account (id, jid, resource, created_at) VALUES (1, 'a@x', 'r', 0)")
+        let directory = try versionNineStore { db in
             try db.execute(sql: """
                 INSERT INTO message (account_id, conversation, direction, sender, recipient, body, timestamp, received_at, dedup_key)
                 VALUES (1, 'b@x', 'in', 'b@x/r', 'a@x', 'before the upgrade', 0, 0, 'k1')
                 """)
         }
-        try queue.close()
         let store = try Store(directory: directory)
         _ = try store.insertMessages([StoredMessage(
             accountID: 1, conversation: "b@x", direction: .incoming, sender: "b@x/r", recipient: "a@x",

@@ -16,6 +16,21 @@ func makeStore() throws -> (Store, Account) {
     return (store, account)
 }
 
+/// A data directory holding a store as version 9 left it (before the ingest schema of 0010),
+/// with account 1 and whatever `fill` writes: what the upgrade tests start from.
+func versionNineStore(_ fill: (Database) throws -> Void) throws -> String {
+    let directory = temporaryDirectory()
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let queue = try DatabaseQueue(path: directory + "/tern.sqlite")
+    try Store.migrator.migrate(queue, upTo: "0009_caps_own_answers")
+    try queue.write { db in
+        try db.execute(sql: "INSERT INTO account(id, jid, resource, created_at) VALUES (1, 'alice@example.org', 'r', 0)")
+        try fill(db)
+    }
+    try queue.close()
+    return directory
+}
+
 func incoming(_ account: Account, _ body: String, key: String, from: String = "bob@example.org/phone", at time: Double = 1_700_000_000) -> StoredMessage {
     StoredMessage(
         accountID: account.rowID, conversation: "bob@example.org", direction: .incoming, sender: from,
