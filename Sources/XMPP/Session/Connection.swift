@@ -161,6 +161,13 @@ public actor Connection {
         /// Stanzas of the burst skipped for crossing a per-stanza limit, other than replies
         /// to our own requests (those fail the request): for the consumer to report.
         public let dropped: [DroppedStanza]
+
+        /// Takes in the burst that came after this one.
+        mutating func absorb(_ later: InboundBatch) {
+            self = InboundBatch(
+                countable: countable + later.countable, ackRequested: ackRequested || later.ackRequested,
+                bytes: bytes + later.bytes, dropped: dropped + later.dropped)
+        }
     }
 
     /// Events not yet taken by `nextEvent()`, oldest first, and the consumer waiting for one.
@@ -187,13 +194,22 @@ public actor Connection {
     }
 
     /// The next event, nil once the connection has closed and every event was taken. One
-    /// consumer only.
+    /// consumer only. Bursts that queued up while the consumer was busy come as one: the
+    /// consumer then stores them in one transaction, which is what lets a slow Store catch up
+    /// (DESIGN §7). The read-ahead limit bounds what can queue, so it bounds the merge too.
     public func nextEvent() async -> Event? {
         if queued.isEmpty {
             if eventsFinished { return nil }
             return await withCheckedContinuation { eventWaiter = $0 }
         }
-        return queued.removeFirst()
+        let first = queued.removeFirst()
+        guard case .stanzas(var elements, var batch) = first else { return first }
+        while case .stanzas(let more, let moreBatch)? = queued.first {
+            queued.removeFirst()
+            elements += more
+            batch.absorb(moreBatch)
+        }
+        return .stanzas(elements, batch)
     }
 
     /// `nextEvent()` as a sequence, for consumers that take events one at a time. Bursts still
