@@ -271,6 +271,7 @@ enum ArchivePages {
             timer.cancel()
             await router.close(accountID: accountID, queryID: queryID, iqID: iqID)
             await commit(results, pager, step)
+            await context.engine.waitForEventRoom()
             switch step {
             case nil: return .interrupted("no answer from the archive to query \(queryID)")
             case .more: continue

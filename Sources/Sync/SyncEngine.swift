@@ -72,8 +72,11 @@ public struct SyncReport: Sendable {
 /// Runs one account's connection: it executes what the Store holds (queued messages) and
 /// writes everything it learns back into the Store. The UI never calls the connection directly.
 public actor SyncEngine {
-    public nonisolated let events: AsyncStream<SyncEvent>
-    private let eventSink: AsyncStream<SyncEvent>.Continuation
+    /// What happens, for one consumer at a time (bounded: see `EventChannel`).
+    public nonisolated var events: EventChannel<SyncEvent>.Events { eventSink.sequence }
+    private let eventSink = EventChannel<SyncEvent>(capacity: SyncEngine.eventCapacity)
+    /// Events a consumer may lag behind before the engine waits for it: a few bursts' worth of lines.
+    static let eventCapacity = 1024
     public let store: Store
     public private(set) var account: Account
     private let password: String?
@@ -119,7 +122,6 @@ public actor SyncEngine {
         self.account = account
         self.password = password
         self.adjustConnection = adjustConnection
-        (events, eventSink) = AsyncStream<SyncEvent>.makeStream(bufferingPolicy: .unbounded)
     }
 
     public var isOnline: Bool { session != nil }
@@ -464,6 +466,11 @@ public actor SyncEngine {
         eventSink.yield(event)
     }
 
+    /// Returns once the events' consumer is within its bound (see `EventChannel`).
+    func waitForEventRoom() async {
+        await eventSink.waitForRoom()
+    }
+
     /// The router of this engine's archive pages (ours and rooms').
     var archiveRouter: ArchiveRouter? { feature(ArchiveFeature.self)?.router }
 
@@ -608,6 +615,7 @@ public actor SyncEngine {
             await handle(elements)
             await reportDropped(batch.dropped)
             await source.handled(batch)
+            await eventSink.waitForRoom()
         case .acked(let keys):
             acknowledge(keys)
         case .closed(let error):

@@ -261,7 +261,7 @@ final class Recorder: @unchecked Sendable {
     var offlineCount: Int { lock.withLock { state.offline.count } }
     func allAcked(_ ids: [String]) -> Bool { lock.withLock { ids.allSatisfy { state.acked[$0] != nil } } }
 
-    func consume(_ events: AsyncStream<SyncEvent>) -> Task<Void, Never> {
+    func consume(_ events: EventChannel<SyncEvent>.Events) -> Task<Void, Never> {
         Task.detached { [self] in
             for await event in events { record(event, at: .now) }
         }
