@@ -25,11 +25,16 @@ struct AppContext {
         home = Paths.home(explicit: options.home)
         accountOption = options.account
         do {
-            store = try Store(directory: home) { messages in
-                // On a terminal only: scripts read stderr for errors.
-                guard isatty(STDERR_FILENO) == 1 else { return }
-                FileHandle.standardError.write(Data("tern: upgrading the store of \(messages) messages, a few seconds…\n".utf8))
+            // On a terminal only: scripts read stderr for errors. One line, rewritten per step.
+            let onTerminal = isatty(STDERR_FILENO) == 1
+            var announced = false
+            store = try Store(directory: home) { step in
+                guard onTerminal else { return }
+                announced = true
+                FileHandle.standardError.write(Data(
+                    "\rtern: upgrading the store of \(step.messages) messages, step \(step.step) of \(step.steps) (\(step.name))…\u{1B}[K".utf8))
             }
+            if announced { FileHandle.standardError.write(Data("\rtern: the store is upgraded.\u{1B}[K\n".utf8)) }
         } catch {
             throw Failure("\(error)")
         }

@@ -31,8 +31,9 @@ public final class Store: Sendable {
 
     /// Opens (creating and migrating if needed) the store in `directory`.
     /// The directory is made 0700 and the database files 0600. `announceUpgrade` hears about
-    /// a schema upgrade of a store with many messages (it takes seconds), before it starts.
-    public init(directory: String, announceUpgrade: ((_ messages: Int) -> Void)? = nil) throws {
+    /// each step of a schema upgrade of a store with many messages (it takes seconds), before
+    /// the step starts.
+    public init(directory: String, announceUpgrade: ((_ step: UpgradeStep) -> Void)? = nil) throws {
         self.directory = directory
         self.databasePath = (directory as NSString).appendingPathComponent("tern.sqlite")
         try Self.makePrivateDirectory(directory)
@@ -46,13 +47,7 @@ public final class Store: Sendable {
         config.prepareDatabase { db in db.add(function: DedupHash.sqlFunction) }
         do {
             pool = try DatabasePool(path: databasePath, configuration: config)
-            if let announceUpgrade, try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) {
-                let messages = try pool.read { db in
-                    try db.tableExists("message") ? Int.fetchOne(db, sql: "SELECT max(id) FROM message") ?? 0 : 0
-                }
-                if messages >= Self.upgradeWorthAnnouncing { announceUpgrade(messages) }
-            }
-            try Self.migrator.migrate(pool)
+            try Self.migrate(pool, announcing: announceUpgrade)
         } catch let error as DatabaseError {
             throw StoreError.database(error.message ?? "\(error.resultCode)")
         }
@@ -61,8 +56,34 @@ public final class Store: Sendable {
         }
     }
 
+    /// One step of a schema upgrade: the `step`th of `steps` pending migrations.
+    public struct UpgradeStep: Sendable, Equatable {
+        public let messages: Int
+        public let step: Int
+        public let steps: Int
+        /// What the step does, from the migration's name ("search prefixes").
+        public let name: String
+    }
+
     /// Below this many messages an upgrade takes well under a second: not worth a line.
     static let upgradeWorthAnnouncing = 100_000
+
+    /// Runs the pending migrations one by one, so a large store's upgrade can show its progress.
+    private static func migrate(_ pool: DatabasePool, announcing announce: ((UpgradeStep) -> Void)?) throws {
+        let migrator = Self.migrator
+        let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+        let pending = migrator.migrations.filter { !applied.contains($0) }
+        guard !pending.isEmpty else { return }
+        let messages = try pool.read { db in
+            try db.tableExists("message") ? Int.fetchOne(db, sql: "SELECT max(id) FROM message") ?? 0 : 0
+        }
+        let listener = messages >= upgradeWorthAnnouncing ? announce : nil
+        for (index, identifier) in pending.enumerated() {
+            let name = identifier.drop { $0.isNumber || $0 == "_" }.replacingOccurrences(of: "_", with: " ")
+            listener?(UpgradeStep(messages: messages, step: index + 1, steps: pending.count, name: name))
+            try migrator.migrate(pool, upTo: identifier)
+        }
+    }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -123,14 +123,18 @@ import Testing
                     arguments: [messages])
             }
         }
-        var heard: [Int] = []
+        var heard: [Store.UpgradeStep] = []
         let large = try Store(directory: try versionNine(messages: Store.upgradeWorthAnnouncing)) { heard.append($0) }
-        #expect(heard == [Store.upgradeWorthAnnouncing])
+        // Every migration after version 9, each announced before it runs, in order.
+        let pending = SchemaMigrations.all.count - 9
+        #expect(heard.map(\.step) == Array(1...pending))
+        #expect(heard.allSatisfy { $0.steps == pending && $0.messages == Store.upgradeWorthAnnouncing })
+        #expect(heard.first?.name == "ingest at volume")
         #expect(try large.searchIndexBacklog() == 0)
         _ = try Store(directory: large.directory) { heard.append($0) }
-        #expect(heard.count == 1, "an upgraded store is not announced again")
+        #expect(heard.count == pending, "an upgraded store is not announced again")
         _ = try Store(directory: try versionNine(messages: 10)) { heard.append($0) }
-        #expect(heard.count == 1, "a small store upgrades without a word")
+        #expect(heard.count == pending, "a small store upgrades without a word")
     }
 
     @Test func migration__a_version_9_store_keeps_every_message_its_index_and_its_dedup() throws {
