@@ -170,6 +170,10 @@ public actor Connection {
         }
     }
 
+    /// Input whose stanzas may come as one burst: larger transactions gain little past this
+    /// (issue 12's note), and the parsed stanzas and their rows are what peak memory holds.
+    static let burstMergeLimit = 256 * 1024
+
     /// Events not yet taken by `nextEvent()`, oldest first, and the consumer waiting for one.
     private var queued: [Event] = []
     private var eventWaiter: CheckedContinuation<Event?, Never>?
@@ -194,9 +198,9 @@ public actor Connection {
     }
 
     /// The next event, nil once the connection has closed and every event was taken. One
-    /// consumer only. Bursts that queued up while the consumer was busy come as one: the
-    /// consumer then stores them in one transaction, which is what lets a slow Store catch up
-    /// (DESIGN §7). The read-ahead limit bounds what can queue, so it bounds the merge too.
+    /// consumer only. Bursts that queued up while the consumer was busy come as one, up to
+    /// `burstMergeLimit` bytes of input: the consumer then stores them in one transaction,
+    /// which is what lets a slow Store catch up (DESIGN §7).
     public func nextEvent() async -> Event? {
         if queued.isEmpty {
             if eventsFinished { return nil }
@@ -204,7 +208,7 @@ public actor Connection {
         }
         let first = queued.removeFirst()
         guard case .stanzas(var elements, var batch) = first else { return first }
-        while case .stanzas(let more, let moreBatch)? = queued.first {
+        while batch.bytes < Self.burstMergeLimit, case .stanzas(let more, let moreBatch)? = queued.first {
             queued.removeFirst()
             elements += more
             batch.absorb(moreBatch)
