@@ -136,7 +136,17 @@ actor ArchiveRouter {
     /// Our query iq ids start with this, so their replies can be claimed without a lookup.
     static let iqPrefix = "mam-"
 
-    private var byQueryID: [Key: AsyncStream<Element>.Continuation] = [:]
+    /// An open page's results so far: past `resultsPerPageLimit` they are dropped, so a server
+    /// that ignores the page size (XEP-0059 §2.1 `max`) cannot make memory grow.
+    private struct OpenPage {
+        let sink: AsyncStream<Element>.Continuation
+        var results = 0
+    }
+
+    /// Ten times the largest page we ask for.
+    static let resultsPerPageLimit = 1_000
+
+    private var byQueryID: [Key: OpenPage] = [:]
     /// Accounts whose catch-up reached the end of the archive in this process. Any other one
     /// is pending, so a process that starts by resuming a saved session still catches up.
     private var caughtUp: Set<Int64> = []
@@ -168,20 +178,20 @@ actor ArchiveRouter {
 
     func open(accountID: Int64, queryID: String, iqID: String) -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream<Element>.makeStream(bufferingPolicy: .unbounded)
-        byQueryID[Key(accountID: accountID, id: queryID)] = continuation
+        byQueryID[Key(accountID: accountID, id: queryID)] = OpenPage(sink: continuation)
         byIQID[Key(accountID: accountID, id: iqID)] = continuation
         return stream
     }
 
     /// Ends the page: its stream finishes, and later stanzas for it are dropped.
     func close(accountID: Int64, queryID: String, iqID: String) {
-        byQueryID.removeValue(forKey: Key(accountID: accountID, id: queryID))?.finish()
+        byQueryID.removeValue(forKey: Key(accountID: accountID, id: queryID))?.sink.finish()
         byIQID.removeValue(forKey: Key(accountID: accountID, id: iqID))?.finish()
     }
 
     /// Ends every open page of the account (the link is gone, their answers will not come).
     func closeAll(accountID: Int64) {
-        for key in byQueryID.keys where key.accountID == accountID { byQueryID.removeValue(forKey: key)?.finish() }
+        for key in byQueryID.keys where key.accountID == accountID { byQueryID.removeValue(forKey: key)?.sink.finish() }
         for key in byIQID.keys where key.accountID == accountID { byIQID.removeValue(forKey: key)?.finish() }
     }
 
@@ -189,7 +199,12 @@ actor ArchiveRouter {
         for stanza in stanzas {
             let page: AsyncStream<Element>.Continuation?
             if stanza.name == "message" {
-                page = stanza.child("result", namespace: NS.mam)?["queryid"].flatMap { byQueryID[Key(accountID: accountID, id: $0)] }
+                guard let queryID = stanza.child("result", namespace: NS.mam)?["queryid"],
+                    var open = byQueryID[Key(accountID: accountID, id: queryID)], open.results < Self.resultsPerPageLimit
+                else { continue }
+                open.results += 1
+                byQueryID[Key(accountID: accountID, id: queryID)] = open
+                page = open.sink
             } else {
                 page = stanza["id"].flatMap { byIQID[Key(accountID: accountID, id: $0)] }
             }

@@ -187,6 +187,21 @@ import Testing
         #expect(seen == ["G1", "mam-1"])
     }
 
+    @Test func router__a_page_past_its_limit_drops_the_surplus_results_but_not_the_reply() async throws {
+        let router = ArchiveRouter()
+        let inbox = await router.open(accountID: 1, queryID: "q1", iqID: "mam-1")
+        let flood = (0..<(ArchiveRouter.resultsPerPageLimit + 50)).map { archived(fromBob("n\($0)"), id: "A\($0)", queryID: "q1") }
+        await router.route(flood + [fin("mam-1", complete: true, first: "A0", last: "A1")], accountID: 1)
+        await router.close(accountID: 1, queryID: "q1", iqID: "mam-1")
+        var results = 0
+        var replies = 0
+        for await stanza in inbox {
+            if stanza.name == "message" { results += 1 } else { replies += 1 }
+        }
+        #expect(results == ArchiveRouter.resultsPerPageLimit)
+        #expect(replies == 1)
+    }
+
     @Test func pager__forged_sender_or_queryid__rejected_and_not_counted() throws {
         var pager = ArchiveBackfill(archive: archive, limit: 10, pageSize: 5)
         #expect(throws: MAM.ResultError.unknownQuery("q1")) { try pager.receive(archived(fromBob("early"), id: "E")) }
