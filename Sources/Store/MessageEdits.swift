@@ -15,6 +15,11 @@ extension Store {
         public var inserted: [StoredMessage] = []
         public var edited: [StoredMessage] = []
 
+        public init(inserted: [StoredMessage] = [], edited: [StoredMessage] = []) {
+            self.inserted = inserted
+            self.edited = edited
+        }
+
         /// Both, for the events a burst emits.
         public var changed: [StoredMessage] { inserted + edited }
     }

@@ -128,6 +128,14 @@ public final class Store: Sendable {
         try pool.write(body)
     }
 
+    /// Whether `error` is about the rows being written (a constraint or trigger refused one, a
+    /// value too big) rather than the Store itself (disk full, I/O, a broken schema): the first
+    /// costs those rows, the second stops the writer until it is mended.
+    public static func isRowError(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return [.SQLITE_CONSTRAINT, .SQLITE_TOOBIG, .SQLITE_MISMATCH, .SQLITE_RANGE].contains(error.resultCode)
+    }
+
     /// SQLite's `data_version` for this connection's view: changes whenever another
     /// connection (or process) commits. Cheap enough to poll for cross-process nudges.
     public func dataVersion() throws -> Int {

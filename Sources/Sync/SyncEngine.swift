@@ -75,6 +75,8 @@ public actor SyncEngine {
     /// What happens, for one consumer at a time (bounded: see `EventChannel`).
     public nonisolated var events: EventChannel<SyncEvent>.Events { eventSink.sequence }
     private let eventSink = EventChannel<SyncEvent>(capacity: SyncEngine.eventCapacity)
+    /// The connection being dropped because a burst of it could not be stored.
+    private var unstoredOn: Connection?
     /// Events a consumer may lag behind before the engine waits for it: a few bursts' worth of lines.
     static let eventCapacity = 1024
     public let store: Store
@@ -612,13 +614,21 @@ public actor SyncEngine {
     private func handle(_ event: Connection.Event, from source: Connection) async {
         switch event {
         case .stanzas(let elements, let batch):
-            await handle(elements)
+            // After a burst that could not be stored nothing more is acknowledged: `h` counts
+            // in order (XEP-0198 §4), so a later burst counted would stand for the lost one.
+            guard source !== unstoredOn else { return }
+            if let fault = await handle(elements) {
+                unstoredOn = source
+                await source.abort(.storeFailed(fault))
+                return
+            }
             await reportDropped(batch.dropped)
             await source.handled(batch)
             await eventSink.waitForRoom()
         case .acked(let keys):
             acknowledge(keys)
         case .closed(let error):
+            if source === unstoredOn { unstoredOn = nil }
             var resumable = await source.isResumable
             if case .streamManagement = error {
                 // We ended that stream with a XEP-0198 stream error (§6): it is not resumed, so
@@ -645,10 +655,13 @@ public actor SyncEngine {
     }
 
     /// One burst from the wire, committed in one transaction, answered after the commit.
-    private func handle(_ elements: [Element]) async {
-        guard let session else { return }
+    /// Returns why the Store failed, when it did: the burst is then neither answered nor
+    /// acknowledged, and the link is dropped so the server hands it out again (XEP-0198 §5).
+    private func handle(_ elements: [Element]) async -> String? {
+        guard let session else { return nil }
         let now = Date()
         var records: [StoredMessage] = []
+        var recordElements: [Element] = []
         var replies: [Element] = []
         var outboxClaims: [(claim: OutboxReplies.Claim, from: String?)] = []
         var reached: [String] = []
@@ -667,6 +680,7 @@ public actor SyncEngine {
                 }
                 if let record = IncomingMessages.record(for: element, account: account, ourJID: session.boundJID, receivedAt: now) {
                     records.append(record)
+                    recordElements.append(element)
                     if let id = message.id, let from = message.rawFrom,
                         message.element.child("request", namespace: NS.receipts) != nil
                     {
@@ -686,7 +700,7 @@ public actor SyncEngine {
             }
         }
         do {
-            let stored = try store.insertApplyingEdits(records)
+            let stored = try storeMessages(records, from: recordElements)
             receivedCount += stored.inserted.count
             for message in stored.changed { eventSink.yield(.message(message)) }
             // An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
@@ -706,7 +720,7 @@ public actor SyncEngine {
             for id in delivered { eventSink.yield(.outbox(id: id, state: .delivered)) }
             for (id, _) in failed { eventSink.yield(.outbox(id: id, state: .failed)) }
         } catch {
-            report(.offline, "store error: \(error)")
+            return "\(error)"
         }
         if !replies.isEmpty { try? await connection?.send(replies) }
         if let context {
@@ -715,6 +729,31 @@ public actor SyncEngine {
             }
         }
         for id in reached { releaseBarrier(id) }
+        return nil
+    }
+
+    /// Stores a burst's messages in one transaction. When the Store refuses a row of it (a
+    /// constraint, a value too big), each message is tried on its own: one the Store cannot
+    /// take, whatever a peer put in it, is dropped and reported rather than the link (DESIGN
+    /// §6). Any other error is the Store's own, and is thrown.
+    private func storeMessages(_ records: [StoredMessage], from elements: [Element]) throws -> Store.EditOutcome {
+        do {
+            return try store.insertApplyingEdits(records)
+        } catch let error where Store.isRowError(error) {
+            var outcome = Store.EditOutcome()
+            var refused: [DroppedStanza] = []
+            for (record, element) in zip(records, elements) {
+                do {
+                    let one = try store.insertApplyingEdits([record])
+                    outcome.inserted += one.inserted
+                    outcome.edited += one.edited
+                } catch let error where Store.isRowError(error) {
+                    refused.append(DroppedStanza(name: "message", partial: element, reason: "the Store refused it: \(error)"))
+                }
+            }
+            if !refused.isEmpty { eventSink.yield(.dropped(refused.map(DroppedStanzaReport.init))) }
+            return outcome
+        }
     }
 
     /// Tells the UI what was skipped, and answers the requests among it with an error.

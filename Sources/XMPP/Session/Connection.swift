@@ -61,6 +61,8 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
     case serialization(String)
     /// The caller's commit before a write failed; nothing was written.
     case commit(any Error)
+    /// What arrived could not be stored: the link is dropped unacknowledged, for the server to resend.
+    case storeFailed(String)
     case streamManagement(SMError)
     case timeout(String)
     case closed
@@ -75,6 +77,7 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
         case .stream(let error): error.description
         case .serialization(let why): "cannot send: \(why)"
         case .commit(let error): "cannot record what is sent: \(error)"
+        case .storeFailed(let why): "could not store what arrived (\(why)); the server keeps it for the next session"
         case .streamManagement(let error): error.description
         case .timeout(let what): "timed out: \(what)"
         case .closed: "the connection was closed"
@@ -101,7 +104,8 @@ public enum ConnectionError: Error, Sendable, CustomStringConvertible {
     /// into the resumed stream, then closes it as not-well-formed), not a fault that repeats.
     public var isServerFault: Bool {
         switch self {
-        case .parser, .streamManagement: true
+        // A Store that cannot take a burst will not take it after the next login either.
+        case .parser, .streamManagement, .storeFailed: true
         case .stream(let error): !["not-well-formed", "connection-timeout"].contains(error.condition)
         case .negotiation(let error):
             switch error {
