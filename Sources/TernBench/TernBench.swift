@@ -6,6 +6,7 @@ import XMPP
 /// Release-mode benchmarks for the DESIGN §7 budgets; prints figures, asserts nothing.
 ///
 ///     swift run -c release tern-bench [stanzas]
+///     swift run -c release tern-bench parse [stanzas]      (the parse figure alone, e.g. under a profiler)
 ///     swift run -c release tern-bench search [messages]    (default 1,000,000)
 @main
 struct TernBench {
@@ -13,6 +14,10 @@ struct TernBench {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "search" {
             try SearchBench.run(messages: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000)
+            return
+        }
+        if arguments.first == "parse" {
+            try parse(arguments.dropFirst().first.flatMap(Int.init) ?? 200_000)
             return
         }
         let count = arguments.first.flatMap(Int.init) ?? 200_000
