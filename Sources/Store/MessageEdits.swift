@@ -144,21 +144,41 @@ extension Store {
     }
 }
 
-/// Who may edit what (XEP-0308 §5, XEP-0424 §7): only the original sender.
+/// Who may edit what: only the original sender (XEP-0308 §4 "Business Rules" with its note,
+/// and §5; XEP-0424 "Business Rules": the same bare JID one to one, the same occupant in a room).
 public enum EditRules {
     /// - Our own messages (outgoing rows) only by us: a sent carbon, our archive, our shell.
-    /// - In a room, the same occupant: the same nick, on an incoming row.
+    /// - In a room, the same occupant, by the strongest identity both rows carry, since a nick
+    ///   can change hands between two messages (XEP-0308 §5):
+    ///   1. the XEP-0421 occupant-id, stable for one real bare JID across renames and rejoins
+    ///      (XEP-0421 §4, and the only check XEP-0424 names for semi-anonymous rooms); it is
+    ///      stored only when the room advertises the feature, so it cannot be forged;
+    ///   2. else the real bare JID the room revealed in the occupant's presence;
+    ///   3. else the same nick, on an incoming row. That is the limit: in a semi-anonymous room
+    ///      without XEP-0421, and for rows only the archive or the join history delivered (no
+    ///      presence to read a real JID from), whoever holds the nick when the edit arrives
+    ///      passes, even if it changed hands since the original (XEP-0308 §5 asks to refuse
+    ///      that; with neither identity a receiver cannot tell).
     /// - Otherwise the same bare JID (the same full JID in a room's private chat, whose
     ///   conversation is one occupant).
     public static func sameSender(original: StoredMessage, edit: StoredMessage) -> Bool {
         guard original.conversation == edit.conversation, original.direction == edit.direction else { return false }
         if edit.direction == .outgoing { return true }
         if edit.type == "groupchat" || original.type == "groupchat" {
-            guard edit.type == original.type, let nick = edit.nick, !nick.isEmpty else { return false }
-            return original.nick == nick
+            guard edit.type == original.type else { return false }
+            return sameOccupant(original, edit)
         }
         if edit.conversation.contains("/") { return original.sender == edit.sender }
         return bare(original.sender) == bare(edit.sender)
+    }
+
+    private static func sameOccupant(_ original: StoredMessage, _ edit: StoredMessage) -> Bool {
+        if let id = edit.occupantID, let originalID = original.occupantID { return id == originalID }
+        if let jid = edit.senderRealJID, let originalJID = original.senderRealJID {
+            return jid.lowercased() == originalJID.lowercased()
+        }
+        guard let nick = edit.nick, !nick.isEmpty else { return false }
+        return original.nick == nick
     }
 
     private static func bare(_ jid: String) -> Substring {
