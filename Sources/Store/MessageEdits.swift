@@ -80,13 +80,62 @@ extension Store {
 
     /// Queues our own correction or retraction of `target` and applies it to history at once,
     /// in one transaction. The outbox row stands alone: the edit is not a message in history.
+    /// What the edit replaced is kept with the row (`outbox_edit`), so that cancelling it
+    /// before it is sent puts the message back (`cancelOutbox`).
+    ///
+    /// Applied at once rather than once sent: the shell writes the store and never waits on
+    /// the network (DESIGN §1: the transaction commits before the prompt returns), so history
+    /// shows what the user did at once, offline too, as it does for a queued message, and every
+    /// process reading the store sees the same. A cancel is then a local undo in one transaction.
     @discardableResult
     public func enqueueEdit(_ new: NewOutgoing, _ kind: EditRequest.Kind, of target: StoredMessage) throws -> (OutboxItem, StoredMessage) {
         let now = Store.now
         return try write { db in
+            // As it is now, not as the caller read it: that is what a cancel must put back.
+            let current = try target.id.flatMap { try StoredMessage.fetchOne(db, key: $0) } ?? target
             let item = try Self.insertOutboxRow(db, new, at: now)
-            return (item, try Self.apply(kind, body: new.body, at: now, to: target, db))
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox_edit (outbox_id, message_id, applied_at, body, edited_at, retracted_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [item.id, current.id, now, current.body, current.editedAt, current.retractedAt])
+            return (item, try Self.apply(kind, body: new.body, at: now, to: current, db))
         }
+    }
+
+    /// Undoes the edit a cancelled outbox row made to history; false when the row edits nothing.
+    ///
+    /// If the message still shows this edit, it gets back what the edit replaced. If a later
+    /// edit has replaced it since, that one stays; a later edit of ours still queued recorded
+    /// this edit's text as what it replaced, and takes this edit's record instead, so that
+    /// cancelling it too gets back to the text the peer last saw.
+    static func undoEdit(_ db: Database, of item: OutboxItem) throws -> Bool {
+        guard let before = try Row.fetchOne(
+            db, sql: "SELECT message_id, applied_at, body, edited_at, retracted_at FROM outbox_edit WHERE outbox_id = ?",
+            arguments: [item.id])
+        else { return false }
+        let messageID: Int64 = before["message_id"]
+        let appliedAt: Double = before["applied_at"]
+        let body: String = before["body"]
+        let editedAt: Double? = before["edited_at"]
+        let retractedAt: Double? = before["retracted_at"]
+        try db.execute(
+            sql: """
+                UPDATE message SET body = ?, edited_at = ?, retracted_at = ?
+                WHERE id = ? AND (edited_at IS ?5 OR retracted_at IS ?5)
+                """,
+            arguments: [body, editedAt, retractedAt, messageID, appliedAt])
+        if db.changesCount == 0 {
+            try db.execute(
+                sql: """
+                    UPDATE outbox_edit SET body = ?, edited_at = ?, retracted_at = ?
+                    WHERE message_id = ? AND outbox_id != ? AND (edited_at IS ?6 OR retracted_at IS ?6)
+                    """,
+                arguments: [body, editedAt, retractedAt, messageID, item.id, appliedAt])
+        }
+        try db.execute(sql: "DELETE FROM outbox_edit WHERE outbox_id = ?", arguments: [item.id])
+        return true
     }
 
     /// Our newest message in the conversation that is not retracted, among its recent ones:
