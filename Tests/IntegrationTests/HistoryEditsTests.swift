@@ -132,7 +132,10 @@ import Testing
         _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "tern", password: nil, autojoin: false)
         await engine.retryNow()
         try await waitFor("the join") { (try? store.room(accountID: account.rowID, jid: room))??.state == .joined }
-        #expect(try store.room(accountID: account.rowID, jid: room)?.occupantIDs == true, "the room advertises XEP-0421")
+        // We created the room, so its features are asked once the join is done.
+        try await waitFor("the room's XEP-0421 feature") {
+            (try? store.room(accountID: account.rowID, jid: room))??.occupantIDs == true
+        }
         func roomRows() -> [StoredMessage] {
             ((try? store.history(accountID: account.rowID, conversation: room, limit: 50)) ?? []).map(\.message)
         }
