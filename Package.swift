@@ -28,6 +28,12 @@ let package = Package(
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
         .target(name: "CDNS", linkerSettings: [.linkedLibrary("resolv")]),
+        // Raw libxml2, the parse benchmark's same-run reference: linked by TernBench only.
+        .target(
+            name: "CXMLBenchReference",
+            cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])],
+            linkerSettings: [.linkedLibrary("xml2")]
+        ),
 
         .target(
             name: "XMPP",
@@ -55,7 +61,8 @@ let package = Package(
         ),
         .executableTarget(name: "tern", dependencies: ["Shell"]),
         // Release-mode benchmarks for DESIGN §7 (`make bench`); they print figures, tests assert behaviour.
-        .executableTarget(name: "TernBench", dependencies: ["XMPP", "Store", .product(name: "GRDB", package: "GRDB.swift")]),
+        .executableTarget(
+            name: "TernBench", dependencies: ["XMPP", "Store", "CXMLBenchReference", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "TernSyncBench", dependencies: ["Store", "Sync", "XMPP"]),
         .executableTarget(
             name: "TernExportBench", dependencies: ["Store", .product(name: "GRDBSQLite", package: "GRDB.swift")]),

@@ -21,5 +21,7 @@ public enum SchemaMigrations {
         Migration(identifier: "0010_ingest_at_volume", sql: String(decoding: PackageResources._010_ingest_at_volume_sql, as: UTF8.self)),
         Migration(identifier: "0011_search_prefixes", sql: String(decoding: PackageResources._011_search_prefixes_sql, as: UTF8.self)),
         Migration(identifier: "0012_message_edits", sql: String(decoding: PackageResources._012_message_edits_sql, as: UTF8.self)),
+        Migration(identifier: "0013_room_edit_senders", sql: String(decoding: PackageResources._013_room_edit_senders_sql, as: UTF8.self)),
+        Migration(identifier: "0014_outbox_edit_undo", sql: String(decoding: PackageResources._014_outbox_edit_undo_sql, as: UTF8.self)),
     ]
 }

@@ -21,8 +21,9 @@ extension Store {
             sql: """
                 INSERT INTO message
                     (account_id, conversation, direction, type, sender, recipient, nick, body, timestamp,
-                     received_at, stanza_key, origin_id, stanza_id, dedup_key, dedup_hash, outbox_id, is_read)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     received_at, stanza_key, origin_id, stanza_id, dedup_key, dedup_hash, outbox_id, is_read,
+                     occupant_id, sender_real_jid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         var inserted: [StoredMessage] = []
         inserted.reserveCapacity(messages.count)
@@ -41,7 +42,7 @@ extension Store {
                 message.accountID, message.conversation, message.direction.rawValue, message.type,
                 message.sender, message.recipient, message.nick, message.body, message.timestamp,
                 message.receivedAt, message.stanzaKey, message.originID, message.stanzaID, message.dedupKey,
-                hash, message.outboxID, message.isRead,
+                hash, message.outboxID, message.isRead, message.occupantID, message.senderRealJID,
             ])
             message.id = db.lastInsertedRowID
             message.dedupHash = hash

@@ -51,7 +51,9 @@ extension Store {
     }
 
     /// Cancels a queued message and deletes its history entry in the same transaction: it was
-    /// never sent, so it must not show as said. Returns the row, now `cancelled`.
+    /// never sent, so it must not show as said. A queued correction or retraction has no entry
+    /// of its own: the message it edited is put back as it was (`undoEdit`). Returns the row,
+    /// now `cancelled`.
     @discardableResult
     public func cancelOutbox(matching text: String, accountID: Int64) throws -> OutboxItem {
         try write { db in
@@ -63,7 +65,7 @@ extension Store {
                 if item.state == .queued, item.attempts > 0 { throw OutboxEditError.alreadySent(id: item.id) }
                 throw OutboxEditError.notQueued(id: item.id, state: item.state)
             }
-            try Self.deleteHistoryEntry(db, of: item)
+            if try !Self.undoEdit(db, of: item) { try Self.deleteHistoryEntry(db, of: item) }
             item.state = .cancelled
             return item
         }

@@ -179,6 +179,11 @@ extension Store {
         try updateRoom(accountID: accountID, jid: jid, set: "archived = ?", [archived])
     }
 
+    /// Whether the room advertises XEP-0421 occupant-ids (§2, via disco#info); nil: unknown.
+    public func setRoomOccupantIDs(accountID: Int64, jid: String, advertised: Bool?) throws {
+        try updateRoom(accountID: accountID, jid: jid, set: "occupant_ids = ?", [advertised])
+    }
+
     /// Where the room's archive catch-up resumes; nil forgets it.
     public func setRoomArchiveCursor(accountID: Int64, jid: String, lastID: String?) throws {
         try updateRoom(accountID: accountID, jid: jid, set: "mam_last_id = ?", [lastID])

@@ -139,10 +139,14 @@ struct RoomFeature: SessionFeature {
                 continue
             }
             let ours = Self.ownOutboxIDs(outboxRows, room: known, context)
-            guard let record = RoomMessages.record(
+            guard var record = RoomMessages.record(
                 for: stanza, room: known, account: context.account, ourJID: context.boundJID,
                 ownOutboxIDs: ours, receivedAt: now)
             else { continue }
+            // Said live (not join history): whoever holds the nick now said it.
+            if record.direction == .incoming, let nick = record.nick, Delay.timestamp(of: stanza) == nil {
+                record.senderRealJID = occupants.realJID(of: nick, in: known.jid, context)
+            }
             if let id = record.originID, ours.contains(id) {
                 // The room's reflection of our own message: proof it went out to everyone.
                 if let stanzaID = record.stanzaID {
@@ -210,6 +214,28 @@ struct RoomFeature: SessionFeature {
     /// (joining a busy room brings hundreds of presences at once).
     struct OccupantChanges {
         private var byRoom: [String: (upserts: [String: Occupant], removals: Set<String>)] = [:]
+        /// Real bare JIDs by nick as the Store held them at the start of the burst, read once per room.
+        private var storedRealJIDs: [String: [String: String]] = [:]
+
+        /// The real bare JID of whoever holds `nick` now, as this burst's presences left it, if
+        /// the room revealed it (XEP-0045 §7.2.3: a non-anonymous room, or we moderate).
+        mutating func realJID(of nick: String, in room: String, _ context: FeatureContext) -> String? {
+            if let pending = byRoom[room] {
+                if let occupant = pending.upserts[nick] { return Self.bare(occupant.realJID) }
+                if pending.removals.contains(nick) { return nil }
+            }
+            if storedRealJIDs[room] == nil {
+                let stored = (try? context.store.occupants(accountID: context.account.rowID, room: room)) ?? []
+                storedRealJIDs[room] = Dictionary(
+                    stored.compactMap { occupant in Self.bare(occupant.realJID).map { (occupant.nick, $0) } },
+                    uniquingKeysWith: { first, _ in first })
+            }
+            return storedRealJIDs[room]?[nick]
+        }
+
+        private static func bare(_ jid: String?) -> String? {
+            jid.flatMap(JID.init(validating:))?.bare.description
+        }
 
         mutating func upsert(_ occupant: Occupant) {
             byRoom[occupant.room, default: ([:], [])].removals.remove(occupant.nick)
@@ -229,6 +255,7 @@ struct RoomFeature: SessionFeature {
                     accountID: context.account.rowID, room: jid, upserts: Array(change.upserts.values),
                     removals: Array(change.removals))
                 byRoom[jid] = nil
+                storedRealJIDs[jid] = nil
             }
         }
     }
@@ -375,6 +402,8 @@ struct RoomFeature: SessionFeature {
         case .found(let info):
             archived = MUC.isRoomArchived(info: info)
             try? context.store.setRoomArchived(accountID: accountID, jid: room.jid, archived: archived)
+            try? context.store.setRoomOccupantIDs(
+                accountID: accountID, jid: room.jid, advertised: OccupantID.isAdvertised(info: info))
         case .missing where room.archived != nil:
             // We were in it before and the service no longer has it: joining would create it anew.
             try? context.store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: true)
@@ -425,6 +454,14 @@ struct RoomFeature: SessionFeature {
         guard let roomJID = JID(validating: jid) else { return }
         if codes.contains(MUC.StatusCode.roomCreated.rawValue) {
             _ = try? await context.request(MUC.instantRoomRequest(room: roomJID, id: context.nextID()), timeout: Self.requestTimeout)
+        }
+        // A room that did not exist before the join (we just created it) had no disco#info to
+        // read: ask now whether it stamps XEP-0421 occupant-ids, before its messages come.
+        let accountID = context.account.rowID
+        if ((try? context.store.room(accountID: accountID, jid: jid)) ?? nil)?.occupantIDs == nil,
+            case .found(let info) = await Self.roomInfo(roomJID, context)
+        {
+            try? context.store.setRoomOccupantIDs(accountID: accountID, jid: jid, advertised: OccupantID.isAdvertised(info: info))
         }
         // 201 is answered at once (an instant room), so it is news that the room is new, not that it waits.
         let notes = codes.sorted().compactMap(MUC.StatusCode.init(rawValue:)).filter { $0 != .selfPresence }

@@ -34,13 +34,16 @@ enum RoomMessages {
             dedupKey = key(room: room.jid, nick: nick, originID: parsed.originID, stanzaID: stanzaID, body: body, timestamp: timestamp)
         }
         // Only what this store sent is ours: a nick says nothing about who held it before.
-        return HistoryEdits.marking(StoredMessage(
+        var record = HistoryEdits.marking(StoredMessage(
             accountID: account.rowID, conversation: room.jid,
             direction: isOurs ? .outgoing : .incoming,
             type: "groupchat", sender: "\(room.jid)/\(nick)", recipient: ourJID.description, nick: nick, body: body,
             timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
             stanzaKey: parsed.id, originID: parsed.originID, stanzaID: stanzaID, dedupKey: dedupKey,
             isRead: isOurs), from: element)
+        // Who may edit it later (EditRules): the room's occupant-id, trusted only if it advertises them.
+        if room.occupantIDs == true { record?.occupantID = OccupantID.id(in: element) }
+        return record
     }
 
     /// A private message from an occupant (§7.5): its own conversation, `room@service/nick`.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Store
+import Sync
 import Testing
 
 /// Issue 12 §2 (edits) and §3 (export) end to end: the slixmpp peer corrects and retracts
@@ -117,6 +118,54 @@ import Testing
         let history = try await home.historyJSON(with: bob)
         #expect(history.count == 1, "\(history)")
         #expect(history.first?["retracted"] as? Bool == true)
+    }
+
+    /// Prosody 0.12 stamps XEP-0421 occupant-ids (its muc/occupant_id.lib.lua, on by default) and
+    /// advertises them: a nick that changes hands does not carry the right to edit with it.
+    @Test func room_edits__follow_the_occupant_id_not_the_nick() async throws {
+        let tern = try await server.registerFresh("roomedit")
+        let bob = try await server.registerFresh("bob")
+        let mallory = try await server.registerFresh("mallory")
+        let room = "edits-\(UUID().uuidString.prefix(8).lowercased())@conference.localhost"
+        let (store, account, engine, running) = try await server.runningEngine(tern, resource: "edits")
+        defer { running.cancel() }
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "tern", password: nil, autojoin: false)
+        await engine.retryNow()
+        try await waitFor("the join") { (try? store.room(accountID: account.rowID, jid: room))??.state == .joined }
+        // We created the room, so its features are asked once the join is done.
+        try await waitFor("the room's XEP-0421 feature") {
+            (try? store.room(accountID: account.rowID, jid: room))??.occupantIDs == true
+        }
+        func roomRows() -> [StoredMessage] {
+            ((try? store.history(accountID: account.rowID, conversation: room, limit: 50)) ?? []).map(\.message)
+        }
+        func post(_ user: String, nick: String, _ body: String, _ extra: [String]) async throws {
+            let result = try await RoomPeer(server: server, user: user, room: room, nick: nick).run(["--post", body] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+
+        try await post(bob, nick: "x", "the original", ["--post-id", "bob-1"])
+        try await waitFor("Bob's message") { roomRows().count == 1 }
+        // Bob has left; Mallory takes his nick and tries to correct and retract his message. (A
+        // retraction names the room's stanza-id, XEP-0424 §5; tern trusts those only from a room it
+        // found archived before joining, not one it created, so she names the id Bob gave it.)
+        try await post(mallory, nick: "x", "mallory's version", ["--post-id", "mal-1", "--replace", "bob-1"])
+        try await post(mallory, nick: "x", "fallback", ["--post-id", "mal-2", "--retract", "bob-1"])
+        try await waitFor("Mallory's correction, kept as her own message") { roomRows().count == 2 }
+        // Bob, back under another nick, corrects it: the same occupant-id.
+        try await post(bob, nick: "y", "the corrected original", ["--post-id", "bob-2", "--replace", "bob-1"])
+        try await waitFor("Bob's correction") { roomRows().first?.body == "the corrected original" }
+
+        let rows = try store.read { db in
+            try StoredMessage.fetchAll(db, sql: "SELECT * FROM message WHERE conversation = ? ORDER BY id", arguments: [room])
+        }
+        #expect(rows.map(\.body) == ["the corrected original", "mallory's version"])
+        #expect(rows.first?.retractedAt == nil, "Mallory's retraction changed nothing")
+        #expect(rows.first?.editedAt != nil)
+        let bobsID = try #require(rows.first?.occupantID)
+        #expect(rows.last?.occupantID != nil && rows.last?.occupantID != bobsID)
+        // We created the room, so we moderate it: Prosody shows us real JIDs (whois = moderators).
+        #expect(rows.first?.senderRealJID == server.jid(bob))
     }
 
     @Test func export__writes_a_conversation_as_json_lines_and_as_an_escaped_transcript() async throws {

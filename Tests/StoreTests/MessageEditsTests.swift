@@ -143,6 +143,54 @@ private func indexed(_ store: Store, _ word: String) throws -> [Int64] {
         #expect(bodies == ["", "dave was here"])
     }
 
+    @Test func room_edit__with_occupant_ids__needs_the_same_occupant_id_not_the_nick() throws {
+        let (store, account) = try makeStore()
+        var original = roomMessage(account, nick: "carol", "hello all", key: "c1", at: 100)
+        original.occupantID = "oid-carol"
+        _ = try store.insertApplyingEdits([original])
+        // Carol left; Mallory took the nick. The room stamps Mallory's own occupant-id.
+        var forged = roomMessage(account, nick: "carol", "carol was wrong", key: "m1", at: 110, edit: EditRequest(.correction, of: "c1"))
+        forged.occupantID = "oid-mallory"
+        var forgedRetraction = roomMessage(account, nick: "carol", "fallback", key: "m2", at: 111, edit: EditRequest(.retraction, of: "sid-c1"))
+        forgedRetraction.occupantID = "oid-mallory"
+        var outcome = try store.insertApplyingEdits([forged, forgedRetraction])
+        #expect(outcome.edited.isEmpty)
+        var bodies = try store.history(accountID: account.rowID, conversation: "room@muc.example.org").map(\.message.body)
+        #expect(bodies == ["hello all", "carol was wrong"], "refused, and the correction kept as what Mallory said")
+        // Carol, back under another nick: the same occupant-id.
+        var correction = roomMessage(account, nick: "carol_", "hello everyone", key: "c2", at: 120, edit: EditRequest(.correction, of: "c1"))
+        correction.occupantID = "oid-carol"
+        outcome = try store.insertApplyingEdits([correction])
+        #expect(outcome.edited.map(\.body) == ["hello everyone"])
+        bodies = try store.history(accountID: account.rowID, conversation: "room@muc.example.org").map(\.message.body)
+        #expect(bodies == ["hello everyone", "carol was wrong"])
+    }
+
+    @Test func room_edit__with_real_jids__needs_the_same_real_jid() throws {
+        let (store, account) = try makeStore()
+        var original = roomMessage(account, nick: "carol", "hello all", key: "c1", at: 100)
+        original.senderRealJID = "carol@example.org"
+        _ = try store.insertApplyingEdits([original])
+        var forged = roomMessage(account, nick: "carol", "fallback", key: "m1", at: 110, edit: EditRequest(.retraction, of: "sid-c1"))
+        forged.senderRealJID = "mallory@example.org"
+        #expect(try store.insertApplyingEdits([forged]).edited.isEmpty)
+        var retraction = roomMessage(account, nick: "carol", "fallback", key: "c2", at: 120, edit: EditRequest(.retraction, of: "sid-c1"))
+        retraction.senderRealJID = "Carol@example.org"
+        #expect(try store.insertApplyingEdits([retraction]).edited.count == 1)
+        #expect(try store.history(accountID: account.rowID, conversation: "room@muc.example.org").map(\.message.body) == [""])
+    }
+
+    @Test func room_edit__identities_are_stored_with_the_message() throws {
+        let (store, account) = try makeStore()
+        var original = roomMessage(account, nick: "carol", "hello all", key: "c1", at: 100)
+        original.occupantID = "oid-carol"
+        original.senderRealJID = "carol@example.org"
+        _ = try store.insertApplyingEdits([original])
+        let stored = try store.read { db in try StoredMessage.fetchOne(db, sql: "SELECT * FROM message") }
+        #expect(stored?.occupantID == "oid-carol")
+        #expect(stored?.senderRealJID == "carol@example.org")
+    }
+
     @Test func edit__looks_only_at_the_newest_messages_of_the_conversation() throws {
         let (store, account) = try makeStore()
         var rows = [fromBob(account, "ancient", stanzaKey: "old", at: 1)]

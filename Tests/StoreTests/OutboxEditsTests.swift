@@ -47,6 +47,78 @@ import Testing
         #expect(try historyBodies(store, account, "room@muc.example.org").isEmpty)
     }
 
+    /// Queues our edit of our message `target` as `/correct` and `/retract` do.
+    @discardableResult
+    private func enqueueEdit(
+        _ store: Store, _ account: Account, id: String, _ kind: EditRequest.Kind, body: String, of targetID: String
+    ) throws -> StoredMessage {
+        let target = try #require(try store.ownMessage(accountID: account.rowID, conversation: "bob@example.org", id: targetID))
+        return try store.enqueueEdit(
+            Store.NewOutgoing(id: id, accountID: account.rowID, sender: "alice@example.org/tern", recipient: "bob@example.org",
+                              conversation: "bob@example.org", type: "chat", body: body, stanza: "<message id='\(id)'/>"),
+            kind, of: target
+        ).1
+    }
+
+    private func onlyMessage(_ store: Store, _ account: Account) throws -> StoredMessage {
+        let rows = try store.history(accountID: account.rowID, conversation: "bob@example.org")
+        try #require(rows.count == 1)
+        return rows[0].message
+    }
+
+    @Test func cancel__a_queued_correction__puts_the_message_back_in_history_and_search() throws {
+        let (store, account) = try makeStore()
+        try enqueue(store, account, id: "aaaa0001", body: "helo wrold")
+        _ = try ftsMatches(store, "wrold")  // indexed before the edit: the index must follow the undo
+        #expect(try enqueueEdit(store, account, id: "aaaa0002", .correction, body: "hello world", of: "aaaa0001").body == "hello world")
+        #expect(try ftsMatches(store, "wrold") == 0)
+        try store.cancelOutbox(matching: "aaaa0002", accountID: account.rowID)
+        let message = try onlyMessage(store, account)
+        #expect(message.body == "helo wrold")
+        #expect(message.editedAt == nil, "no longer shown as edited")
+        #expect(try ftsMatches(store, "wrold") == 1)
+        #expect(try ftsMatches(store, "world") == 0)
+        #expect(try store.queuedOutbox(accountID: account.rowID).map(\.id) == ["aaaa0001"])
+    }
+
+    @Test func cancel__a_queued_retraction__brings_the_message_back() throws {
+        let (store, account) = try makeStore()
+        try enqueue(store, account, id: "bbbb0001", body: "still here")
+        try enqueueEdit(store, account, id: "bbbb0002", .retraction, body: "fallback", of: "bbbb0001")
+        #expect(try onlyMessage(store, account).retractedAt != nil)
+        try store.cancelOutbox(matching: "bbbb0002", accountID: account.rowID)
+        let message = try onlyMessage(store, account)
+        #expect(message.body == "still here")
+        #expect(message.retractedAt == nil)
+        #expect(try store.lastOwnMessage(accountID: account.rowID, conversation: "bob@example.org")?.id == message.id,
+                "retractable again")
+    }
+
+    @Test func cancel__corrections_in_any_order__ends_on_the_text_last_sent() throws {
+        let (store, account) = try makeStore()
+        try enqueue(store, account, id: "cccc0001", body: "one")
+        try enqueueEdit(store, account, id: "cccc0002", .correction, body: "two", of: "cccc0001")
+        try enqueueEdit(store, account, id: "cccc0003", .correction, body: "three", of: "cccc0001")
+        // The first correction, superseded: the second stays shown.
+        try store.cancelOutbox(matching: "cccc0002", accountID: account.rowID)
+        #expect(try onlyMessage(store, account).body == "three")
+        // Then the second: back to the original, not to the cancelled "two".
+        try store.cancelOutbox(matching: "cccc0003", accountID: account.rowID)
+        #expect(try onlyMessage(store, account).body == "one")
+        #expect(try onlyMessage(store, account).editedAt == nil)
+    }
+
+    @Test func cancel__a_later_correction__leaves_the_earlier_one_shown() throws {
+        let (store, account) = try makeStore()
+        try enqueue(store, account, id: "dddd0001", body: "one")
+        try enqueueEdit(store, account, id: "dddd0002", .correction, body: "two", of: "dddd0001")
+        try enqueueEdit(store, account, id: "dddd0003", .correction, body: "three", of: "dddd0001")
+        try store.cancelOutbox(matching: "dddd0003", accountID: account.rowID)
+        #expect(try onlyMessage(store, account).body == "two")
+        try store.cancelOutbox(matching: "dddd0002", accountID: account.rowID)
+        #expect(try onlyMessage(store, account).body == "one")
+    }
+
     @Test func cancel__a_sent_message__is_refused_and_changes_nothing() throws {
         let (store, account) = try makeStore()
         try enqueue(store, account, id: "44444444-dddd", body: "gone already")

@@ -35,6 +35,31 @@ private func stanzaID(_ id: String, by: String) -> Element {
         #expect(record.sender == "\(roomJID)/bob")
     }
 
+    /// XEP-0421 §4: an occupant-id counts only from a room that advertises them; elsewhere any
+    /// occupant could have written it.
+    @Test func occupantID__isKeptOnlyWhenTheRoomAdvertisesThem() throws {
+        let stamped = groupchat(from: "bob", body: "hi", children: [
+            Element("occupant-id", namespace: OccupantID.namespace, attributes: ["id": "oid-bob"]),
+        ])
+        var advertising = room()
+        advertising.occupantIDs = true
+        let trusted = try #require(RoomMessages.record(
+            for: stamped, room: advertising, account: account, ourJID: me, ownOutboxIDs: [], receivedAt: Date()))
+        #expect(trusted.occupantID == "oid-bob")
+        for unknown in [false, nil] as [Bool?] {
+            var silent = room()
+            silent.occupantIDs = unknown
+            let record = try #require(RoomMessages.record(
+                for: stamped, room: silent, account: account, ourJID: me, ownOutboxIDs: [], receivedAt: Date()))
+            #expect(record.occupantID == nil)
+        }
+        let twice = groupchat(from: "bob", body: "hi", children: [
+            Element("occupant-id", namespace: OccupantID.namespace, attributes: ["id": "a"]),
+            Element("occupant-id", namespace: OccupantID.namespace, attributes: ["id": "b"]),
+        ])
+        #expect(OccupantID.id(in: twice) == nil, "more than one is not the room's doing (§4)")
+    }
+
     @Test func ourReflection__takesTheOutboxRowsKey_soItIsThatRow() throws {
         let reflection = groupchat(from: "alice", body: "mine", children: [StanzaID.originID("out-1"), stanzaID("s-9", by: roomJID)])
         let record = try #require(RoomMessages.record(

@@ -255,6 +255,17 @@ async def cmd_roster(client, args):
     return EXIT_OK
 
 
+def add_edit(msg, replace, retract):
+    """Makes msg a correction (XEP-0308) of the message with id `replace`, or a retraction
+    (XEP-0424, with its fallback marker and store hint) of the one with id `retract`."""
+    if replace:
+        ET.SubElement(msg.xml, f"{{{NS_CORRECT}}}replace", {"id": replace})
+    if retract:
+        ET.SubElement(msg.xml, f"{{{NS_RETRACT}}}retract", {"id": retract})
+        ET.SubElement(msg.xml, f"{{{NS_FALLBACK}}}fallback", {"for": NS_RETRACT})
+        ET.SubElement(msg.xml, f"{{{NS_HINTS}}}store")
+
+
 async def cmd_send(client, args):
     await open_session(client, args)
     for n in range(1, args.count + 1):
@@ -267,12 +278,7 @@ async def cmd_send(client, args):
             ET.SubElement(msg.xml, f"{{{NS_RECEIPTS}}}request")
         if args.poison:
             add_poison(msg, args.poison)
-        if args.replace:
-            ET.SubElement(msg.xml, f"{{{NS_CORRECT}}}replace", {"id": args.replace})
-        if args.retract:
-            ET.SubElement(msg.xml, f"{{{NS_RETRACT}}}retract", {"id": args.retract})
-            ET.SubElement(msg.xml, f"{{{NS_FALLBACK}}}fallback", {"for": NS_RETRACT})
-            ET.SubElement(msg.xml, f"{{{NS_HINTS}}}store")
+        add_edit(msg, args.replace, args.retract)
         msg.send()
     await ping_server(client, args)
     await close_session(client)
@@ -758,8 +764,10 @@ async def cmd_room(client, args):
     if args.post is not None:
         for n in range(1, args.count + 1):
             msg = client.make_message(mto=room, mbody=args.post.replace("{n}", str(n)), mtype="groupchat")
-            msg["id"] = str(uuid.uuid4())
+            suffix = "" if args.count == 1 else f"-{n}"
+            msg["id"] = (args.post_id + suffix) if args.post_id else str(uuid.uuid4())
             ET.SubElement(msg.xml, f"{{{NS_SID}}}origin-id", {"id": msg["id"]})
+            add_edit(msg, args.replace, args.retract)
             msg.send()
 
     if args.invite:
@@ -923,6 +931,9 @@ def parse_args(argv):
     p.add_argument("--subject", default=None)
     p.add_argument("--post", default=None, help="groupchat body; {n} is the 1-based number")
     p.add_argument("--count", type=int, default=1, help="how many --post messages")
+    p.add_argument("--post-id", default=None, help="stanza id and origin-id of --post (suffixed -N when --count > 1)")
+    p.add_argument("--replace", default=None, help="--post corrects the message with this id (XEP-0308)")
+    p.add_argument("--retract", default=None, help="--post retracts the message with this stanza-id (XEP-0424)")
     p.add_argument("--invite", default=None, help="JID to invite (XEP-0249 direct by default)")
     p.add_argument("--mediated", action="store_true", help="invite through the room (XEP-0045 §7.8.2)")
     p.add_argument("--reason", default=None, help="invitation reason")

@@ -29,6 +29,10 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var editedAt: Double?
     /// When the sender retracted it (XEP-0424); its body is then empty.
     public var retractedAt: Double?
+    /// In a room: the sender's XEP-0421 occupant-id, kept only when the room advertises them.
+    public var occupantID: String? = nil
+    /// In a room: the sender's real bare JID, when the room revealed it as the message arrived.
+    public var senderRealJID: String? = nil
     /// Set on a row that asks to edit an earlier one instead of being a message of its own;
     /// never stored (see `Store.insertApplyingEdits`).
     public var edit: EditRequest? = nil
@@ -47,6 +51,8 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
         case isRead = "is_read"
         case editedAt = "edited_at"
         case retractedAt = "retracted_at"
+        case occupantID = "occupant_id"
+        case senderRealJID = "sender_real_jid"
     }
 
     public init(

@@ -31,6 +31,8 @@ public struct Room: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
     public var updatedAt: Double
     /// The bookmark's `<extensions/>` from other clients, serialised, kept for republishing (0008).
     public var bookmarkExtensions: String?
+    /// Whether the room advertises XEP-0421 occupant-ids; nil until asked. Only then are they kept.
+    public var occupantIDs: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
@@ -46,6 +48,7 @@ public struct Room: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
         case mamLastID = "mam_last_id"
         case updatedAt = "updated_at"
         case bookmarkExtensions = "bookmark_extensions"
+        case occupantIDs = "occupant_ids"
     }
 
     public init(
