@@ -136,6 +136,12 @@ public final class Store: Sendable {
         return [.SQLITE_CONSTRAINT, .SQLITE_TOOBIG, .SQLITE_MISMATCH, .SQLITE_RANGE].contains(error.resultCode)
     }
 
+    /// What went wrong, in a line: SQLite's own message without the statement GRDB adds.
+    public static func reason(_ error: any Error) -> String {
+        guard let error = error as? DatabaseError else { return "\(error)" }
+        return error.message ?? "\(error.resultCode)"
+    }
+
     /// SQLite's `data_version` for this connection's view: changes whenever another
     /// connection (or process) commits. Cheap enough to poll for cross-process nudges.
     public func dataVersion() throws -> Int {

@@ -720,7 +720,7 @@ public actor SyncEngine {
             for id in delivered { eventSink.yield(.outbox(id: id, state: .delivered)) }
             for (id, _) in failed { eventSink.yield(.outbox(id: id, state: .failed)) }
         } catch {
-            return "\(error)"
+            return Store.reason(error)
         }
         if !replies.isEmpty { try? await connection?.send(replies) }
         if let context {
@@ -748,7 +748,7 @@ public actor SyncEngine {
                     outcome.inserted += one.inserted
                     outcome.edited += one.edited
                 } catch let error where Store.isRowError(error) {
-                    refused.append(DroppedStanza(name: "message", partial: element, reason: "the Store refused it: \(error)"))
+                    refused.append(DroppedStanza(name: "message", partial: element, reason: "the Store refused it: \(Store.reason(error))"))
                 }
             }
             if !refused.isEmpty { eventSink.yield(.dropped(refused.map(DroppedStanzaReport.init))) }
