@@ -8,8 +8,9 @@ import Store
 /// Words follow Zipf's law (frequency ∝ 1/rank) over a pseudo-word vocabulary of 30,000,
 /// some with accents; bodies have 5–30 words; 24 conversations of Zipf-like sizes, plus a tiny
 /// one (one message in 3,331) and a rare sender in the biggest (one in 1,999); timestamps spread
-/// over five years in insertion order, except the last 1%, an archive backfill with old
-/// timestamps at the highest rowids. Rows go in through one prepared INSERT in large
+/// over five years in insertion order, except 1% inserted at 60% of the rowids with timestamps
+/// from anywhere before them: an archive backfill, which gave old messages the highest rowids
+/// of their day. Rows go in through one prepared INSERT in large
 /// transactions, and the search index takes them in afterwards in its own batches
 /// (migration 0010), so 1M rows take seconds.
 struct HistoryFixture {
@@ -40,8 +41,8 @@ struct HistoryFixture {
         let conversations = (0..<24).map { "peer\($0)@example.org" }
         let conversationPicker = ZipfPicker(count: conversations.count, exponent: 0.8)
         let newest = 1_790_000_000.0
-        let backfillStart = count - count / 100
-        let step = span / Double(max(1, backfillStart))
+        let backfill = (count * 60 / 100)..<(count * 61 / 100)
+        let step = span / Double(max(1, count - backfill.count))
         let batch = 50_000
         for start in stride(from: 0, to: count, by: batch) {
             let end = min(start + batch, count)
@@ -63,10 +64,11 @@ struct HistoryFixture {
                     conversation = conversations[0]
                     sender = rareSender + "/laptop"
                 }
-                // The backfill: old messages arriving last, as a MAM catch-up brings them.
-                let time = n < backfillStart
-                    ? newest - span + Double(n) * step
-                    : newest - span + Double(random.next() % UInt64(span))
+                // The backfill: older messages arriving late, as a MAM catch-up brings them.
+                let inOrder = n < backfill.lowerBound ? n : n - backfill.count
+                let time = backfill.contains(n)
+                    ? newest - span + Double(random.next() % UInt64(Double(backfill.lowerBound) * step))
+                    : newest - span + Double(inOrder) * step
                 rows.append((conversation, sender, body, time, n))
             }
             let finalRows = rows

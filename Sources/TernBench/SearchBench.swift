@@ -26,6 +26,10 @@ enum SearchBench {
         let fixture = try HistoryFixture.make(messages: messages)
         defer { fixture.remove() }
         print(String(format: "search: generated %d messages (index built) in %.1f s", messages, TernBench.seconds(ContinuousClock.now - start)))
+        let indexBytes = try fixture.store.read { db in
+            try Int.fetchOne(db, sql: "SELECT sum(length(block)) FROM message_fts_data") ?? 0
+        }
+        print(String(format: "search: full-text index %.0f MB", Double(indexBytes) / 1e6))
         let words = fixture.vocabulary
         let common = words[4]
         /// The commonest words long enough for a prefix of `letters` that leaves letters out.
