@@ -21,5 +21,6 @@ public enum SchemaMigrations {
         Migration(identifier: "0010_ingest_at_volume", sql: String(decoding: PackageResources._010_ingest_at_volume_sql, as: UTF8.self)),
         Migration(identifier: "0011_search_prefixes", sql: String(decoding: PackageResources._011_search_prefixes_sql, as: UTF8.self)),
         Migration(identifier: "0012_message_edits", sql: String(decoding: PackageResources._012_message_edits_sql, as: UTF8.self)),
+        Migration(identifier: "0013_search_filters", sql: String(decoding: PackageResources._013_search_filters_sql, as: UTF8.self)),
     ]
 }
