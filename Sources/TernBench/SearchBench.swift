@@ -59,7 +59,9 @@ enum SearchBench {
             Shape(name: "common word, tiny conversation, before", query: common, conversation: HistoryFixture.tinyConversation, before: oldestFifth),
         ]
         print("shape                                      tern p50   tern p99    raw p50    raw p99  p99 ratio  (query)")
-        for shape in shapes {
+        // TERN_BENCH_SHAPE=text runs only the shapes whose name contains it (to profile one).
+        let only = ProcessInfo.processInfo.environment["TERN_BENCH_SHAPE"]
+        for shape in shapes where only.map({ shape.name.contains($0) }) ?? true {
             let query = try SearchQuery(parsing: shape.query)
             let filters = shape.filters
             _ = try fixture.store.search(accountID: fixture.account.rowID, query: query, filters: filters, now: fixture.newest)
