@@ -3,7 +3,7 @@
 --
 -- Search walks the newest matches first and stops at a fixed number of candidates. A filter
 -- checked on each joined row made that walk long when few matches pass it: a small
--- conversation, a rare sender, an old --before or --after window (120-360 ms at 1M rows).
+-- conversation, a rare sender, an old --before window (60-300 ms p99 at 1M rows).
 --
 -- 1. The conversation and the sender's bare JID become index terms in a second FTS5 column,
 --    `meta`: `c` and `s` followed by the hex of their UTF-8 (letters and digits only, so the
