@@ -79,11 +79,34 @@ extension Store {
     /// stands on the row, a snippet costs a few microseconds; asked for later by rowid it costs
     /// a fresh seek through every term's doclist. FTS5 drives the join (CROSS JOIN keeps SQLite
     /// from turning it around), so the walk stops as soon as enough rows pass.
+    ///
+    /// The walk is bounded by the filters inside FTS5 (migration 0015): the conversation and
+    /// sender as `meta` terms ANDed into the MATCH, so FTS5 skips to the rows holding them; a
+    /// time window as the rowid ranges that can hold it, walked newest first. Both only narrow
+    /// the walk to a superset of the rows that pass: every filter is still checked on the row.
     static func searchCandidates(_ db: Database, accountID: Int64, query: SearchQuery, filters: SearchFilters) throws -> [SearchCandidate] {
+        let match = try SearchFilterTerms.matchExpression(db, accountID: accountID, query: query, filters: filters)
+        var candidates: [SearchCandidate] = []
+        for range in try SearchFilterTerms.rowidRanges(db, after: filters.after, before: filters.before) {
+            let wanted = searchCandidateCount - candidates.count
+            guard wanted > 0 else { break }
+            candidates += try searchCandidates(db, accountID: accountID, match: match, filters: filters, rowids: range, limit: wanted)
+        }
+        return candidates
+    }
+
+    /// One walk: the newest `limit` matches within `rowids` (all rows when nil) passing the filters.
+    private static func searchCandidates(
+        _ db: Database, accountID: Int64, match: String, filters: SearchFilters, rowids: ClosedRange<Int64>?, limit: Int
+    ) throws -> [SearchCandidate] {
         var conditions = ["message_fts MATCH ?", "message.account_id = ?"]
         var arguments: [(any DatabaseValueConvertible)?] = [
-            String(SnippetMarkers.open), String(SnippetMarkers.close), snippetTokens, query.expression, accountID,
+            String(SnippetMarkers.open), String(SnippetMarkers.close), snippetTokens, match, accountID,
         ]
+        if let rowids {
+            conditions.append("message_fts.rowid BETWEEN ? AND ?")
+            arguments += [rowids.lowerBound, rowids.upperBound]
+        }
         if let conversation = filters.conversation {
             conditions.append("message.conversation = ?")
             arguments.append(conversation)
@@ -109,7 +132,7 @@ extension Store {
                 """.replacingOccurrences(of: "?1", with: "?\(arguments.count + 1)"))
             arguments.append(sender)
         }
-        arguments.append(searchCandidateCount)
+        arguments.append(limit)
         let sql = """
             SELECT message.*, outbox.state AS outbox_state, snippet(message_fts, 0, ?, ?, '…', ?) AS marked_snippet
             FROM message_fts CROSS JOIN message ON message.id = message_fts.rowid
@@ -137,7 +160,7 @@ extension Store {
         let text = try String.fetchOne(
             db,
             sql: "SELECT snippet(message_fts, 0, ?, ?, '…', ?) FROM message_fts WHERE message_fts MATCH ? AND rowid = ?",
-            arguments: [String(open), String(close), snippetTokens, query.expression, id])
+            arguments: [String(open), String(close), snippetTokens, SearchFilterTerms.bodyExpression(query), id])
         return SnippetMarkers.split(text ?? message.body, open: open, close: close)
     }
 }

@@ -4,7 +4,8 @@ import GRDB
 /// The search index trails the inserts (DESIGN §7): indexing each burst inline by trigger cost
 /// most of the insert rate, and FTS5 writes far fewer, larger segments when it takes thousands
 /// of rows per transaction. `search_index.indexed_up_to` (migration 0010) is the high-water
-/// mark: every row at or below it is in `message_fts` with its current body, none above it is.
+/// mark: every row at or below it is in `message_fts` with its current body, none above it is,
+/// and `message_time_block` covers its timestamp (migration 0015).
 /// A crash leaves only a backlog above the mark, which the next pass takes in.
 extension Store {
     /// How many rows a pass indexes per transaction: long enough to batch well, short enough
@@ -56,9 +57,22 @@ extension Store {
                     arguments: [mark, limit])
             else { return 0 }
             try db.execute(
-                sql: "INSERT INTO message_fts(rowid, body) SELECT id, body FROM message WHERE id > ? AND id <= ? ORDER BY id",
+                sql: """
+                    INSERT INTO message_fts(rowid, body, meta)
+                    SELECT id, body, meta FROM message_search_source WHERE id > ? AND id <= ? ORDER BY id
+                    """,
                 arguments: [mark, upTo])
             let indexed = db.changesCount
+            // Each block's timestamps widen to cover its new rows (migration 0015: search's time ranges).
+            try db.execute(
+                sql: """
+                    INSERT INTO message_time_block (block, min_timestamp, max_timestamp)
+                    SELECT id >> 10, min(timestamp), max(timestamp) FROM message WHERE id > ? AND id <= ? GROUP BY id >> 10
+                    ON CONFLICT (block) DO UPDATE SET
+                        min_timestamp = min(min_timestamp, excluded.min_timestamp),
+                        max_timestamp = max(max_timestamp, excluded.max_timestamp)
+                    """,
+                arguments: [mark, upTo])
             try db.execute(sql: "UPDATE search_index SET indexed_up_to = ? WHERE id = 1", arguments: [upTo])
             return indexed
         }

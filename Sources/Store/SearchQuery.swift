@@ -68,8 +68,8 @@ public struct SearchQuery: Sendable, Equatable {
     /// Bounds the work one query can ask of the index.
     public static let maximumLength = 1000
     public static let maximumTerms = 32
-    /// The index keeps 2- and 3-character prefixes (migration 0011); one letter would merge
-    /// the postings of a large part of the vocabulary.
+    /// The index keeps prefixes of 2 to 6 characters (migrations 0011, 0015); one letter would
+    /// merge the postings of a large part of the vocabulary.
     public static let minimumPrefix = 2
 
     /// Parses what the user typed; every input gives a query or a `ParseError`.

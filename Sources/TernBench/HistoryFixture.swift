@@ -6,10 +6,13 @@ import Store
 /// throwaway store with tern's real schema.
 ///
 /// Words follow Zipf's law (frequency ∝ 1/rank) over a pseudo-word vocabulary of 30,000,
-/// some with accents; bodies have 5–30 words; 24 conversations of Zipf-like sizes; timestamps
-/// spread over five years. Rows go in through one prepared INSERT in large transactions, and
-/// the search index takes them in afterwards in its own batches (migration 0010), so 1M rows
-/// take seconds.
+/// some with accents; bodies have 5–30 words; 24 conversations of Zipf-like sizes, plus a tiny
+/// one (one message in 3,331) and a rare sender in the biggest (one in 1,999); timestamps spread
+/// over five years in insertion order, except 1% inserted at 60% of the rowids with timestamps
+/// from anywhere before them: an archive backfill, which gave old messages the highest rowids
+/// of their day. Rows go in through one prepared INSERT in large
+/// transactions, and the search index takes them in afterwards in its own batches
+/// (migration 0010), so 1M rows take seconds.
 struct HistoryFixture {
     let directory: String
     let store: Store
@@ -20,6 +23,10 @@ struct HistoryFixture {
     let conversations: [String]
     let count: Int
     let newest: Double
+    /// A conversation of `count / 3331` messages spread over the whole history.
+    static let tinyConversation = "tiny@example.org"
+    /// A sender of `count / 1999` messages in the biggest conversation.
+    static let rareSender = "rare@example.org"
 
     static let vocabularySize = 30_000
     static let span: Double = 5 * 365 * 86_400
@@ -34,11 +41,12 @@ struct HistoryFixture {
         let conversations = (0..<24).map { "peer\($0)@example.org" }
         let conversationPicker = ZipfPicker(count: conversations.count, exponent: 0.8)
         let newest = 1_790_000_000.0
-        let step = span / Double(max(1, count))
+        let backfill = (count * 60 / 100)..<(count * 61 / 100)
+        let step = span / Double(max(1, count - backfill.count))
         let batch = 50_000
         for start in stride(from: 0, to: count, by: batch) {
             let end = min(start + batch, count)
-            var rows: [(String, String, Double, Int)] = []
+            var rows: [(String, String, String, Double, Int)] = []
             rows.reserveCapacity(end - start)
             for n in start..<end {
                 let length = 5 + Int(random.next() % 26)
@@ -47,7 +55,21 @@ struct HistoryFixture {
                     if index > 0 { body += " " }
                     body += vocabulary[wordPicker.pick(&random)]
                 }
-                rows.append((conversations[conversationPicker.pick(&random)], body, newest - span + Double(n) * step, n))
+                var conversation = conversations[conversationPicker.pick(&random)]
+                var sender = conversation + "/phone"
+                if n % 3331 == 7 {
+                    conversation = tinyConversation
+                    sender = conversation + "/phone"
+                } else if n % 1999 == 11 {
+                    conversation = conversations[0]
+                    sender = rareSender + "/laptop"
+                }
+                // The backfill: older messages arriving late, as a MAM catch-up brings them.
+                let inOrder = n < backfill.lowerBound ? n : n - backfill.count
+                let time = backfill.contains(n)
+                    ? newest - span + Double(random.next() % UInt64(Double(backfill.lowerBound) * step))
+                    : newest - span + Double(inOrder) * step
+                rows.append((conversation, sender, body, time, n))
             }
             let finalRows = rows
             try store.write { db in
@@ -56,8 +78,8 @@ struct HistoryFixture {
                                          received_at, dedup_key)
                     VALUES (?, ?, 'in', 'chat', ?, 'alice@example.org', ?, ?, ?, ?)
                     """)
-                for (conversation, body, time, n) in finalRows {
-                    try insert.execute(arguments: [account.rowID, conversation, conversation + "/phone", body, time, time, "k\(n)"])
+                for (conversation, sender, body, time, n) in finalRows {
+                    try insert.execute(arguments: [account.rowID, conversation, sender, body, time, time, "k\(n)"])
                 }
             }
         }
