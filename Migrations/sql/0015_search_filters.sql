@@ -1,4 +1,4 @@
--- tern store, version 13: search filters bounded inside the index (issue 12 §2, DESIGN §7).
+-- tern store, version 15: search filters bounded inside the index (issue 12 §2, DESIGN §7).
 -- Migrations are append-only: once shipped, this file is never edited.
 --
 -- Search walks the newest matches first and stops at a fixed number of candidates. A filter
