@@ -36,7 +36,13 @@ enum StorePathBench {
         let ftsTrigger: Bool
         let probeByHash: Bool
         let batchIndex: Bool
+        /// The hash probe goes through (account, conversation, hour of the message, hash): a
+        /// dedup index with locality, since copies of a message carry about the same time.
+        var probeByHour = false
     }
+
+    /// The hour buckets a copy of a message may carry: its own and its neighbours.
+    static let hourBucket = "CAST(timestamp / 3600 AS INTEGER)"
 
     static let variants = [
         Variant(name: "raw inserts, no index (reference)", indexes: [], ftsTrigger: false, probeByHash: false, batchIndex: false),
@@ -55,6 +61,13 @@ enum StorePathBench {
         Variant(name: "history index alone", indexes: ["CREATE INDEX t ON message(account_id, conversation, timestamp)"], ftsTrigger: false, probeByHash: false, batchIndex: false),
         Variant(name: "hash probe dedup alone", indexes: ["CREATE INDEX d ON message(dedup_hash)"], ftsTrigger: false, probeByHash: true, batchIndex: false),
         Variant(name: "batched FTS alone", indexes: [], ftsTrigger: false, probeByHash: false, batchIndex: true),
+        Variant(
+            name: "hour-bucketed hash dedup alone", indexes: ["CREATE INDEX d ON message(account_id, conversation, \(hourBucket), dedup_hash)"],
+            ftsTrigger: false, probeByHash: true, batchIndex: false, probeByHour: true),
+        Variant(
+            name: "hour-bucketed hash dedup + batched FTS",
+            indexes: ["CREATE INDEX d ON message(account_id, conversation, \(hourBucket), dedup_hash)", "CREATE INDEX t ON message(account_id, conversation, timestamp)"],
+            ftsTrigger: false, probeByHash: true, batchIndex: true, probeByHour: true),
     ]
 
     static func run(_ count: Int) throws {
@@ -106,13 +119,20 @@ enum StorePathBench {
                         (account_id, conversation, direction, type, sender, recipient, body, timestamp, received_at, dedup_key, dedup_hash)
                     VALUES (1, ?, 'in', 'chat', ?, 'alice@example.org', ?, ?, ?, ?, ?)
                     """)
-                let probe = try db.cachedStatement(sql: "SELECT account_id, conversation, dedup_key FROM message WHERE dedup_hash = ?")
+                let probe = try db.cachedStatement(sql: variant.probeByHour
+                    ? """
+                        SELECT account_id, conversation, dedup_key FROM message
+                        WHERE account_id = 1 AND conversation = ? AND \(hourBucket) IN (?, ?, ?) AND dedup_hash = ?
+                        """
+                    : "SELECT account_id, conversation, dedup_key FROM message WHERE dedup_hash = ?")
                 for row in rows[first..<min(first + burst, rows.count)] {
                     var hash: Int64?
                     if variant.probeByHash {
                         let value = Int64(bitPattern: UInt64(truncatingIfNeeded: row.key.hashValue))
                         hash = value
-                        if try GRDB.Row.fetchOne(probe, arguments: [value]) != nil { continue }
+                        let hour = Int64(row.time / 3600)
+                        let arguments: StatementArguments = variant.probeByHour ? [row.conversation, hour - 1, hour, hour + 1, value] : [value]
+                        if try GRDB.Row.fetchOne(probe, arguments: arguments) != nil { continue }
                     }
                     try insert.execute(arguments: [row.conversation, row.sender, row.body, row.time, row.time, row.key, hash])
                 }
