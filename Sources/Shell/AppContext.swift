@@ -24,10 +24,10 @@ struct AppContext {
     init(_ options: GlobalOptions) throws {
         home = Paths.home(explicit: options.home)
         accountOption = options.account
+        // On a terminal only: scripts read stderr for errors. One line, rewritten per step.
+        let onTerminal = isatty(STDERR_FILENO) == 1
+        var announced = false
         do {
-            // On a terminal only: scripts read stderr for errors. One line, rewritten per step.
-            let onTerminal = isatty(STDERR_FILENO) == 1
-            var announced = false
             store = try Store(directory: home) { step in
                 guard onTerminal else { return }
                 announced = true
@@ -36,6 +36,8 @@ struct AppContext {
             }
             if announced { FileHandle.standardError.write(Data("\rtern: the store is upgraded.\u{1B}[K\n".utf8)) }
         } catch {
+            // The error goes on a line of its own, not over the progress line.
+            if announced { FileHandle.standardError.write(Data("\n".utf8)) }
             throw Failure("\(error)")
         }
     }
