@@ -49,7 +49,7 @@ public final class Store: Sendable {
             pool = try DatabasePool(path: databasePath, configuration: config)
             try Self.migrate(pool, announcing: announceUpgrade)
         } catch let error as DatabaseError {
-            throw StoreError.database(error.message ?? "\(error.resultCode)")
+            throw StoreError.database(Self.reason(error))
         }
         for suffix in ["-wal", "-shm"] {
             chmod(databasePath + suffix, 0o600)
