@@ -39,6 +39,9 @@ enum StorePathBench {
         /// The hash probe goes through (account, conversation, hour of the message, hash): a
         /// dedup index with locality, since copies of a message carry about the same time.
         var probeByHour = false
+        /// The search index is tern's own (migration 0015): the `meta` filter column and prefix
+        /// indexes of 2 to 6 characters, which keep prefix searches within the p99 bound.
+        var ternSearchIndex = false
     }
 
     /// The hour buckets a copy of a message may carry: its own and its neighbours.
@@ -68,6 +71,13 @@ enum StorePathBench {
             name: "hour-bucketed hash dedup + batched FTS",
             indexes: ["CREATE INDEX d ON message(account_id, conversation, \(hourBucket), dedup_hash)", "CREATE INDEX t ON message(account_id, conversation, timestamp)"],
             ftsTrigger: false, probeByHash: true, batchIndex: true, probeByHour: true),
+        // The floor under any store path that keeps tern's search index: that index alone.
+        Variant(name: "batched FTS alone, tern's (meta + prefixes)", indexes: [], ftsTrigger: false, probeByHash: false, batchIndex: true, ternSearchIndex: true),
+        // tern's schema in raw SQL: what is left between this and tern's Store is Swift's own cost.
+        Variant(
+            name: "hash dedup + history + tern's FTS",
+            indexes: ["CREATE INDEX d ON message(dedup_hash)", "CREATE INDEX t ON message(account_id, conversation, timestamp)"],
+            ftsTrigger: false, probeByHash: true, batchIndex: true, ternSearchIndex: true),
     ]
 
     static func run(_ count: Int) throws {
@@ -102,8 +112,14 @@ enum StorePathBench {
                     id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, conversation TEXT NOT NULL, direction TEXT NOT NULL,
                     type TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL, body TEXT NOT NULL,
                     timestamp REAL NOT NULL, received_at REAL NOT NULL, dedup_key TEXT NOT NULL, dedup_hash INTEGER);
-                CREATE VIRTUAL TABLE message_fts USING fts5(body, content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
                 """)
+            try db.execute(sql: variant.ternSearchIndex
+                ? """
+                    CREATE VIEW search_source AS SELECT id, body, 'c' || hex(conversation) || ' s' || hex(sender) AS meta FROM message;
+                    CREATE VIRTUAL TABLE message_fts USING fts5(body, meta, content='search_source', content_rowid='id',
+                        tokenize='unicode61 remove_diacritics 2', prefix='2 3 4 5 6');
+                    """
+                : "CREATE VIRTUAL TABLE message_fts USING fts5(body, content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2')")
             for sql in variant.indexes { try db.execute(sql: sql) }
             if variant.ftsTrigger {
                 try db.execute(sql: "CREATE TRIGGER fi AFTER INSERT ON message BEGIN INSERT INTO message_fts(rowid, body) VALUES (new.id, new.body); END")
@@ -139,19 +155,22 @@ enum StorePathBench {
             }
             // The trailing indexer's rhythm: a pass every quarter second.
             if variant.batchIndex, ContinuousClock.now - lastIndexed > .milliseconds(250) {
-                indexedUpTo = try indexPass(pool, after: indexedUpTo)
+                indexedUpTo = try indexPass(pool, after: indexedUpTo, ternSearchIndex: variant.ternSearchIndex)
                 lastIndexed = .now
             }
         }
-        if variant.batchIndex { _ = try indexPass(pool, after: indexedUpTo) }
+        if variant.batchIndex { _ = try indexPass(pool, after: indexedUpTo, ternSearchIndex: variant.ternSearchIndex) }
         return Double(rows.count) / TernBench.seconds(ContinuousClock.now - start)
     }
 
-    private static func indexPass(_ pool: DatabasePool, after mark: Int64) throws -> Int64 {
+    private static func indexPass(_ pool: DatabasePool, after mark: Int64, ternSearchIndex: Bool) throws -> Int64 {
         try pool.write { db in
             let top = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM message") ?? 0
             try db.execute(
-                sql: "INSERT INTO message_fts(rowid, body) SELECT id, body FROM message WHERE id > ? AND id <= ?", arguments: [mark, top])
+                sql: ternSearchIndex
+                    ? "INSERT INTO message_fts(rowid, body, meta) SELECT id, body, meta FROM search_source WHERE id > ? AND id <= ?"
+                    : "INSERT INTO message_fts(rowid, body) SELECT id, body FROM message WHERE id > ? AND id <= ?",
+                arguments: [mark, top])
             return top
         }
     }
