@@ -33,6 +33,8 @@ actor InteractiveShell {
     private var watcher: Task<Void, Never>?
     /// Follows the rows `/outbox` listed (OutboxWatch).
     private var outboxFollower: Task<Void, Never>?
+    /// Each waits for the outcome of an intent this shell stored (`followIntent`).
+    private var intentFollowers: [Task<Void, Never>] = []
     private var conversation: String?
     private var connectionState = "offline"
     /// While the server keeps ending sessions right after login: when the next try is.
@@ -281,13 +283,13 @@ actor InteractiveShell {
         guard let id = intent.id else { return }
         let runner = IntentRunner(store: context.store, account: account)
         let engine = engine
-        Task { [weak self] in
+        intentFollowers.append(Task { [weak self] in
             guard let (row, _) = try? await runner.run(intent: id, engine: engine, mayConnect: false, wait: Self.intentFollowTime),
                 let row, row.state.isFinished
             else { return }
             await self?.say("-- \(Store.outboxID(of: row)) \(row.kind.rawValue) \(row.state.rawValue)"
                 + (row.error.map { ": \(Sanitizer.inert($0))" } ?? ""))
-        }
+        })
     }
 
     /// How long the shell follows an intent it stored; after that, `/outbox` tells.
@@ -564,6 +566,9 @@ actor InteractiveShell {
                     && store.intents(accountID: accountID).allSatisfy { $0.state != .sent }
             }
         }
+        // Cancelled, each follower looks once more and prints an outcome that is known by now.
+        for follower in intentFollowers { follower.cancel() }
+        for follower in intentFollowers { await follower.value }
         await stopSync()
     }
 
