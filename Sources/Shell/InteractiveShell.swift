@@ -265,7 +265,7 @@ actor InteractiveShell {
         outboxFollower = Task { [weak self] in
             var watch = start
             while !Task.isCancelled, !watch.isSettled {
-                _ = await changes.next(before: .now + .seconds(1))
+                _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval)
                 guard !Task.isCancelled else { return }
                 for item in (try? watch.changes(in: store, accountID: accountID)) ?? [] {
                     await self?.say("-- outbox " + Renderer.outboxLine(item))
@@ -498,6 +498,7 @@ actor InteractiveShell {
 
     private func followStore(_ account: Account) {
         let store = context.store
+        let changes = try? StoreChanges(store)
         watcher = Task { [weak self] in
             var last = (try? store.lastMessageID(accountID: account.rowID)) ?? 0
             while !Task.isCancelled {
@@ -505,7 +506,8 @@ actor InteractiveShell {
                     last = message.id ?? last
                     if message.direction == .incoming { await self?.show(.message(message)) }
                 }
-                try? await Task.sleep(for: .milliseconds(300))
+                // The owner's commits wake us (StoreChanges); without a watcher, a plain pause.
+                if let changes { _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval) } else { try? await Task.sleep(for: .milliseconds(300)) }
             }
         }
     }

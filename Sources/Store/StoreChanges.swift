@@ -36,11 +36,15 @@ public final class StoreChanges: Sendable {
     }
 
     /// Returns once something was committed, or at `deadline` (false), or on cancellation.
-    public func next(before deadline: ContinuousClock.Instant) async -> Bool {
+    /// A display that follows the Store all day may look less often (`every`).
+    public func next(before deadline: ContinuousClock.Instant, every pause: Duration = interval) async -> Bool {
         while ContinuousClock.now < deadline, !Task.isCancelled {
             if (try? hasChanged()) ?? true { return true }
-            try? await Task.sleep(for: Self.interval)
+            try? await Task.sleep(for: pause)
         }
         return false
     }
+
+    /// How often a long-lived display (a shell beside the owner, `--watch`) looks.
+    public static let displayInterval: Duration = .milliseconds(100)
 }

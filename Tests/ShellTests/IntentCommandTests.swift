@@ -87,4 +87,17 @@ import Testing
         #expect(try await run(["--home", home, "outbox", "cancel", "i999"]) == 64, "unknown")
         #expect(throws: UsageFailure.self) { try OutboxEditing.run(.cancel, "i999", store: store, accountID: account.rowID, json: false) }
     }
+
+    @Test func presence__is_listed_until_a_session_has_it__and_is_neither_cancelled_nor_retried() async throws {
+        let (store, account) = try prepare()
+        #expect(try OutboxListing(store: store, accountID: account.rowID).presence == nil, "never set: nothing to send")
+        #expect(try await run(["--home", home, "status", "away", "back", "at", "3"]) == nil)
+        let lines = try OutboxListing(store: store, accountID: account.rowID).lines(json: true)
+        let object = try #require(lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.last)
+        #expect(object["kind"] as? String == "presence" && object["body"] as? String == "away: back at 3")
+        #expect(try await run(["--home", home, "outbox", "cancel", "presence"]) == 1)
+        let own = try store.ownPresence(accountID: account.rowID)
+        try store.markOwnPresenceSent(accountID: account.rowID, revision: own.revision)
+        #expect(try OutboxListing(store: store, accountID: account.rowID).isEmpty, "sent: off the list")
+    }
 }

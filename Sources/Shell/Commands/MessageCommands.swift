@@ -123,13 +123,14 @@ struct SyncCommand: AsyncParsableCommand {
     /// Without the connection, `--watch` still shows new messages as the owner stores them.
     private func follow(_ context: AppContext, _ account: Account) async throws {
         var last = try context.store.lastMessageID(accountID: account.rowID)
+        let changes = try StoreChanges(context.store)
         while true {
             for message in try context.store.messages(accountID: account.rowID, afterID: last) {
                 last = message.id ?? last
                 if let line = EventFormatter.format(.message(message), json: json) { print(line) }
             }
             Output.flush()
-            try await Task.sleep(for: .milliseconds(300))
+            _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval)
         }
     }
 }
@@ -292,7 +293,7 @@ struct OutboxCommand: AsyncParsableCommand {
             var follower = OutboxWatch(listing.items, intents: listing.intents, followsNewRows: true)
             let changes = try StoreChanges(context.store)
             while true {
-                _ = await changes.next(before: .now + .seconds(1))
+                _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval)
                 for item in try follower.changes(in: context.store, accountID: account.rowID) {
                     show(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
                 }
@@ -309,22 +310,40 @@ struct OutboxCommand: AsyncParsableCommand {
     }
 }
 
-/// What `tern outbox` and `/outbox` list: the open messages and the open intents, oldest first.
+/// What `tern outbox` and `/outbox` list, oldest first: the open messages, the open intents,
+/// and our own presence while the session has not got its latest change (a state rather than
+/// a queue: a newer `tern status` replaces it, so it is neither cancelled nor retried).
 struct OutboxListing {
     let items: [OutboxItem]
     let intents: [Intent]
+    let presence: OwnPresence?
 
     init(store: Store, accountID: Int64) throws {
         items = try store.outbox(accountID: accountID)
         intents = try store.intents(accountID: accountID)
+        let own = try store.ownPresence(accountID: accountID)
+        presence = own.updatedAt > 0 && own.revision > own.sentRevision ? own : nil
     }
 
-    var isEmpty: Bool { items.isEmpty && intents.isEmpty }
+    var isEmpty: Bool { items.isEmpty && intents.isEmpty && presence == nil }
 
     func lines(json: Bool) -> [String] {
         let messages = items.enumerated().map { (at: $1.createdAt, list: 0, index: $0, line: json ? Renderer.outboxJSON($1) : Renderer.outboxLine($1)) }
         let actions = intents.enumerated().map { (at: $1.createdAt, list: 1, index: $0, line: json ? Renderer.intentJSON($1) : Renderer.intentLine($1)) }
-        return (messages + actions).sorted { ($0.at, $0.list, $0.index) < ($1.at, $1.list, $1.index) }.map(\.line)
+        let status = presence.map { [(at: $0.updatedAt, list: 2, index: 0, line: Self.presenceLine($0, json: json))] } ?? []
+        return (messages + actions + status).sorted { ($0.at, $0.list, $0.index) < ($1.at, $1.list, $1.index) }.map(\.line)
+    }
+
+    /// `presence  queued  TIME  presence: away: back at 3`, or the same as an outbox item in JSON.
+    static func presenceLine(_ own: OwnPresence, json: Bool) -> String {
+        let body = (own.show ?? "online") + (own.status.map { ": \($0)" } ?? "")
+        if json {
+            return Renderer.json([
+                "id": "presence", "kind": "presence", "body": body, "state": "queued", "attempts": 0,
+                "created": Renderer.isoTimestamp(own.updatedAt),
+            ])
+        }
+        return "presence  queued    \(Renderer.isoTimestamp(own.updatedAt))  presence: \(Sanitizer.inert(body))"
     }
 }
 
@@ -376,6 +395,7 @@ enum OutboxEditing {
 
     /// A message (by id or prefix) or an intent (`iN`) edited; the line to print.
     static func run(_ action: Action, _ id: String, store: Store, accountID: Int64, json: Bool) throws -> String {
+        if id == "presence" { throw Failure("a presence change is neither cancelled nor retried: `tern status` sets the next one") }
         let intent = try mapped { try store.intent(matching: id, accountID: accountID) }
         guard let intent else { return result(try apply(action, id, store: store, accountID: accountID), json: json) }
         let changed = try mapped {
