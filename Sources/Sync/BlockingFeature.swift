@@ -10,7 +10,7 @@ struct BlockingFeature: SessionFeature {
 
     /// The user's changes first, then the server's list, which already has them.
     func sessionStarted(_ context: FeatureContext) async {
-        await Intents.carryOut(context, kinds: Intents.blockingKinds)
+        await Intents.carryOutInTurn(context, kinds: Intents.blockingKinds)
         await context.gate.run {
             do {
                 let result = try await context.request(Blocking.listRequest(id: context.nextID()), timeout: .seconds(15))

@@ -11,23 +11,50 @@ import XMPP
 /// when the wanted rooms are joined, and then at every poll. A room action waits, queued,
 /// until its room is joined (`Store.readyIntents`).
 struct IntentsFeature: SessionFeature {
+    /// One run at a time, in the order asked for, whoever asks (a poll, a feature's moment,
+    /// the shell): the intents go out in the order they were written.
+    let gate = SerialGate()
+    /// Whether this engine has put back what a previous owner left taken.
+    private let recovery = Recovery()
+
     var discoFeatures: [String] { [] }
 
-    /// A new session: what a lost link or a killed owner left taken is queued again.
+    /// Rows left `sent` when this engine starts were taken by an owner that died (only the
+    /// lock holder carries intents out): queued again, once, before anything else runs. A
+    /// later lost link puts back its own row itself (`Intents.carryOut`).
     func sessionStarted(_ context: FeatureContext) async {
-        _ = try? context.store.requeueTakenIntents(accountID: context.account.rowID)
+        await recoverOnce(context)
     }
 
     func sessionSettled(_ context: FeatureContext, resumed: Bool) async {
-        await Intents.carryOut(context)
+        await recoverOnce(context)  // a first session that was resumed has not started anew
+        await gate.run { await Intents.carryOut(context) }
     }
 
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool { false }
 
     func handle(_ stanzas: [Element], _ context: FeatureContext) async {}
 
+    /// In the background: a room action may wait seconds for the room's answer, and the
+    /// engine's poll loop (the outbox flush, keep-alives) must not wait with it.
     func poll(_ context: FeatureContext) async {
-        await Intents.carryOut(context)
+        guard await !gate.isBusy else { return }
+        Task { await gate.run { await Intents.carryOut(context) } }
+    }
+
+    private func recoverOnce(_ context: FeatureContext) async {
+        guard await recovery.isFirst() else { return }
+        _ = try? context.store.requeueTakenIntents(accountID: context.account.rowID)
+    }
+}
+
+/// Says yes once: the first session of an engine.
+private actor Recovery {
+    private var done = false
+
+    func isFirst() -> Bool {
+        defer { done = true }
+        return !done
     }
 }
 
@@ -42,9 +69,16 @@ enum Intents {
         init(_ reason: String) { self.reason = reason }
     }
 
+    /// `carryOut` in its turn through the engine's `IntentsFeature` gate (a feature's own
+    /// moment in the session: roster edits after the roster fetch, …).
+    static func carryOutInTurn(_ context: FeatureContext, kinds: [Intent.Kind]? = nil) async {
+        guard let feature = await context.engine.feature(IntentsFeature.self) else { return }
+        await feature.gate.run { await carryOut(context, kinds: kinds) }
+    }
+
     /// Takes each ready intent (of `kinds`, or all), carries it out, and records done or
     /// failed. A lost link puts the intent back in the queue and ends the run: the next
-    /// session carries on from it.
+    /// session carries on from it. Runs hold `IntentsFeature.gate`, one at a time.
     static func carryOut(_ context: FeatureContext, kinds: [Intent.Kind]? = nil) async {
         let store = context.store
         guard let ready = try? store.readyIntents(accountID: context.account.rowID, kinds: kinds), !ready.isEmpty else { return }
@@ -102,6 +136,6 @@ extension SyncEngine {
     /// connection, right after storing one).
     public func runIntents() async {
         guard let context = featureContext() else { return }
-        await Intents.carryOut(context)
+        await Intents.carryOutInTurn(context)
     }
 }

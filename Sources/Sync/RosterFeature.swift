@@ -14,7 +14,7 @@ struct RosterFeature: SessionFeature {
     /// session shows already has them; the rest of the intents wait for the session to settle.
     func sessionStarted(_ context: FeatureContext) async {
         await context.gate.run { await fetch(context) }
-        await Intents.carryOut(context, kinds: Intents.rosterKinds)
+        await Intents.carryOutInTurn(context, kinds: Intents.rosterKinds)
     }
 
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool {
