@@ -164,6 +164,15 @@ import Testing
         try await eventually("the owner to set it") {
             (try? store.room(accountID: account.rowID, jid: room))??.subject == "Queued only"
         }
+
+        // A nick change lasts: the next session (its bookmark fetch included) joins with it.
+        let nick = try await home.run(["nick", room, "chief"])
+        #expect(nick.status == 0 && nick.text.hasSuffix("room-nick done"), "\(nick.stdout) \(nick.stderr)")
+        owner.interrupt()
+        _ = try await owner.finish(timeout: .seconds(20))
+        #expect(try await home.run(["sync"]).status == 0)
+        let rooms = Peer.messages(try await home.run(["rooms", "--json"]))
+        #expect(rooms.first { $0["jid"] as? String == room }?["nick"] as? String == "chief", "\(rooms)")
     }
 
     /// A shell beside an owner: `/topic` stores the intent, and the outcome prints when the owner has done it.
