@@ -72,7 +72,7 @@ enum CommandTable {
         ) { shell, args, _ in try await shell.goto(args[0]) },
         ShellCommandSpec(
             name: "outbox", aliases: [], arguments: "[cancel ID | retry ID]",
-            summary: "List queued and unconfirmed messages; cancel a queued one or retry a failed one (ID or a unique prefix).",
+            summary: "List pending messages and actions with their kinds; cancel a queued one or retry a failed one (ID, a unique prefix, or iN).",
             minArguments: 0
         ) { shell, args, _ in try await shell.showOutbox(args) },
         ShellCommandSpec(
@@ -106,11 +106,11 @@ enum CommandTable {
         ) { shell, args, _ in try await shell.who(args) },
         ShellCommandSpec(
             name: "topic", aliases: ["subject"], arguments: "[TEXT]",
-            summary: "Show the current room's subject, or set it.", minArguments: 0
+            summary: "Show the current room's subject, or set it (queued until the room is joined).", minArguments: 0
         ) { shell, _, raw in try await shell.topic(raw) },
         ShellCommandSpec(
             name: "nick", aliases: [], arguments: "NICK",
-            summary: "Change your nick in the current room.", minArguments: 1
+            summary: "Change your nick in the current room (queued until it is joined).", minArguments: 1
         ) { shell, args, _ in try await shell.changeNick(args) },
         ShellCommandSpec(
             name: "kick", aliases: [], arguments: "NICK [REASON]",

@@ -33,6 +33,8 @@ actor InteractiveShell {
     private var watcher: Task<Void, Never>?
     /// Follows the rows `/outbox` listed (OutboxWatch).
     private var outboxFollower: Task<Void, Never>?
+    /// Each waits for the outcome of an intent this shell stored (`followIntent`).
+    private var intentFollowers: [Task<Void, Never>] = []
     private var conversation: String?
     private var connectionState = "offline"
     /// While the server keeps ending sessions right after login: when the next try is.
@@ -243,33 +245,55 @@ actor InteractiveShell {
                 say("usage: /outbox [cancel ID | retry ID]")
                 return
             }
-            let item = try OutboxEditing.apply(action, arguments[1], store: context.store, accountID: account.rowID)
-            say(OutboxEditing.result(item, json: false))
-            if action == .retry, let engine { Task { await engine.flush() } }
+            say(try OutboxEditing.run(action, arguments[1], store: context.store, accountID: account.rowID, json: false))
+            if action == .retry, let engine { Task { await engine.flush(); await engine.runIntents() } }
             updatePrompt()
             return
         }
-        let items = try context.store.outbox(accountID: account.rowID)
-        if items.isEmpty { say("the outbox is empty") }
-        for item in items { say(Renderer.outboxLine(item)) }
-        followOutbox(OutboxWatch(items, followsNewRows: false), accountID: account.rowID)
+        let listing = try OutboxListing(store: context.store, accountID: account.rowID)
+        if listing.isEmpty { say("the outbox is empty") }
+        for line in listing.lines(json: false) { say(line) }
+        followOutbox(OutboxWatch(listing.items, intents: listing.intents, followsNewRows: false), accountID: account.rowID)
     }
 
     /// The list `/outbox` printed stays live: each later change of state prints one line,
     /// until every listed row is settled or the next `/outbox` takes over.
     private func followOutbox(_ start: OutboxWatch, accountID: Int64) {
         outboxFollower?.cancel()
-        guard !start.isSettled else { return }
+        guard !start.isSettled, let changes = try? StoreChanges(context.store) else { return }
         let store = context.store
         outboxFollower = Task { [weak self] in
             var watch = start
             while !Task.isCancelled, !watch.isSettled {
-                try? await Task.sleep(for: .milliseconds(250))
-                guard let changed = try? watch.changes(in: store, accountID: accountID), !Task.isCancelled else { continue }
-                for item in changed { await self?.say("-- outbox " + Renderer.outboxLine(item)) }
+                _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval)
+                guard !Task.isCancelled else { return }
+                for item in (try? watch.changes(in: store, accountID: accountID)) ?? [] {
+                    await self?.say("-- outbox " + Renderer.outboxLine(item))
+                }
+                for intent in (try? watch.intentChanges(in: store, accountID: accountID)) ?? [] {
+                    await self?.say("-- outbox " + Renderer.intentLine(intent))
+                }
             }
         }
     }
+
+    /// An intent this shell stored: its outcome prints as one line once known, carried out by
+    /// this shell's engine or by the process that owns the connection.
+    func followIntent(_ intent: Intent, account: Account) {
+        guard let id = intent.id else { return }
+        let runner = IntentRunner(store: context.store, account: account)
+        let engine = engine
+        intentFollowers.append(Task { [weak self] in
+            guard let (row, _) = try? await runner.run(intent: id, engine: engine, mayConnect: false, wait: Self.intentFollowTime),
+                let row, row.state.isFinished
+            else { return }
+            await self?.say("-- \(Store.outboxID(of: row)) \(row.kind.rawValue) \(row.state.rawValue)"
+                + (row.error.map { ": \(Sanitizer.inert($0))" } ?? ""))
+        })
+    }
+
+    /// How long the shell follows an intent it stored; after that, `/outbox` tells.
+    static let intentFollowTime: Duration = .seconds(600)
 
     func login(_ jidText: String?) async throws {
         if let jidText {
@@ -474,6 +498,7 @@ actor InteractiveShell {
 
     private func followStore(_ account: Account) {
         let store = context.store
+        let changes = try? StoreChanges(store)
         watcher = Task { [weak self] in
             var last = (try? store.lastMessageID(accountID: account.rowID)) ?? 0
             while !Task.isCancelled {
@@ -481,7 +506,8 @@ actor InteractiveShell {
                     last = message.id ?? last
                     if message.direction == .incoming { await self?.show(.message(message)) }
                 }
-                try? await Task.sleep(for: .milliseconds(300))
+                // The owner's commits wake us (StoreChanges); without a watcher, a plain pause.
+                if let changes { _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval) } else { try? await Task.sleep(for: .milliseconds(300)) }
             }
         }
     }
@@ -531,15 +557,20 @@ actor InteractiveShell {
     }
 
     private func shutdown() async {
-        // Scripted input: give queued messages (those waiting for a room's join too) a
-        // chance to leave before closing.
-        if let engine, let account, !editor.interactive {
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline, ((try? context.store.queuedCount(accountID: account.rowID)) ?? 0) > 0 {
-                await engine.flush()
-                try? await Task.sleep(for: .milliseconds(100))
+        // Scripted input: give queued messages (those waiting for a room's join too) and
+        // intents a chance to be carried out before closing.
+        // Beside another owner, what this shell stored is that process's to carry out: wait for it too.
+        if let account, !editor.interactive, engine != nil || connectionState == "via other process" {
+            let store = context.store
+            let accountID = account.rowID
+            _ = try? await IntentRunner(store: store, account: account).run(engine: engine, mayConnect: false, wait: .seconds(10)) {
+                try store.queuedCount(accountID: accountID) == 0 && store.readyIntents(accountID: accountID).isEmpty
+                    && store.intents(accountID: accountID).allSatisfy { $0.state != .sent }
             }
         }
+        // Cancelled, each follower looks once more and prints an outcome that is known by now.
+        for follower in intentFollowers { follower.cancel() }
+        for follower in intentFollowers { await follower.value }
         await stopSync()
     }
 

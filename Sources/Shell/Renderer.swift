@@ -101,7 +101,7 @@ enum Renderer {
 
     static func outboxJSON(_ item: OutboxItem) -> String {
         var object: [String: Any] = [
-            "id": item.id, "to": item.recipient, "body": item.body, "state": item.state.rawValue,
+            "id": item.id, "kind": "message", "to": item.recipient, "body": item.body, "state": item.state.rawValue,
             "attempts": item.attempts, "created": isoTimestamp(item.createdAt),
         ]
         if let error = item.error { object["error"] = error }
@@ -111,6 +111,26 @@ enum Renderer {
     static func outboxLine(_ item: OutboxItem) -> String {
         var line = "\(item.id)  \(item.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(isoTimestamp(item.createdAt))  → \(Sanitizer.inert(item.recipient)): \(Sanitizer.inert(item.body))"
         if let error = item.error { line += "  [\(Sanitizer.inert(error))]" }
+        return line
+    }
+
+    /// An intent as an outbox item (CLI.md): its kind, and a summary of the action as `body`.
+    static func intentJSON(_ intent: Intent) -> String {
+        var object: [String: Any] = [
+            "id": Store.outboxID(of: intent), "kind": intent.kind.rawValue, "to": intent.target, "body": intent.summary,
+            "state": intent.state.rawValue, "attempts": intent.attempts, "created": isoTimestamp(intent.createdAt),
+        ]
+        if let error = intent.error { object["error"] = error }
+        return json(object)
+    }
+
+    /// `i12  queued    TIME  room-subject → room@service: the new subject`.
+    static func intentLine(_ intent: Intent) -> String {
+        let summary = intent.summary
+        var line = "\(Store.outboxID(of: intent))  \(intent.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+            + "\(isoTimestamp(intent.createdAt))  \(intent.kind.rawValue) → \(Sanitizer.inert(intent.target))"
+            + (summary.isEmpty ? "" : ": \(Sanitizer.inert(summary))")
+        if let error = intent.error { line += "  [\(Sanitizer.inert(error))]" }
         return line
     }
 

@@ -17,9 +17,9 @@ extension InteractiveShell {
         for line in lines { editor.print(line) }
     }
 
-    func contactAction(_ action: RosterIntent.Action, _ jid: String, name: String? = nil) throws {
+    func contactAction(_ action: RosterAction, _ jid: String, name: String? = nil) throws {
         let account = try requireCurrentAccount()
-        let intent: RosterIntent
+        let intent: Intent
         do {
             intent = action == .add
                 ? try ContactIntents.add(store: context.store, account: account, jid: jid, name: name, groups: [])
@@ -27,7 +27,8 @@ extension InteractiveShell {
         } catch let error as SyncError {
             throw Failure(error.description)
         }
-        editor.print("-- \(action.rawValue) \(Sanitizer.inert(intent.jid)): queued, sent when connected")
+        editor.print("-- \(action.rawValue) \(Sanitizer.inert(intent.target)): queued, sent when connected")
+        followIntent(intent, account: account)
     }
 
     /// `/status [SHOW] [MESSAGE]`, or a shortcut's fixed show with an optional message.

@@ -7,8 +7,9 @@ import XMPP
 /// `/nick`, `/kick`, `/ban`, `/invite`, `/invites`.
 ///
 /// Joining and leaving only write the Store, like `tern join`: the engine (this shell's or
-/// another process's) makes the session match. The rest asks the room itself, so it needs
-/// this shell's own live session.
+/// another process's) makes the session match. The room actions are intents too: stored at
+/// once (offline as well), carried out by whichever process owns the connection once the
+/// room is joined; the outcome prints above the prompt when it is known.
 extension InteractiveShell {
     /// `/join [ROOM] [NICK] [--password-file F]`; without ROOM, the newest pending invitation.
     func joinRoom(_ arguments: [String]) throws {
@@ -90,7 +91,6 @@ extension InteractiveShell {
     func changeNick(_ arguments: [String]) async throws {
         guard let room = currentRoom() else { throw Failure("/nick works in a room: /chat ROOM first") }
         try await act(.changeNick(arguments[0]), in: room)
-        say("-- you are now \(Sanitizer.inert(arguments[0])) in \(Sanitizer.inert(room.jid))")
     }
 
     func moderate(_ kick: Bool, _ arguments: [String], raw: String) async throws {
@@ -100,21 +100,27 @@ extension InteractiveShell {
             ? .kick(nick: arguments[0], reason: reason.isEmpty ? nil : reason)
             : .ban(jid: arguments[0], reason: reason.isEmpty ? nil : reason)
         try await act(action, in: room)
-        say("-- \(kick ? "kicked" : "banned") \(Sanitizer.inert(arguments[0])) from \(Sanitizer.inert(room.jid))")
     }
 
     func invite(_ arguments: [String], raw: String) async throws {
         guard let room = currentRoom() else { throw Failure("/invite works in a room: /chat ROOM first") }
         let reason = CommandTable.afterFirstWord(raw)
         try await act(.invite(jid: arguments[0], reason: reason.isEmpty ? nil : reason), in: room)
-        say("-- invited \(Sanitizer.inert(arguments[0])) to \(Sanitizer.inert(room.jid))")
     }
 
+    /// Stores the action and says so; the outcome follows as its own line (`followIntent`).
     private func act(_ action: RoomAction, in room: Room) async throws {
-        guard let engine = liveEngine else { throw Failure("not connected: rooms answer only online (/sync)") }
-        do { try await engine.perform(action, in: room.jid) } catch { throw Failure(error.description) }
+        let account = try requireCurrentAccount()
+        let intent: Intent
+        do {
+            intent = try RoomActions.enqueue(action, room: room.jid, store: context.store, account: account)
+        } catch let error as SyncError {
+            throw Failure(error.description)
+        }
+        say("-- \(Store.outboxID(of: intent)) \(intent.kind.rawValue) queued"
+            + (room.state == .joined && hasLiveSession ? "" : ": carried out once \(Sanitizer.inert(room.jid)) is joined"))
+        followIntent(intent, account: account)
     }
-
     /// The room the current conversation is, if it is one (a private chat with an occupant is not).
     func currentRoom() -> Room? {
         guard let account = try? requireCurrentAccount(), let conversation = currentConversation,

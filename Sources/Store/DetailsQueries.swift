@@ -111,12 +111,12 @@ extension Store {
                 details.groups = try String.fetchAll(
                     db, sql: "SELECT name FROM contact_group WHERE account_id = ? AND jid = ? ORDER BY name", arguments: [accountID, jid])
             }
-            details.pendingIntents = try String.fetchAll(
-                db, sql: "SELECT action FROM roster_intent WHERE account_id = ? AND jid = ? AND state = 'pending' ORDER BY id",
-                arguments: [accountID, jid])
-                + String.fetchAll(
-                    db, sql: "SELECT action FROM details_intent WHERE account_id = ? AND jid = ? AND action != 'refresh' ORDER BY id",
-                    arguments: [accountID, jid])
+            // Roster edits by their roster word (add, update, …), then block and unblock.
+            let pending = try Intent
+                .filter(Column("account_id") == accountID && Column("target") == jid && ["queued", "sent"].contains(Column("state")))
+                .order(Column("id")).fetchAll(db)
+            details.pendingIntents = pending.compactMap { $0.rosterAction?.rawValue }
+                + pending.filter { $0.kind == .block || $0.kind == .unblock }.map(\.kind.rawValue)
             details.blocked = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM blocklist WHERE account_id = ? AND jid = ?", arguments: [accountID, jid]) ?? false
             return details
@@ -268,39 +268,21 @@ extension Store {
 
     // MARK: - Intents
 
-    public struct DetailsIntent: Sendable, Equatable {
-        public enum Action: String, Sendable { case block, unblock, refresh }
-        public var id: Int64
-        public var action: Action
-        public var jid: String
-    }
-
+    /// Block, unblock, or refresh a contact's details: an `Intent` the owner carries out.
     @discardableResult
-    public func addDetailsIntent(accountID: Int64, _ action: DetailsIntent.Action, jid: String) throws -> Int64 {
-        try write { db in
-            try db.execute(
-                sql: "INSERT INTO details_intent (account_id, action, jid, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [accountID, action.rawValue, jid, Store.now])
-            return db.lastInsertedRowID
-        }
+    public func addDetailsIntent(accountID: Int64, _ kind: Intent.Kind, jid: String) throws -> Intent {
+        precondition([.block, .unblock, .detailsRefresh].contains(kind), "not a details intent: \(kind)")
+        return try enqueueIntent(Intent(accountID: accountID, kind: kind, target: jid, createdAt: Store.now))
     }
 
-    public func detailsIntents(accountID: Int64) throws -> [DetailsIntent] {
+    /// Block and unblock intents not yet carried out, oldest first (`tern blocked` shows them).
+    public func pendingBlockIntents(accountID: Int64) throws -> [Intent] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, action, jid FROM details_intent WHERE account_id = ? ORDER BY id", arguments: [accountID])
-                .compactMap { row in
-                    guard let action = DetailsIntent.Action(rawValue: row["action"]) else { return nil }
-                    return DetailsIntent(id: row["id"], action: action, jid: row["jid"])
-                }
+            try Intent
+                .filter(Column("account_id") == accountID && ["queued", "sent"].contains(Column("state")))
+                .filter([Intent.Kind.block, .unblock].map(\.rawValue).contains(Column("kind")))
+                .order(Column("id")).fetchAll(db)
         }
-    }
-
-    public func hasDetailsIntent(id: Int64) throws -> Bool {
-        try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM details_intent WHERE id = ?", arguments: [id]) ?? false }
-    }
-
-    public func removeDetailsIntent(id: Int64) throws {
-        try write { db in try db.execute(sql: "DELETE FROM details_intent WHERE id = ?", arguments: [id]) }
     }
 
     // MARK: - What we share (XEP-0092, XEP-0012)

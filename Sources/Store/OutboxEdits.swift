@@ -18,13 +18,16 @@ public enum OutboxEditError: Error, Equatable, CustomStringConvertible {
     case alreadySent(id: String)
     /// Only a failed row can be retried.
     case notFailed(id: String, state: OutboxItem.State)
+    /// The same two, for an intent (a room action, a roster edit, …).
+    case intentNotQueued(id: String, state: Intent.State)
+    case intentNotFailed(id: String, state: Intent.State)
 
     public var description: String {
         switch self {
         case .idTooShort(let text):
             return "outbox id \"\(text)\" is too short: give at least \(Store.minimumOutboxIDPrefix) characters"
         case .unknownID(let text):
-            return "no outbox message with id \(text)"
+            return "no outbox entry with id \(text)"
         case .ambiguousID(let text, let matches):
             return "outbox id \(text) is ambiguous: it matches \(matches.joined(separator: ", ")); give more characters"
         case .notQueued(let id, let state):
@@ -35,6 +38,10 @@ public enum OutboxEditError: Error, Equatable, CustomStringConvertible {
             }
         case .notFailed(let id, let state):
             return "\(id) is \(state.rawValue), not failed: only a failed message can be retried"
+        case .intentNotQueued(let id, let state):
+            return "\(id) is \(state.rawValue), not queued: only a queued action can be cancelled"
+        case .intentNotFailed(let id, let state):
+            return "\(id) is \(state.rawValue), not failed: only a failed action can be retried"
         case .alreadySent(let id):
             return "\(id) was already sent once and is queued to be sent again: it may have arrived, so it cannot be cancelled"
         }

@@ -142,12 +142,18 @@ extension Store {
         }
     }
 
-    /// Our nick changed in the room (§7.6): ask for it on every rejoin too.
+    /// Our nick changed in the room (§7.6): ask for it on every rejoin too. A bookmarked room's
+    /// bookmark is published again with it, or the next session's bookmark fetch would bring
+    /// the old nick back.
     public func setRoomNick(accountID: Int64, jid: String, nick: String) throws {
         try write { db in
             try db.execute(
-                sql: "UPDATE room SET nick = ?, joined_nick = ?, updated_at = ? WHERE account_id = ? AND jid = ?",
-                arguments: [nick, nick, Store.now, accountID, jid])
+                sql: """
+                    UPDATE room SET nick = ?, joined_nick = ?, updated_at = ?,
+                        bookmark_sync = CASE WHEN bookmarked AND nick != ? THEN 'publish' ELSE bookmark_sync END
+                    WHERE account_id = ? AND jid = ?
+                    """,
+                arguments: [nick, nick, Store.now, nick, accountID, jid])
         }
     }
 

@@ -141,25 +141,27 @@ extension Store {
                 lastSeen[jid] = max(lastSeen[jid] ?? seen, seen)
             }
             // Per JID: the latest action, and name and groups as the pending edits leave them.
-            var pending: [String: RosterIntent] = [:]
+            var pending: [String: (action: RosterAction, name: String?, groups: [String]?)] = [:]
             var order: [String] = []
-            for intent in try Self.pendingIntents(accountID: accountID, db) {
-                guard var merged = pending[intent.jid] else {
-                    pending[intent.jid] = intent
-                    order.append(intent.jid)
+            for intent in try Self.pendingRosterIntents(accountID: accountID, db) {
+                guard let action = intent.rosterAction else { continue }
+                let args = intent.arguments
+                guard var merged = pending[intent.target] else {
+                    pending[intent.target] = (action, args.name, args.groups)
+                    order.append(intent.target)
                     continue
                 }
-                merged.action = merged.action == .add && intent.action == .update ? .add : intent.action
-                merged.name = intent.name ?? merged.name
-                merged.groups = intent.groups ?? merged.groups
-                pending[intent.jid] = merged
+                merged.action = merged.action == .add && action == .update ? .add : action
+                merged.name = args.name ?? merged.name
+                merged.groups = args.groups ?? merged.groups
+                pending[intent.target] = merged
             }
 
             var entries = contacts.map { contact in
                 let intent = pending[contact.jid]
                 return RosterEntry(
                     jid: contact.jid, name: intent?.name ?? contact.name, subscription: contact.subscription, ask: contact.ask,
-                    groups: intent?.groupList ?? groups[contact.jid] ?? [],
+                    groups: intent?.groups ?? groups[contact.jid] ?? [],
                     presence: Self.bestFirst(presence[contact.jid] ?? []),
                     lastSeen: lastSeen[contact.jid], pending: intent?.action, onServer: true)
             }
@@ -167,7 +169,7 @@ extension Store {
             for jid in order where !known.contains(jid) {
                 guard let intent = pending[jid], intent.action == .add else { continue }
                 entries.append(RosterEntry(
-                    jid: jid, name: intent.name, subscription: .none, ask: false, groups: intent.groupList ?? [],
+                    jid: jid, name: intent.name, subscription: .none, ask: false, groups: intent.groups ?? [],
                     presence: [], lastSeen: nil, pending: .add, onServer: false))
             }
             return entries
@@ -398,17 +400,16 @@ extension Store {
 
     // MARK: - Intents
 
-    /// Queues a roster or subscription edit. Answering a request removes it from the
-    /// pending list at once, in the same transaction: the user has answered it.
+    /// Queues a roster or subscription edit (an `Intent`). Answering a request removes it
+    /// from the pending list at once, in the same transaction: the user has answered it.
     @discardableResult
     public func enqueueRosterIntent(
-        accountID: Int64, jid: String, action: RosterIntent.Action, name: String? = nil, groups: [String]? = nil
-    ) throws -> RosterIntent {
-        let groupsJSON = try groups.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        return try write { db in
-            var intent = RosterIntent(
-                id: nil, accountID: accountID, jid: jid, action: action, name: name, groups: groupsJSON, state: .pending,
-                error: nil, createdAt: Store.now, doneAt: nil)
+        accountID: Int64, jid: String, action: RosterAction, name: String? = nil, groups: [String]? = nil
+    ) throws -> Intent {
+        try write { db in
+            var intent = Intent(
+                accountID: accountID, kind: action.kind, target: jid, payload: Intent.Payload(name: name, groups: groups),
+                createdAt: Store.now)
             try intent.insert(db)
             if action == .accept || action == .deny {
                 _ = try SubscriptionRequest.deleteOne(db, key: ["account_id": accountID, "jid": jid])
@@ -417,28 +418,17 @@ extension Store {
         }
     }
 
-    public func pendingRosterIntents(accountID: Int64) throws -> [RosterIntent] {
-        try read { db in try Self.pendingIntents(accountID: accountID, db) }
+    /// Roster and subscription intents not yet carried out (queued, or taken by the owner), oldest first.
+    public func pendingRosterIntents(accountID: Int64) throws -> [Intent] {
+        try read { db in try Self.pendingRosterIntents(accountID: accountID, db) }
     }
 
-    private static func pendingIntents(accountID: Int64, _ db: Database) throws -> [RosterIntent] {
-        try RosterIntent
-            .filter(Column("account_id") == accountID && Column("state") == RosterIntent.State.pending.rawValue)
+    private static func pendingRosterIntents(accountID: Int64, _ db: Database) throws -> [Intent] {
+        try Intent
+            .filter(Column("account_id") == accountID && ["queued", "sent"].contains(Column("state")))
+            .filter(RosterAction.allCases.map(\.kind.rawValue).contains(Column("kind")))
             .order(Column("id"))
             .fetchAll(db)
-    }
-
-    public func rosterIntent(id: Int64) throws -> RosterIntent? {
-        try read { db in try RosterIntent.fetchOne(db, key: id) }
-    }
-
-    /// Done, or failed with the server's reason; either way it is never executed again.
-    public func finishRosterIntent(id: Int64, error: String? = nil) throws {
-        try write { db in
-            try db.execute(
-                sql: "UPDATE roster_intent SET state = ?, error = ?, done_at = ? WHERE id = ? AND state = 'pending'",
-                arguments: [error == nil ? "done" : "failed", error, Store.now, id])
-        }
     }
 
     // MARK: - Own presence

@@ -142,11 +142,6 @@ public final class Store: Sendable {
         return error.message ?? "\(error.resultCode)"
     }
 
-    /// SQLite's `data_version` for this connection's view: changes whenever another
-    /// connection (or process) commits. Cheap enough to poll for cross-process nudges.
-    public func dataVersion() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
-    }
 
     public static var now: Double { Date().timeIntervalSince1970 }
 

@@ -3,13 +3,14 @@ import Store
 import XMPP
 
 /// XEP-0191 on a live session: the blocklist is fetched on each new session and cached, block
-/// and unblock intents stored by any tern process are carried out in order, and the server's
+/// and unblock intents stored by any tern process are carried out in order (`Intents`), and the server's
 /// pushes (trusted only from our own account) keep the cache current.
 struct BlockingFeature: SessionFeature {
     var discoFeatures: [String] { [] }
 
+    /// The user's changes first, then the server's list, which already has them.
     func sessionStarted(_ context: FeatureContext) async {
-        await runIntents(context)
+        await Intents.carryOutInTurn(context, kinds: Intents.blockingKinds)
         await context.gate.run {
             do {
                 let result = try await context.request(Blocking.listRequest(id: context.nextID()), timeout: .seconds(15))
@@ -47,33 +48,13 @@ struct BlockingFeature: SessionFeature {
         try? await context.send(replies)
     }
 
-    func poll(_ context: FeatureContext) async {
-        await runIntents(context)
-    }
-
-    /// Block, unblock and refresh intents, oldest first; each is removed once carried out or refused.
-    private func runIntents(_ context: FeatureContext) async {
-        let accountID = context.account.rowID
-        guard let intents = try? context.store.detailsIntents(accountID: accountID), !intents.isEmpty else { return }
-        for intent in intents {
-            switch intent.action {
-            case .block, .unblock:
-                let block = intent.action == .block
-                let request = block
-                    ? Blocking.blockRequest(id: context.nextID(), jids: [intent.jid])
-                    : Blocking.unblockRequest(id: context.nextID(), jids: [intent.jid])
-                do {
-                    _ = try await context.request(request, timeout: .seconds(15))
-                    try? context.store.applyBlocklistChange(accountID: accountID, block: block, jids: [intent.jid])
-                } catch is StanzaError {
-                    // Refused by the server: retrying would be refused again.
-                } catch {
-                    return  // the link is gone: try again next session
-                }
-            case .refresh:
-                if let jid = try? JID(intent.jid) { await ContactDetails.refresh(jid, context) }
-            }
-            try? context.store.removeDetailsIntent(id: intent.id)
-        }
+    /// A block or unblock intent (§3.2, §3.3), cached once the server agreed.
+    static func perform(_ intent: Intent, _ context: FeatureContext) async throws {
+        let block = intent.kind == .block
+        let request = block
+            ? Blocking.blockRequest(id: context.nextID(), jids: [intent.target])
+            : Blocking.unblockRequest(id: context.nextID(), jids: [intent.target])
+        _ = try await context.request(request, timeout: .seconds(15))
+        try? context.store.applyBlocklistChange(accountID: context.account.rowID, block: block, jids: [intent.target])
     }
 }

@@ -193,16 +193,4 @@ extension SyncEngine {
         guard let context = featureContext() else { throw ConnectionError.closed }
         await ContactDetails.refresh(jid, context)
     }
-
-    /// Sets one field of our own vCard over the live session (`tern vcard set`).
-    public func setOwnVCard(_ field: VCard.Field, to value: String?) async throws -> VCard {
-        guard let context = featureContext() else { throw ConnectionError.closed }
-        return try await ContactDetails.setOwnVCard(field, to: value, context)
-    }
-
-    /// Carries out stored block, unblock and refresh intents now (the owner does so every poll).
-    public func runDetailsIntents() async {
-        guard let context = featureContext() else { return }
-        await BlockingFeature().poll(context)
-    }
 }

@@ -16,7 +16,7 @@ public enum ContactIntents {
     }
 
     @discardableResult
-    public static func add(store: Store, account: Account, jid text: String, name: String?, groups: [String]) throws -> RosterIntent {
+    public static func add(store: Store, account: Account, jid text: String, name: String?, groups: [String]) throws -> Intent {
         let jid = try contactJID(text, account: account)
         let cleanGroups = groups.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return try store.enqueueRosterIntent(
@@ -25,17 +25,26 @@ public enum ContactIntents {
     }
 
     @discardableResult
-    public static func update(store: Store, account: Account, jid text: String, name: String?, groups: [String]?) throws -> RosterIntent {
+    public static func update(store: Store, account: Account, jid text: String, name: String?, groups: [String]?) throws -> Intent {
         let jid = try contactJID(text, account: account)
         return try store.enqueueRosterIntent(accountID: account.rowID, jid: jid.description, action: .update, name: name, groups: groups)
     }
 
     @discardableResult
     public static func simple(
-        _ action: RosterIntent.Action, store: Store, account: Account, jid text: String
-    ) throws -> RosterIntent {
+        _ action: RosterAction, store: Store, account: Account, jid text: String
+    ) throws -> Intent {
         let jid = try contactJID(text, account: account)
         return try store.enqueueRosterIntent(accountID: account.rowID, jid: jid.description, action: action)
+    }
+
+    /// Stores one field of our own vCard (XEP-0054) to set; an empty value removes it. The
+    /// owner fetches the vCard, changes the field and publishes it back.
+    @discardableResult
+    public static func setVCard(store: Store, account: Account, field: VCard.Field, value: String) throws -> Intent {
+        try store.enqueueIntent(Intent(
+            accountID: account.rowID, kind: .vcard, target: account.jid,
+            payload: Intent.Payload(text: value, field: field.rawValue), createdAt: Store.now))
     }
 
     /// The show words `tern status` takes; "online" is plain available presence.

@@ -10,9 +10,11 @@ import XMPP
 struct RosterFeature: SessionFeature {
     var discoFeatures: [String] { [] }
 
+    /// The user's edits go right after the fetch (before initial presence), so what the
+    /// session shows already has them; the rest of the intents wait for the session to settle.
     func sessionStarted(_ context: FeatureContext) async {
         await context.gate.run { await fetch(context) }
-        await RosterIntents.execute(context)
+        await Intents.carryOutInTurn(context, kinds: Intents.rosterKinds)
     }
 
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool {
@@ -52,10 +54,6 @@ struct RosterFeature: SessionFeature {
         try? await context.send(refused + replies)
     }
 
-    func poll(_ context: FeatureContext) async {
-        await RosterIntents.execute(context)
-    }
-
     /// Asks with our version when the server supports versioning; an empty result keeps ours.
     func fetch(_ context: FeatureContext) async {
         let accountID = context.account.rowID
@@ -82,53 +80,42 @@ struct RosterFeature: SessionFeature {
     }
 }
 
-/// Executes the stored roster and subscription intents in order, each once (DESIGN §2).
+/// Roster and subscription intents on the live session (RFC 6121 §2.3–2.5, §3), carried out
+/// by `Intents` in order.
 enum RosterIntents {
-    static func execute(_ context: FeatureContext) async {
-        let store = context.store
-        let accountID = context.account.rowID
-        guard let intents = try? store.pendingRosterIntents(accountID: accountID), !intents.isEmpty else { return }
-        // What this run has set, since the pushes confirming it may not be stored yet.
-        var written: [String: (name: String?, groups: [String])] = [:]
-        for intent in intents {
-            guard let id = intent.id else { continue }
-            guard let jid = JID(validating: intent.jid)?.bare else {
-                try? store.finishRosterIntent(id: id, error: "invalid JID")
-                continue
-            }
-            do {
-                if let item = try await perform(intent, jid: jid, earlier: written[jid.description], context) {
-                    written[jid.description] = item
-                }
-                try store.finishRosterIntent(id: id)
-            } catch let error as StanzaError {
-                // The server's answer is final: the edit is not tried again.
-                try? store.finishRosterIntent(id: id, error: error.description)
-            } catch {
-                return  // The link went away: the rest stays pending for the next session.
-            }
+    /// What earlier intents of the same run set, per JID: the pushes confirming them may not
+    /// be stored yet, and a later edit builds on them.
+    typealias Written = [String: (name: String?, groups: [String])]
+
+    static func perform(_ intent: Intent, written: inout Written, _ context: FeatureContext) async throws {
+        guard let action = intent.rosterAction, let jid = JID(validating: intent.target)?.bare else {
+            throw Intents.Refusal("invalid JID")
+        }
+        if let item = try await perform(action, intent.arguments, jid: jid, earlier: written[jid.description], context) {
+            written[jid.description] = item
         }
     }
 
     /// Returns the name and groups it set, if it set an item.
     private static func perform(
-        _ intent: RosterIntent, jid: JID, earlier: (name: String?, groups: [String])?, _ context: FeatureContext
+        _ action: RosterAction, _ args: Intent.Payload, jid: JID, earlier: (name: String?, groups: [String])?,
+        _ context: FeatureContext
     ) async throws -> (name: String?, groups: [String])? {
         let store = context.store
         let accountID = context.account.rowID
         let contact = try store.contact(accountID: accountID, jid: jid.description)
-        switch intent.action {
+        switch action {
         case .add:
-            let name = intent.name ?? earlier?.name ?? contact?.name
-            let groups = intent.groupList ?? earlier?.groups ?? []
+            let name = args.name ?? earlier?.name ?? contact?.name
+            let groups = args.groups ?? earlier?.groups ?? []
             _ = try await context.request(Roster.set(id: context.nextID(), jid: jid, name: name, groups: groups))
             if contact?.subscription.seesTheirPresence != true {
                 try await context.send([Subscription.stanza(.subscribe, to: jid)])
             }
             return (name, groups)
         case .update:
-            let name = intent.name ?? earlier?.name ?? contact?.name
-            let groups = try intent.groupList ?? earlier?.groups ?? store.contactGroups(accountID: accountID, jid: jid.description)
+            let name = args.name ?? earlier?.name ?? contact?.name
+            let groups = try args.groups ?? earlier?.groups ?? store.contactGroups(accountID: accountID, jid: jid.description)
             _ = try await context.request(Roster.set(id: context.nextID(), jid: jid, name: name, groups: groups))
             return (name, groups)
         case .remove:

@@ -9,6 +9,9 @@ actor SerialGate {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
+    /// Whether a section runs now (a periodic caller may skip its turn rather than queue).
+    var isBusy: Bool { busy }
+
     func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
         await acquire()
         let value = await body()

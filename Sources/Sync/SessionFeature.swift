@@ -46,7 +46,8 @@ extension SessionFeature {
 /// Bookmarks come before rooms (a bookmark's autojoin decides what is joined), and rooms
 /// before presence: a room's join error is a presence without MUC data, which only the room
 /// feature can tell from a contact's. Joins still follow our initial presence: they are sent
-/// when the session settles, after every feature has started.
+/// when the session settles, after every feature has started. Intents come after rooms (a
+/// room action needs its room joined) and before the archive's long catch-up.
 ///
 /// Each engine gets instances of its own: the state some features keep (open archive pages,
 /// room joins, stranger digests) is keyed by account row ids, which are unique only within
@@ -57,7 +58,7 @@ enum SessionFeatures {
         let archiveRouter = ArchiveRouter()
         return [
             RosterFeature(), CarbonsFeature(), BookmarksFeature(), RoomFeature(archiveRouter: archiveRouter),
-            PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature(router: archiveRouter),
+            PresenceFeature(), DetailsFeature(), BlockingFeature(), IntentsFeature(), ArchiveFeature(router: archiveRouter),
         ]
     }
 }

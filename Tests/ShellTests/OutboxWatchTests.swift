@@ -68,4 +68,18 @@ import Testing
         #expect(states(try watch.changes(in: store, accountID: accountID)) == ["c1:cancelled"])
         #expect(watch.isSettled)
     }
+
+    @Test func intents__are_followed_too_each_change_told_once_until_done() throws {
+        let block = try store.addDetailsIntent(accountID: accountID, .block, jid: "spam@example.org")
+        let id = try #require(block.id)
+        var watch = OutboxWatch([], intents: try store.intents(accountID: accountID), followsNewRows: false)
+        #expect(!watch.isSettled)
+        #expect(try store.takeIntent(id: id))
+        #expect(try watch.intentChanges(in: store, accountID: accountID).map(\.state) == [.sent])
+        #expect(try watch.intentChanges(in: store, accountID: accountID).isEmpty, "told once")
+        try store.finishIntent(id: id)
+        #expect(try watch.intentChanges(in: store, accountID: accountID).map(\.state) == [.done], "off the open list, still told")
+        #expect(watch.isSettled)
+        #expect(try watch.intentChanges(in: store, accountID: accountID).isEmpty)
+    }
 }

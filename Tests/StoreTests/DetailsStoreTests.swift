@@ -19,14 +19,16 @@ import Testing
 
     @Test func intents__come_back_in_order_and_show_as_pending_on_the_contact() throws {
         let (store, account) = try makeStore()
-        let first = try store.addDetailsIntent(accountID: account.rowID, .block, jid: "bad@x")
-        try store.addDetailsIntent(accountID: account.rowID, .refresh, jid: "bad@x")
+        let first = try #require(try store.addDetailsIntent(accountID: account.rowID, .block, jid: "bad@x").id)
+        try store.addDetailsIntent(accountID: account.rowID, .detailsRefresh, jid: "bad@x")
         try store.addDetailsIntent(accountID: account.rowID, .unblock, jid: "bad@x")
-        #expect(try store.detailsIntents(accountID: account.rowID).map(\.action) == [.block, .refresh, .unblock])
+        #expect(try store.readyIntents(accountID: account.rowID).map(\.kind) == [.block, .detailsRefresh, .unblock])
+        #expect(try store.pendingBlockIntents(accountID: account.rowID).map(\.kind) == [.block, .unblock])
         #expect(try store.contactDetails(accountID: account.rowID, jid: "bad@x").pendingIntents == ["block", "unblock"])
-        try store.removeDetailsIntent(id: first)
-        #expect(!(try store.hasDetailsIntent(id: first)))
-        #expect(try store.detailsIntents(accountID: account.rowID).count == 2)
+        try store.finishIntent(id: first)
+        #expect(try store.intent(id: first)?.state == .done)
+        #expect(try store.pendingBlockIntents(accountID: account.rowID).count == 1)
+        #expect(try store.contactDetails(accountID: account.rowID, jid: "bad@x").pendingIntents == ["unblock"])
     }
 
     @Test func details__vcard_resources_and_last_activity__round_trip_with_fetch_times() throws {

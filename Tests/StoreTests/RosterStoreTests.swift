@@ -53,11 +53,11 @@ import Testing
         #expect(pendingAdd.groups == ["G"])
         let addID = try #require(add.id)
         let removeID = try #require(remove.id)
-        try store.finishRosterIntent(id: addID)
-        try store.finishRosterIntent(id: removeID, error: "forbidden")
-        try store.finishRosterIntent(id: removeID)  // already finished: stays failed
+        try store.finishIntent(id: addID)
+        try store.finishIntent(id: removeID, error: "forbidden")
+        try store.finishIntent(id: removeID)  // already finished: stays failed
         #expect(try store.pendingRosterIntents(accountID: account.rowID).isEmpty)
-        #expect(try store.rosterIntent(id: removeID)?.state == .failed)
+        #expect(try store.intent(id: removeID)?.state == .failed)
     }
 
     @Test func presence__best_resource_first_changes_only_and_cleared_on_session_loss() throws {

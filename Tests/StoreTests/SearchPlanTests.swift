@@ -205,12 +205,7 @@ import Testing
     }
 
     @Test func migration_0015__indexes_each_row_once_with_its_filter_terms_and_takes_the_backlog_in_after() throws {
-        let directory = temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in db.add(function: DedupHash.sqlFunction) }
-        let queue = try DatabaseQueue(path: directory + "/tern.sqlite", configuration: configuration)
-        try Store.migrator.migrate(queue, upTo: "0014_outbox_edit_undo")
+        let (directory, queue) = try storeAt(version: "0014_outbox_edit_undo")
         try queue.write { db in
             try db.execute(sql: "INSERT INTO account(id, jid, resource, created_at) VALUES (1, 'alice@example.org', 'r', 0)")
             for (n, conversation) in ["bob@x", "carol@x", "bob@x", "carol@x"].enumerated() {

@@ -31,6 +31,18 @@ func versionNineStore(_ fill: (Database) throws -> Void) throws -> String {
     return directory
 }
 
+/// A new data directory whose store is migrated up to `version` (the Store's own SQL
+/// function registered, as later migrations need it), for an upgrade test to fill.
+func storeAt(version: String) throws -> (directory: String, queue: DatabaseQueue) {
+    let directory = temporaryDirectory()
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var configuration = Configuration()
+    configuration.prepareDatabase { db in db.add(function: DedupHash.sqlFunction) }
+    let queue = try DatabaseQueue(path: directory + "/tern.sqlite", configuration: configuration)
+    try Store.migrator.migrate(queue, upTo: version)
+    return (directory, queue)
+}
+
 func incoming(_ account: Account, _ body: String, key: String, from: String = "bob@example.org/phone", at time: Double = 1_700_000_000) -> StoredMessage {
     StoredMessage(
         accountID: account.rowID, conversation: "bob@example.org", direction: .incoming, sender: from,

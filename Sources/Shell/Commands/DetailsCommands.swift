@@ -1,9 +1,9 @@
 /// Contact details and blocking on the command line (CLI.md, contacts): `tern info`, `tern vcard`,
 /// `tern block`, `tern unblock`, `tern blocked`, `tern sharing` — XEP-0054/0292, 0092, 0012, 0115, 0191.
 ///
-/// Everything prints from the Store. With no other process owning the account, a command that
-/// needs the network runs one session itself; with an owner, it stores an intent the owner
-/// carries out within a poll interval, and waits briefly for the outcome.
+/// Everything prints from the Store. A command that needs the network stores an intent and
+/// `IntentRunner` gets it carried out: a session of our own when no process owns the account,
+/// else the owner, within a poll interval, while we watch the Store for the outcome.
 import ArgumentParser
 import Foundation
 import Store
@@ -43,12 +43,13 @@ struct VCardCommand: AsyncParsableCommand {
 
 struct VCardSetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "set", abstract: "Set one field of your vCard; an empty VALUE removes it. Needs a connection.",
+        commandName: "set", abstract: "Set one field of your vCard; an empty VALUE removes it. Queued while offline.",
         discussion: "Fields: " + VCard.Field.allCases.map(\.rawValue).joined(separator: ", "))
 
     @ParentCommand var group: VCardCommand
     @Argument(help: "The field (fn, nickname, email, url, note, …).") var field: String
     @Argument(help: "The new value (words are joined with spaces).") var value: [String] = []
+    @Flag(help: "Only queue it; never touch the network.") var queueOnly = false
 
     func run() async throws {
         try await runReportingErrors {
@@ -58,12 +59,14 @@ struct VCardSetCommand: AsyncParsableCommand {
             let context = try AppContext(group.global)
             let account = try context.account()
             let text = value.joined(separator: " ")
-            guard let card = try await DetailsFlows.withOwnSession(account: account, context: context, { engine in
-                try await engine.setOwnVCard(field, to: text)
-            }) else {
-                throw Failure("\(context.ownerDescription(account)) holds the connection: quit it, or run this there later")
+            let stored = try ContactIntents.setVCard(store: context.store, account: account, field: field, value: text)
+            guard let id = stored.id, !queueOnly else { print("queued: \(field.rawValue) is set on the next connection"); return }
+            let (intent, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: id, wait: .seconds(20))
+            switch intent?.state {
+            case .done?: print(text.isEmpty ? "\(field.rawValue) removed" : "\(field.rawValue): \(Sanitizer.inert(text))")
+            case .failed?: throw Failure("the server refused the vCard: \(intent?.error ?? "error")")
+            default: print("queued: \(field.rawValue) is set when connected" + (outcome.note.map { " (\(Sanitizer.inert($0)))" } ?? ""))
             }
-            print(text.isEmpty ? "\(field.rawValue) removed" : "\(field.rawValue): \(Sanitizer.inert(card[field] ?? text))")
         }
     }
 }
@@ -203,70 +206,42 @@ enum DetailsFlows {
         }
         guard mayConnect else { return "cached: offline" }
         guard account.state == .active else { return "cached: \(account.jid) is logged out" }
-        do {
-            if try await withOwnSession(account: account, context: context, { try await $0.refreshDetails(of: jid) }) != nil {
-                return nil
-            }
-        } catch let failure as Failure {
-            return "cached: offline (\(failure.message))"
-        }
-        // Another process owns the connection: it refreshes on our behalf.
-        let id = try context.store.addDetailsIntent(accountID: account.rowID, .refresh, jid: jid.description)
-        if try await waitForIntent(id, store: context.store, seconds: 20) { return nil }
-        return "cached: \(context.ownerDescription(account)) has not answered yet"
+        let intent = try context.store.addDetailsIntent(accountID: account.rowID, .detailsRefresh, jid: jid.description)
+        let (_, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: intent.id ?? 0, wait: .seconds(20))
+        guard !outcome.settled else { return nil }
+        // Our own pass could not connect: the cached details were shown, no refresh is owed later.
+        // (An owner that is merely slow still does it.)
+        if outcome.ownSession != nil { _ = try? context.store.cancelIntent(intent) }
+        return "cached: " + (outcome.note ?? "offline")
     }
 
     /// Stores a block or unblock intent and gets it carried out; returns the line to print.
     static func changeBlock(
-        _ action: Store.DetailsIntent.Action, _ text: String, account: Account, context: AppContext, engine: SyncEngine?,
+        _ kind: Intent.Kind, _ text: String, account: Account, context: AppContext, engine: SyncEngine?,
         mayConnect: Bool = true
     ) async throws -> String {
         let jid = try parse(text)
         let key = jid.description
-        let id = try context.store.addDetailsIntent(accountID: account.rowID, action, jid: key)
-        let verb = action == .block ? "blocked" : "unblocked"
-        var done = false
-        if let engine {
-            if await engine.isOnline {
-                await engine.runDetailsIntents()
-                done = !(try context.store.hasDetailsIntent(id: id))
-            }
-        } else if account.state == .active, mayConnect {
-            do {
-                if try await withOwnSession(account: account, context: context, { _ in }) != nil {
-                    done = !(try context.store.hasDetailsIntent(id: id))
-                } else {
-                    done = try await waitForIntent(id, store: context.store, seconds: 5)
-                }
-            } catch is Failure {
-                done = false  // offline: stays queued
-            }
+        let id = try context.store.addDetailsIntent(accountID: account.rowID, kind, jid: key).id ?? 0
+        let verb = kind == .block ? "blocked" : "unblocked"
+        let (intent, _) = try await IntentRunner(store: context.store, account: account)
+            .run(intent: id, engine: engine, mayConnect: mayConnect && account.state == .active, wait: .seconds(5))
+        switch intent?.state {
+        case .done?: return "\(verb) \(Sanitizer.inert(key))"
+        case .failed?: throw Failure("the server refused to change the blocklist for \(key): \(intent?.error ?? "error")")
+        default: return "queued: \(Sanitizer.inert(key)) will be \(verb) on the next connection"
         }
-        guard done else { return "queued: \(Sanitizer.inert(key)) will be \(verb) on the next connection" }
-        let isBlocked = try context.store.blocklist(accountID: account.rowID).jids.contains(key)
-        guard isBlocked == (action == .block) else { throw Failure("the server refused to change the blocklist for \(key)") }
-        return "\(verb) \(Sanitizer.inert(key))"
-    }
-
-    /// Waits until the owner has carried out (and removed) an intent.
-    static func waitForIntent(_ id: Int64, store: Store, seconds: Int) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if !(try store.hasDetailsIntent(id: id)) { return true }
-            try await Task.sleep(for: .milliseconds(150))
-        }
-        return false
     }
 
     static func blockedLines(_ account: Account, _ store: Store, json: Bool) throws -> [String] {
         let (jids, fetchedAt) = try store.blocklist(accountID: account.rowID)
-        let pending = try store.detailsIntents(accountID: account.rowID).filter { $0.action != .refresh }
+        let pending = try store.pendingBlockIntents(accountID: account.rowID)
         if json {
             return jids.map { Renderer.json(["jid": $0]) }
-                + pending.map { Renderer.json(["jid": $0.jid, "pending": $0.action.rawValue]) }
+                + pending.map { Renderer.json(["jid": $0.target, "pending": $0.kind.rawValue]) }
         }
         var lines = jids.map { Sanitizer.inert($0) }
-        lines += pending.map { "\(Sanitizer.inert($0.jid)) (pending \($0.action.rawValue))" }
+        lines += pending.map { "\(Sanitizer.inert($0.target)) (pending \($0.kind.rawValue))" }
         if lines.isEmpty { lines.append("nobody is blocked") }
         lines.append(fetchedAt.map { "(blocklist as of \(age($0)))" } ?? "(never fetched: connect once to fetch the server's blocklist)")
         return lines

@@ -53,25 +53,15 @@ struct SendCommand: AsyncParsableCommand {
         return body
     }
 
-    /// Owner present: it sends within a poll interval, so wait briefly for the row to move.
-    /// No owner: connect for as long as it takes to flush, then let go.
+    /// Through `IntentRunner`: no owner, a pass of our own; an owner, a short wait for the row to move.
     private func deliver(_ item: OutboxItem, account: Account, context: AppContext) async throws -> OutboxItem.State {
-        guard account.state == .active else { return item.state }
-        if let lock = try context.lock(account) {
-            let engine = SyncEngine(store: context.store, account: account)
-            let report = await engine.syncOnce()
-            withExtendedLifetime(lock) {}
-            if let error = report.error, error.isPermanent {
-                Terminal.error("not sent now: \(error)")
-            }
-        } else {
-            let deadline = ContinuousClock.now + .seconds(3)
-            while ContinuousClock.now < deadline {
-                if let row = try context.store.outboxItem(id: item.id), row.state != .queued { return row.state }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+        let store = context.store
+        let id = item.id
+        let outcome = try await IntentRunner(store: store, account: account).run(wait: .seconds(3)) {
+            (try store.outboxItem(id: id)?.state ?? .queued) != .queued
         }
-        return try context.store.outboxItem(id: item.id)?.state ?? item.state
+        if let error = outcome.ownSession?.error, error.isPermanent { Terminal.error("not sent now: \(error)") }
+        return try store.outboxItem(id: id)?.state ?? item.state
     }
 }
 
@@ -133,13 +123,14 @@ struct SyncCommand: AsyncParsableCommand {
     /// Without the connection, `--watch` still shows new messages as the owner stores them.
     private func follow(_ context: AppContext, _ account: Account) async throws {
         var last = try context.store.lastMessageID(accountID: account.rowID)
+        let changes = try StoreChanges(context.store)
         while true {
             for message in try context.store.messages(accountID: account.rowID, afterID: last) {
                 last = message.id ?? last
                 if let line = EventFormatter.format(.message(message), json: json) { print(line) }
             }
             Output.flush()
-            try await Task.sleep(for: .milliseconds(300))
+            _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval)
         }
     }
 }
@@ -281,7 +272,8 @@ enum DateArgument {
 
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "outbox", abstract: "List queued and unconfirmed messages with their states; cancel or retry one.",
+        commandName: "outbox",
+        abstract: "List every pending outgoing action (messages, room actions, roster, vCard and blocklist changes) with its kind and state; cancel or retry one.",
         subcommands: [OutboxCancelCommand.self, OutboxRetryCommand.self])
 
     // Here rather than in each subcommand: `tern --home D outbox cancel ID` arrives as
@@ -295,28 +287,71 @@ struct OutboxCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            let items = try context.store.outbox(accountID: account.rowID)
-            for item in items { show(item) }
+            let listing = try OutboxListing(store: context.store, accountID: account.rowID)
+            for line in listing.lines(json: json) { show(line) }
             guard watch else { return }
-            var follower = OutboxWatch(items, followsNewRows: true)
+            var follower = OutboxWatch(listing.items, intents: listing.intents, followsNewRows: true)
+            let changes = try StoreChanges(context.store)
             while true {
-                try await Task.sleep(for: .milliseconds(250))
-                for item in try follower.changes(in: context.store, accountID: account.rowID) { show(item) }
+                _ = await changes.next(before: .now + .seconds(1), every: StoreChanges.displayInterval)
+                for item in try follower.changes(in: context.store, accountID: account.rowID) {
+                    show(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
+                }
+                for intent in try follower.intentChanges(in: context.store, accountID: account.rowID) {
+                    show(json ? Renderer.intentJSON(intent) : Renderer.intentLine(intent))
+                }
             }
         }
     }
 
-    private func show(_ item: OutboxItem) {
-        print(json ? Renderer.outboxJSON(item) : Renderer.outboxLine(item))
+    private func show(_ line: String) {
+        print(line)
         fflush(nil)  // each line as it happens, also into a pipe
+    }
+}
+
+/// What `tern outbox` and `/outbox` list, oldest first: the open messages, the open intents,
+/// and our own presence while the session has not got its latest change (a state rather than
+/// a queue: a newer `tern status` replaces it, so it is neither cancelled nor retried).
+struct OutboxListing {
+    let items: [OutboxItem]
+    let intents: [Intent]
+    let presence: OwnPresence?
+
+    init(store: Store, accountID: Int64) throws {
+        items = try store.outbox(accountID: accountID)
+        intents = try store.intents(accountID: accountID)
+        let own = try store.ownPresence(accountID: accountID)
+        presence = own.updatedAt > 0 && own.revision > own.sentRevision ? own : nil
+    }
+
+    var isEmpty: Bool { items.isEmpty && intents.isEmpty && presence == nil }
+
+    func lines(json: Bool) -> [String] {
+        let messages = items.enumerated().map { (at: $1.createdAt, list: 0, index: $0, line: json ? Renderer.outboxJSON($1) : Renderer.outboxLine($1)) }
+        let actions = intents.enumerated().map { (at: $1.createdAt, list: 1, index: $0, line: json ? Renderer.intentJSON($1) : Renderer.intentLine($1)) }
+        let status = presence.map { [(at: $0.updatedAt, list: 2, index: 0, line: Self.presenceLine($0, json: json))] } ?? []
+        return (messages + actions + status).sorted { ($0.at, $0.list, $0.index) < ($1.at, $1.list, $1.index) }.map(\.line)
+    }
+
+    /// `presence  queued  TIME  presence: away: back at 3`, or the same as an outbox item in JSON.
+    static func presenceLine(_ own: OwnPresence, json: Bool) -> String {
+        let body = (own.show ?? "online") + (own.status.map { ": \($0)" } ?? "")
+        if json {
+            return Renderer.json([
+                "id": "presence", "kind": "presence", "body": body, "state": "queued", "attempts": 0,
+                "created": Renderer.isoTimestamp(own.updatedAt),
+            ])
+        }
+        return "presence  queued    \(Renderer.isoTimestamp(own.updatedAt))  presence: \(Sanitizer.inert(body))"
     }
 }
 
 struct OutboxCancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
-        abstract: "Cancel a message that is still queued; it is removed from history. Works offline.",
-        discussion: "ID is the outbox id, or a unique prefix of at least \(Store.minimumOutboxIDPrefix) characters.")
+        abstract: "Cancel a message or action that is still queued; a message is removed from history. Works offline.",
+        discussion: "ID is the outbox id (iN for an action), or a unique prefix of at least \(Store.minimumOutboxIDPrefix) characters of a message's.")
 
     @ParentCommand var group: OutboxCommand
     @Argument(help: "The outbox id, or a unique prefix of it.") var id: String
@@ -328,8 +363,7 @@ struct OutboxCancelCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(group.global)
             let account = try context.account()
-            let item = try OutboxEditing.apply(.cancel, id, store: context.store, accountID: account.rowID)
-            print(OutboxEditing.result(item, json: printsJSON))
+            print(try OutboxEditing.run(.cancel, id, store: context.store, accountID: account.rowID, json: printsJSON))
         }
     }
 }
@@ -337,8 +371,8 @@ struct OutboxCancelCommand: AsyncParsableCommand {
 struct OutboxRetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry",
-        abstract: "Queue a failed message again (same id); the connection's owner sends it. Works offline.",
-        discussion: "ID is the outbox id, or a unique prefix of at least \(Store.minimumOutboxIDPrefix) characters.")
+        abstract: "Queue a failed message or action again (same id); the connection's owner carries it out. Works offline.",
+        discussion: "ID is the outbox id (iN for an action), or a unique prefix of at least \(Store.minimumOutboxIDPrefix) characters of a message's.")
 
     @ParentCommand var group: OutboxCommand
     @Argument(help: "The outbox id, or a unique prefix of it.") var id: String
@@ -350,8 +384,7 @@ struct OutboxRetryCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(group.global)
             let account = try context.account()
-            let item = try OutboxEditing.apply(.retry, id, store: context.store, accountID: account.rowID)
-            print(OutboxEditing.result(item, json: printsJSON))
+            print(try OutboxEditing.run(.retry, id, store: context.store, accountID: account.rowID, json: printsJSON))
         }
     }
 }
@@ -360,18 +393,38 @@ struct OutboxRetryCommand: AsyncParsableCommand {
 enum OutboxEditing {
     enum Action: String, CaseIterable, Sendable { case cancel, retry }
 
+    /// A message (by id or prefix) or an intent (`iN`) edited; the line to print.
+    static func run(_ action: Action, _ id: String, store: Store, accountID: Int64, json: Bool) throws -> String {
+        if id == "presence" { throw Failure("a presence change is neither cancelled nor retried: `tern status` sets the next one") }
+        let intent = try mapped { try store.intent(matching: id, accountID: accountID) }
+        guard let intent else { return result(try apply(action, id, store: store, accountID: accountID), json: json) }
+        let changed = try mapped {
+            switch action {
+            case .cancel: try store.cancelIntent(intent)
+            case .retry: try store.retryIntent(intent)
+            }
+        }
+        return json ? Renderer.intentJSON(changed) : "\(Store.outboxID(of: changed)) \(changed.state.rawValue)"
+    }
+
     /// A bad id (too short, unknown, ambiguous) is a usage error (64); a row in the wrong
     /// state is a refused operation (1).
     static func apply(_ action: Action, _ id: String, store: Store, accountID: Int64) throws -> OutboxItem {
-        do {
+        try mapped {
             switch action {
-            case .cancel: return try store.cancelOutbox(matching: id, accountID: accountID)
-            case .retry: return try store.retryOutbox(matching: id, accountID: accountID)
+            case .cancel: try store.cancelOutbox(matching: id, accountID: accountID)
+            case .retry: try store.retryOutbox(matching: id, accountID: accountID)
             }
+        }
+    }
+
+    private static func mapped<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let error as OutboxEditError {
             switch error {
             case .idTooShort, .unknownID, .ambiguousID: throw UsageFailure(error.description)
-            case .notQueued, .notFailed, .alreadySent: throw Failure(error.description)
+            case .notQueued, .notFailed, .alreadySent, .intentNotQueued, .intentNotFailed: throw Failure(error.description)
             }
         }
     }

@@ -40,26 +40,20 @@ struct JoinCommand: AsyncParsableCommand {
         }
     }
 
-    /// With no other owner: one sync pass, which joins the wanted rooms and waits for their
-    /// answers. With one: its poll joins the room; wait a little for the outcome.
+    /// Through `IntentRunner`: with no other owner, one sync pass, which joins the wanted rooms
+    /// and waits for their answers; with one, its poll joins the room while we watch the Store.
     private func settle(_ room: Room, account: Account, context: AppContext) async throws -> Room {
-        if let lock = try context.lock(account) {
-            let report = await SyncEngine(store: context.store, account: account).syncOnce()
-            withExtendedLifetime(lock) {}
-            if let error = report.error, !report.connected { Terminal.error("not connected: \(error)") }
-            // syncOnce disconnects at the end, which leaves the room: the outcome is what it saw.
-            return try context.store.room(accountID: account.rowID, jid: room.jid).map { settledView($0, from: report) } ?? room
+        let store = context.store
+        let (accountID, jid) = (account.rowID, room.jid)
+        let outcome = try await IntentRunner(store: store, account: account).run(wait: SyncEngine.roomJoinWait) {
+            guard let current = try store.room(accountID: accountID, jid: jid) else { return true }
+            return current.state == .joined || current.state == .failed || current.state == .gone
         }
-        let deadline = ContinuousClock.now + SyncEngine.roomJoinWait
-        while ContinuousClock.now < deadline {
-            if let current = try context.store.room(accountID: account.rowID, jid: room.jid),
-                current.state == .joined || current.state == .failed || current.state == .gone
-            {
-                return current
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try context.store.room(accountID: account.rowID, jid: room.jid) ?? room
+        let current = try store.room(accountID: accountID, jid: jid) ?? room
+        guard let report = outcome.ownSession else { return current }
+        if let error = report.error, !report.connected { Terminal.error("not connected: \(error)") }
+        // syncOnce disconnects at the end, which leaves the room: the outcome is what it saw.
+        return settledView(current, from: report)
     }
 
     private func settledView(_ room: Room, from report: SyncReport) -> Room {
@@ -112,6 +106,117 @@ struct RoomsCommand: AsyncParsableCommand {
                     print(RoomRenderer.inviteLine(invite))
                 }
             }
+        }
+    }
+}
+
+/// `tern topic|nick|kick|ban|invite ROOM …` (CLI.md, Rooms): each stores a room action as an
+/// intent, carried out once the room is joined, by a pass of our own or by the process that
+/// owns the connection; `--queue-only` only stores it.
+struct RoomActionOptions: ParsableArguments {
+    @Flag(help: "Only queue it; never touch the network.") var queueOnly = false
+    @Flag(help: "Print the outcome as JSON (the outbox item).") var json = false
+}
+
+struct TopicCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topic", abstract: "Set a room's subject (XEP-0045 §8.1); queued until the room is joined.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Argument(help: "The new subject (words are joined with spaces).") var text: [String] = []
+    @OptionGroup var options: RoomActionOptions
+
+    func run() async throws {
+        try await RoomCommandSupport.act(.setSubject(text.joined(separator: " ")), room: room, global, options)
+    }
+}
+
+struct NickCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nick", abstract: "Change your nick in a room (XEP-0045 §7.6); queued until the room is joined.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Argument(help: "The new nick.") var nick: String
+    @OptionGroup var options: RoomActionOptions
+
+    func run() async throws {
+        try await RoomCommandSupport.act(.changeNick(nick), room: room, global, options)
+    }
+}
+
+struct KickCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kick", abstract: "Kick an occupant out of a room (XEP-0045 §8.2); needs the moderator role.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Argument(help: "The occupant's nick.") var nick: String
+    @Option(help: "Why, shown to the occupant.") var reason: String?
+    @OptionGroup var options: RoomActionOptions
+
+    func run() async throws {
+        try await RoomCommandSupport.act(.kick(nick: nick, reason: reason), room: room, global, options)
+    }
+}
+
+struct BanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ban", abstract: "Ban a JID from a room (XEP-0045 §9.1); needs the admin affiliation.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Argument(help: "The bare JID to ban.") var jid: String
+    @Option(help: "Why, shown to the occupant.") var reason: String?
+    @OptionGroup var options: RoomActionOptions
+
+    func run() async throws {
+        try await RoomCommandSupport.act(.ban(jid: jid, reason: reason), room: room, global, options)
+    }
+}
+
+struct InviteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite", abstract: "Invite someone to a room (XEP-0249 direct invitation).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Argument(help: "The invitee's bare JID.") var jid: String
+    @Option(help: "A line for the invitee.") var reason: String?
+    @OptionGroup var options: RoomActionOptions
+
+    func run() async throws {
+        try await RoomCommandSupport.act(.invite(jid: jid, reason: reason), room: room, global, options)
+    }
+}
+
+extension RoomCommandSupport {
+    /// How long a room action waits for the owner's outcome: a nick change waits for the
+    /// room's answer (`RoomFeature.joinTimeout`), a kick for the room's IQ result.
+    static let actionWait: Duration = .seconds(20)
+
+    /// Stores the action, gets it carried out unless `--queue-only`, and prints
+    /// `ID KIND STATE` (or the outbox item as JSON). A refusal exits 1.
+    static func act(_ action: RoomAction, room: String, _ global: GlobalOptions, _ options: RoomActionOptions) async throws {
+        try await runReportingErrors {
+            let context = try AppContext(global)
+            let account = try context.account()
+            let stored: Intent
+            do {
+                stored = try RoomActions.enqueue(action, room: room, store: context.store, account: account)
+            } catch let error as SyncError {
+                if case .notInRoom(let jid) = error { throw Failure("\(jid) is not a room you joined: `tern join \(jid)` first") }
+                throw UsageFailure(error.description)
+            }
+            var intent = stored
+            if !options.queueOnly, let id = stored.id {
+                let (row, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: id, wait: actionWait)
+                intent = row ?? stored
+                if !outcome.settled, let note = outcome.note { Terminal.error("queued: \(note)") }
+            }
+            print(options.json ? Renderer.intentJSON(intent) : "\(Store.outboxID(of: intent)) \(intent.kind.rawValue) \(intent.state.rawValue)")
+            if intent.state == .failed { throw Failure(intent.error ?? "refused") }
         }
     }
 }

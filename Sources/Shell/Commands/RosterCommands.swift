@@ -1,9 +1,8 @@
 /// RFC 6121 §2–4 on the command line (CLI.md, contacts and presence): `tern roster`, `add`,
 /// `edit`, `remove`, `accept`, `deny` and `status`.
 ///
-/// Each writes an intent to the Store first, so all of them work offline. With no owner
-/// process the engine runs once to execute it; with one, the owner picks it up within a
-/// poll interval and we wait briefly for the outcome.
+/// Each writes an intent to the Store first, so all of them work offline; `IntentRunner` gets
+/// it carried out (a pass of our own, or the owner process) and we print the outcome.
 import ArgumentParser
 import Foundation
 import Store
@@ -166,11 +165,11 @@ struct StatusCommand: AsyncParsableCommand {
 
 enum ContactCommandSupport {
     /// Maps the Sync layer's argument errors to exit status 64.
-    static func store(_ body: () throws -> RosterIntent) throws -> RosterIntent {
+    static func store(_ body: () throws -> Intent) throws -> Intent {
         do { return try body() } catch let error as SyncError { throw UsageFailure(error.description) }
     }
 
-    static func simple(_ action: RosterIntent.Action, _ global: GlobalOptions, _ jid: String) async throws {
+    static func simple(_ action: RosterAction, _ global: GlobalOptions, _ jid: String) async throws {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
@@ -192,25 +191,25 @@ enum ContactCommandSupport {
     }
 
     /// Executes the intent now if we can, and prints `JID ACTION STATE` (like `send` prints its state).
-    static func settle(_ intent: RosterIntent, account: Account, context: AppContext) async throws {
-        var state = intent.state
-        var error: String?
+    static func settle(_ intent: Intent, account: Account, context: AppContext) async throws {
+        let action = intent.rosterAction?.rawValue ?? intent.kind.rawValue
+        var row = intent
         if account.state == .active, let id = intent.id {
-            if let lock = try context.lock(account) {
-                let report = await SyncEngine(store: context.store, account: account).syncOnce()
-                withExtendedLifetime(lock) {}
-                if let failure = report.error { Terminal.error("queued; not sent now: \(failure)") }
-            } else {
-                let deadline = ContinuousClock.now + .seconds(3)
-                while ContinuousClock.now < deadline, (try context.store.rosterIntent(id: id))?.state == .pending {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            }
-            let row = try context.store.rosterIntent(id: id)
-            state = row?.state ?? state
-            error = row?.error
+            let (stored, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: id, wait: .seconds(5))
+            row = stored ?? row
+            if let failure = outcome.ownSession?.error { Terminal.error("queued; not sent now: \(failure)") }
         }
-        print("\(Sanitizer.inert(intent.jid)) \(intent.action.rawValue) \(state.rawValue)")
-        if state == .failed { throw Failure("the server refused to \(intent.action.rawValue) \(intent.jid): \(error ?? "error")") }
+        print("\(Sanitizer.inert(intent.target)) \(action) \(ContactCommandSupport.word(row.state))")
+        if row.state == .failed {
+            throw Failure("the server refused to \(action) \(intent.target): \(row.error ?? "error")")
+        }
+    }
+
+    /// The roster's words for an intent's state, as `tern add` always printed them.
+    static func word(_ state: Intent.State) -> String {
+        switch state {
+        case .queued, .sent: "pending"
+        case .done, .failed, .cancelled: state.rawValue
+        }
     }
 }

@@ -15,6 +15,7 @@ public struct Tern: AsyncParsableCommand {
             DenyCommand.self, StatusCommand.self,
             InfoCommand.self, VCardCommand.self, BlockCommand.self, UnblockCommand.self, BlockedCommand.self,
             SharingCommand.self, JoinCommand.self, LeaveCommand.self, RoomsCommand.self,
+            TopicCommand.self, NickCommand.self, KickCommand.self, BanCommand.self, InviteCommand.self,
         ],
         defaultSubcommand: ShellCommand.self)
 
@@ -23,6 +24,11 @@ public struct Tern: AsyncParsableCommand {
     /// Runs tern with global options accepted before the subcommand too (`tern --home D login …`).
     public static func run(arguments: [String]) async {
         var command: any ParsableCommand
+        if let unknown = unknownSubcommand(arguments) {
+            // Not the shell's business: `tern topci …` is a typo, not a shell with odd options.
+            Terminal.error("unknown subcommand \(unknown) (see tern --help)")
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         do {
             command = try parseAsRoot(globalOptionsMoved(arguments))
         } catch {
@@ -45,6 +51,25 @@ public struct Tern: AsyncParsableCommand {
     }
 
     static let globalOptionsWithValue: Set<String> = ["--home", "--account"]
+
+    /// The first word after the global options when it names no subcommand (nil for none,
+    /// or an option, which ArgumentParser judges).
+    static func unknownSubcommand(_ arguments: [String]) -> String? {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if globalOptionsWithValue.contains(argument) {
+                index += 2
+            } else if globalOptionsWithValue.contains(where: { argument.hasPrefix($0 + "=") }) {
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard index < arguments.count, !arguments[index].hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        return names.contains(arguments[index]) ? nil : Sanitizer.inert(arguments[index])
+    }
 
     /// ArgumentParser only matches a subcommand's options after its name, while CLI.md puts
     /// global options first; so leading global options move behind the subcommand name.

@@ -81,47 +81,6 @@ public struct ResourcePresence: Codable, Sendable, Equatable, FetchableRecord, P
     }
 }
 
-/// A roster or subscription edit waiting for the sync engine; executed once, in id order.
-public struct RosterIntent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "roster_intent"
-
-    public enum Action: String, Codable, Sendable, CaseIterable {
-        case add, remove, update, accept, deny
-    }
-
-    public enum State: String, Codable, Sendable {
-        case pending, done, failed
-    }
-
-    public var id: Int64?
-    public var accountID: Int64
-    public var jid: String
-    public var action: Action
-    public var name: String?
-    /// JSON array of group names; nil leaves the groups as they are.
-    public var groups: String?
-    public var state: State
-    public var error: String?
-    public var createdAt: Double
-    public var doneAt: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case accountID = "account_id"
-        case jid, action, name, groups, state, error
-        case createdAt = "created_at"
-        case doneAt = "done_at"
-    }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
-
-    public var groupList: [String]? {
-        groups.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
-    }
-}
-
 /// An unanswered `subscribe` from someone (RFC 6121 §3.1.3).
 public struct SubscriptionRequest: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "subscription_request"
@@ -181,13 +140,13 @@ public struct RosterEntry: Sendable, Equatable {
     /// (fetch time minus the seconds since logout), where known.
     public var lastSeen: Double?
     /// The latest edit not yet executed, if any.
-    public var pending: RosterIntent.Action?
+    public var pending: RosterAction?
     /// Whether the server has this item (false for a pending add).
     public var onServer: Bool
 
     public init(
         jid: String, name: String?, subscription: Contact.Subscription, ask: Bool, groups: [String],
-        presence: [ResourcePresence], lastSeen: Double?, pending: RosterIntent.Action?, onServer: Bool
+        presence: [ResourcePresence], lastSeen: Double?, pending: RosterAction?, onServer: Bool
     ) {
         self.jid = jid
         self.name = name
