@@ -1,0 +1,133 @@
+import Foundation
+import Store
+import Sync
+import Testing
+import XMPP
+
+/// HTTP upload (XEP-0363) against Prosody's mod_http_file_share over HTTPS, with slixmpp as
+/// the independent client on the other end: bytes go up through tern and come down through
+/// Python's TLS, and the other way round, unchanged.
+@Suite struct FileTransferTests {
+    let server: TestServer
+
+    init() throws {
+        server = try TestServer.fromEnvironment()
+    }
+
+    private func randomFile(bytes: Int) throws -> (path: String, data: Data) {
+        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255) })
+        let path = NSTemporaryDirectory() + "tern-upload-\(UUID().uuidString).bin"
+        try data.write(to: URL(fileURLWithPath: path))
+        return (path, data)
+    }
+
+    private func scratchDirectory() -> String {
+        NSTemporaryDirectory() + "tern-downloads-\(UUID().uuidString)"
+    }
+
+    /// An engine online for a fresh account, stopped by `body`'s end.
+    private func withEngine(_ body: (Store, Account, SyncEngine) async throws -> Void) async throws {
+        let (home, _) = try await server.registeredHome("file")
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.defaultAccount())
+        let engine = SyncEngine(store: store, account: account)
+        let running = Task { await engine.run() }
+        defer { running.cancel() }
+        try await waitFor("the engine to come online") { (try? store.syncState(accountID: account.rowID).connection) == "online" }
+        do {
+            try await body(store, account, engine)
+        } catch {
+            await engine.stop()
+            throw error
+        }
+        await engine.stop()
+        await running.value
+    }
+
+    private func upload(_ file: (path: String, data: Data), engine: SyncEngine, account: Account) async throws -> String {
+        let service = try await FileUpload.findService(on: engine, domain: try JID(server.domain))
+        let slot = try await FileUpload.requestSlot(
+            on: engine, service: service, filename: (file.path as NSString).lastPathComponent, size: Int64(file.data.count),
+            contentType: "application/octet-stream")
+        let fd = open(file.path, O_RDONLY)
+        defer { close(fd) }
+        try await HTTPTransfer().upload(
+            from: fd, size: Int64(file.data.count), to: slot.putURL, headers: slot.headers, contentType: nil,
+            trust: HTTPTrust(account: account))
+        return slot.getURL
+    }
+
+    private func download(_ url: String, account: Account, limit: Int64 = 0) async throws -> (path: String, data: Data) {
+        let created = try DownloadFiles.createExclusive(in: scratchDirectory(), name: DownloadFiles.name(forURL: url))
+        defer { close(created.fd) }
+        _ = try await HTTPTransfer().download(url, into: created.fd, limit: limit, trust: HTTPTrust(account: account))
+        return (created.path, try Data(contentsOf: URL(fileURLWithPath: created.path)))
+    }
+
+    @Test func tern_uploads_and_slixmpp_downloads_the_same_bytes() async throws {
+        let file = try randomFile(bytes: 300_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        try await withEngine { _, account, engine in
+            let url = try await upload(file, engine: engine, account: account)
+            #expect(url.hasPrefix("https://"))
+            let out = NSTemporaryDirectory() + "tern-peer-\(UUID().uuidString).bin"
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let result = try await runProcess(
+                "/usr/bin/env", ["python3", server.peerScript, "download", "--ca", server.caFile, "--url", url, "--out", out])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == file.data)
+            // And tern reads back what it wrote, under the name it uploaded.
+            let mine = try await download(url, account: account)
+            defer { try? FileManager.default.removeItem(atPath: (mine.path as NSString).deletingLastPathComponent) }
+            #expect(mine.data == file.data)
+            #expect((mine.path as NSString).lastPathComponent == (file.path as NSString).lastPathComponent)
+        }
+    }
+
+    @Test func slixmpp_uploads_and_tern_downloads_the_same_bytes() async throws {
+        let file = try randomFile(bytes: 200_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        let result = try await Peer(server: server, user: "bob").run("upload", ["--file", file.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.lines.last)
+        let url = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["url"] as? String)
+        try await withEngine { _, account, _ in
+            let mine = try await download(url, account: account)
+            defer { try? FileManager.default.removeItem(atPath: (mine.path as NSString).deletingLastPathComponent) }
+            #expect(mine.data == file.data)
+        }
+    }
+
+    @Test func a_file_over_the_services_limit_is_refused_before_any_upload() async throws {
+        try await withEngine { _, _, engine in
+            let service = try await FileUpload.findService(on: engine, domain: try JID(server.domain))
+            // The test server's http_file_share_size_limit.
+            let limit: Int64 = 10 * 1024 * 1024
+            #expect(service.maxFileSize == .some(limit))
+            await #expect(throws: FileUpload.Failure.tooLarge(size: limit + 1, limit: limit)) {
+                _ = try await FileUpload.requestSlot(on: engine, service: service, filename: "big.bin", size: limit + 1, contentType: nil)
+            }
+        }
+    }
+
+    @Test func a_download_over_the_cap_stops_and_other_hosts_get_no_account_trust() async throws {
+        let file = try randomFile(bytes: 100_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        try await withEngine { _, account, engine in
+            let url = try await upload(file, engine: engine, account: account)
+            await #expect(throws: HTTPTransferError.tooLarge(limit: 50_000)) {
+                _ = try await download(url, account: account, limit: 50_000)
+            }
+            // The same server by address: not a host of the account's domain, so only the
+            // system's CAs apply, and the test CA is not one of them.
+            let byAddress = url.replacingOccurrences(of: "://localhost:", with: "://127.0.0.1:")
+            #expect(byAddress != url)
+            do {
+                _ = try await download(byAddress, account: account)
+                Issue.record("a host outside the account's domain was trusted with its CA file")
+            } catch let error as HTTPTransferError {
+                guard case .transport = error else { Issue.record("unexpected \(error)"); return }
+            }
+        }
+    }
+}
