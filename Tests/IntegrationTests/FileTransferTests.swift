@@ -130,4 +130,27 @@ import XMPP
             }
         }
     }
+
+    @Test func a_pinned_key_replaces_the_ca_file_and_another_key_is_refused() async throws {
+        let file = try randomFile(bytes: 10_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        let spki = try await runProcess(
+            "/bin/sh",
+            ["-c", "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1", "spki", server.caFile])
+        let pin = spki.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(pin.count == 64, "\(spki.stderr)")
+        try await withEngine { _, account, engine in
+            let url = try await upload(file, engine: engine, account: account)
+            let directory = scratchDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let created = try DownloadFiles.createExclusive(in: directory, name: "pinned.bin")
+            defer { close(created.fd) }
+            let pinned = HTTPTrust(domain: server.domain, pinnedSPKI: pin)
+            #expect(try await HTTPTransfer().download(url, into: created.fd, limit: 0, trust: pinned) == 10_000)
+            let wrong = HTTPTrust(domain: server.domain, caFile: server.caFile, pinnedSPKI: String(repeating: "0", count: 64))
+            await #expect(throws: HTTPTransferError.self) {
+                _ = try await HTTPTransfer().download(url, into: created.fd, limit: 0, trust: wrong)
+            }
+        }
+    }
 }
