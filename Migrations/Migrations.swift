@@ -24,5 +24,6 @@ public enum SchemaMigrations {
         Migration(identifier: "0013_room_edit_senders", sql: String(decoding: PackageResources._013_room_edit_senders_sql, as: UTF8.self)),
         Migration(identifier: "0014_outbox_edit_undo", sql: String(decoding: PackageResources._014_outbox_edit_undo_sql, as: UTF8.self)),
         Migration(identifier: "0015_search_filters", sql: String(decoding: PackageResources._015_search_filters_sql, as: UTF8.self)),
+        Migration(identifier: "0017_files", sql: String(decoding: PackageResources._017_files_sql, as: UTF8.self)),
     ]
 }

@@ -153,4 +153,100 @@ import XMPP
             }
         }
     }
+
+    private func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test func an_offer_from_slixmpp_is_listed_and_downloaded_by_the_cli_never_over_a_file() async throws {
+        let me = try await server.registerFresh("files")
+        let bob = try await server.registerFresh("bob")
+        let home = TernHome(server)
+        try await home.login(me)
+        let file = try randomFile(bytes: 150_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        let peer = Peer(server: server, user: bob)
+        let upload = try await peer.run("upload", ["--file", file.path])
+        #expect(upload.status == 0, "\(upload.stderr)")
+        let url = try #require(jsonLines(upload.stdout).last?["url"] as? String)
+        // As Conversations and Dino send one: the URL as the body, and XEP-0066 OOB.
+        let sent = try await peer.run("send", ["--to", server.jid(me), "--body", url, "--oob", url])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(try await home.run(["sync"]).status == 0)
+
+        let listed = try await home.run(["files", "--json"])
+        let offer = try #require(jsonLines(listed.stdout).first, "\(listed.stderr)")
+        #expect(offer["url"] as? String == url)
+        #expect(offer["state"] as? String == "offered")
+        #expect(offer["name"] as? String == (file.path as NSString).lastPathComponent)
+        let id = try #require(offer["id"] as? Int)
+
+        let folder = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try await home.run(["download", String(id), "--to", folder])
+        #expect(first.status == 0, "\(first.stderr)")
+        let path = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(path == folder + "/" + (file.path as NSString).lastPathComponent)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == file.data)
+        let second = try await home.run(["download", String(id), "--to", folder])
+        let copy = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(copy.hasSuffix(" (1).bin"), "\(second.stdout) \(second.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == file.data, "the first is untouched")
+        let done = try #require(jsonLines(try await home.run(["files", "--json"]).stdout).first)
+        #expect(done["state"] as? String == "done")
+        #expect(done["size"] as? Int == 150_000)
+
+        let unknown = try await home.run(["download", "999999", "--to", folder])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no file 999999"))
+    }
+
+    @Test func hostile_names_and_a_planted_symlink_stay_harmless() async throws {
+        let file = try randomFile(bytes: 5_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        let folder = scratchDirectory()
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let victim = folder + "-victim"
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
+        defer {
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(atPath: victim)
+        }
+        // Where a sender would like the names to land: the saved name "bashrc" is a planted link.
+        try FileManager.default.createSymbolicLink(atPath: folder + "/bashrc", withDestinationPath: victim)
+        // A server of the account's domain (so its CA applies) that serves any path.
+        let hostile = try startProcess("/usr/bin/env", [
+            "python3", (server.peerScript as NSString).deletingLastPathComponent + "/../hostile/https_files.py",
+            "--cert", server.caFile, "--key", (server.caFile as NSString).deletingPathExtension + ".key", "--body", file.path,
+        ])
+        defer { hostile.process.terminate() }
+        var port: Int?
+        try await waitFor("the hostile file server to listen") {
+            port = jsonLines(hostile.output().stdout).first?["port"] as? Int
+            return port != nil || !hostile.process.isRunning
+        }
+        let base = "https://localhost:\(try #require(port, "\(hostile.output().stderr)"))/share/"
+        let paths = ["..%2F..%2F.bashrc", "%2Ebashrc", "%E2%80%AEgpj.exe", "a%2F..%2F..%2Fb%5Cc.txt", "%2E%2E"]
+        try await withEngine { store, account, _ in
+            let offers = paths.enumerated().map { index, path in
+                StoredMessage(
+                    accountID: account.rowID, conversation: "mallory@localhost", direction: .incoming, sender: "mallory@localhost/x",
+                    recipient: account.jid, body: base + path, timestamp: Store.now, receivedAt: Store.now, dedupKey: "o:hostile-\(index)")
+            }
+            #expect(try store.insertMessages(offers).count == paths.count)
+            let listed = try store.files(accountID: account.rowID)
+            #expect(listed.count == paths.count)
+            for offer in listed {
+                let saved = try await FileDownloads.download(id: offer.rowID, store: store, account: account, into: folder)
+                let path = try #require(saved.path)
+                #expect((path as NSString).deletingLastPathComponent == folder, "\(path)")
+                let name = (path as NSString).lastPathComponent
+                #expect(!name.hasPrefix(".") && !name.contains("..") && !name.unicodeScalars.contains("\u{202E}"), "\(name)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == file.data)
+            }
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(names == ["_._.bashrc", "a_._._b_c.txt", "bashrc", "bashrc (1)", "file", "gpj.exe"], "the link and five new files, no .profile")
+    }
 }

@@ -279,6 +279,9 @@ async def cmd_send(client, args):
         if args.poison:
             add_poison(msg, args.poison)
         add_edit(msg, args.replace, args.retract)
+        if args.oob:
+            oob = ET.SubElement(msg.xml, "{jabber:x:oob}x")
+            ET.SubElement(oob, "{jabber:x:oob}url").text = args.oob
         msg.send()
     await ping_server(client, args)
     await close_session(client)
@@ -895,6 +898,7 @@ def parse_args(argv):
     p.add_argument("--poison", default=None, choices=["attrs", "depth", "text", "size"])
     p.add_argument("--replace", default=None, help="XEP-0308: correct the message with this id")
     p.add_argument("--retract", default=None, help="XEP-0424: retract the message with this origin-id")
+    p.add_argument("--oob", default=None, help="XEP-0066: offer this URL as a file")
 
     p = sub.add_parser("receive", parents=[common, account])
     p.add_argument("--from", default=None, help="only messages from this JID (bare or full)")

@@ -14,7 +14,7 @@ public struct Tern: AsyncParsableCommand {
             RosterCommand.self, AddCommand.self, EditContactCommand.self, RemoveCommand.self, AcceptCommand.self,
             DenyCommand.self, StatusCommand.self,
             InfoCommand.self, VCardCommand.self, BlockCommand.self, UnblockCommand.self, BlockedCommand.self,
-            SharingCommand.self, JoinCommand.self, LeaveCommand.self, RoomsCommand.self,
+            SharingCommand.self, JoinCommand.self, LeaveCommand.self, RoomsCommand.self, FilesCommand.self, DownloadCommand.self,
         ],
         defaultSubcommand: ShellCommand.self)
 
