@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
         .target(name: "CDNS", linkerSettings: [.linkedLibrary("resolv")]),
+        // libcurl's GnuTLS build (DESIGN §2), for HTTP upload and download.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl-gnutls")]),
         // Raw libxml2, the parse benchmark's same-run reference: linked by TernBench only.
         .target(
             name: "CXMLBenchReference",
@@ -50,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "Sync",
-            dependencies: ["Store", "XMPP", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Store", "XMPP", "CCurl", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Shell",

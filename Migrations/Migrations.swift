@@ -25,5 +25,6 @@ public enum SchemaMigrations {
         Migration(identifier: "0014_outbox_edit_undo", sql: String(decoding: PackageResources._014_outbox_edit_undo_sql, as: UTF8.self)),
         Migration(identifier: "0015_search_filters", sql: String(decoding: PackageResources._015_search_filters_sql, as: UTF8.self)),
         Migration(identifier: "0016_intents", sql: String(decoding: PackageResources._016_intents_sql, as: UTF8.self)),
+        Migration(identifier: "0017_files", sql: String(decoding: PackageResources._017_files_sql, as: UTF8.self)),
     ]
 }

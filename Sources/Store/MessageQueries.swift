@@ -46,9 +46,24 @@ extension Store {
             ])
             message.id = db.lastInsertedRowID
             message.dedupHash = hash
+            if message.direction == .incoming, let url = FileOffer.url(of: message) {
+                try recordOffer(url, of: message, db)
+            }
             inserted.append(message)
         }
         return inserted
+    }
+
+    /// A file offer, in the transaction that stores its message.
+    static func recordOffer(_ url: String, of message: StoredMessage, _ db: Database) throws {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO file_transfer (account_id, message_id, conversation, sender, direction, url, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 'in', ?, ?, ?)
+                """)
+        try insert.execute(arguments: [
+            message.accountID, message.id, message.conversation, message.sender, url, message.timestamp, message.receivedAt,
+        ])
     }
 
     /// The last `limit` messages of a conversation (before `before`, if given), oldest first.

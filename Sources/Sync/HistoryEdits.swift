@@ -13,10 +13,11 @@ enum HistoryEdits {
         return nil
     }
 
-    /// `record` marked with the edit `message` asks for.
+    /// `record` marked with the edit `message` asks for, and the file it offers (XEP-0066).
     static func marking(_ record: StoredMessage?, from message: Element) -> StoredMessage? {
         guard var record else { return nil }
         record.edit = request(in: message)
+        record.offeredURL = OutOfBand.url(in: message)
         return record
     }
 }

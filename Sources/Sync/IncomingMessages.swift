@@ -22,15 +22,14 @@ public enum IncomingMessages {
         let timestamp = Delay.timestamp(of: element) ?? receivedAt
         let originID = StanzaID.originID(of: element)
         let stanzaID = StanzaID.stanzaID(of: element, by: ourJID.bare)
-        var record = StoredMessage(
+        let record = StoredMessage(
             accountID: account.rowID, conversation: from.bare.description, direction: .incoming,
             type: message.kind == .chat ? "chat" : "normal", sender: from.description,
             recipient: element["to"] ?? ourJID.description, body: body,
             timestamp: timestamp.timeIntervalSince1970, receivedAt: receivedAt.timeIntervalSince1970,
             stanzaKey: message.id, originID: originID, stanzaID: stanzaID,
             dedupKey: dedupKey(from: from, id: message.id, originID: originID, body: body, timestamp: timestamp))
-        record.edit = HistoryEdits.request(in: element)
-        return record
+        return HistoryEdits.marking(record, from: element)
     }
 
     /// origin-id when the sender set one, else the sender's bare JID with its stanza id, else

@@ -273,6 +273,11 @@ struct Peer {
         try await runProcess("/usr/bin/env", ["python3", server.peerScript, "login"] + common()).status
     }
 
+    /// Any other peer.py command, run to its end.
+    func run(_ command: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ProcessResult {
+        try await runProcess("/usr/bin/env", ["python3", server.peerScript, command] + common() + arguments, timeout: timeout)
+    }
+
     /// Any other peer.py command, left running.
     func start(_ command: String, _ arguments: [String]) throws -> RunningProcess {
         try startProcess("/usr/bin/env", ["python3", server.peerScript, command] + common() + arguments)

@@ -279,6 +279,9 @@ async def cmd_send(client, args):
         if args.poison:
             add_poison(msg, args.poison)
         add_edit(msg, args.replace, args.retract)
+        if args.oob:
+            oob = ET.SubElement(msg.xml, "{jabber:x:oob}x")
+            ET.SubElement(oob, "{jabber:x:oob}url").text = args.oob
         msg.send()
     await ping_server(client, args)
     await close_session(client)
@@ -492,6 +495,33 @@ async def cmd_vcard_set(client, args):
     ET.SubElement(vcard, "{vcard-temp}FN").text = args.fn
     await iq.send(timeout=args.connect_timeout)
     await close_session(client)
+    return EXIT_OK
+
+
+async def cmd_upload(client, args):
+    """Uploads --file with slixmpp's own XEP-0363 (its discovery, slot and aiohttp PUT);
+    prints {"url": GET URL}. aiohttp trusts --ca through SSL_CERT_FILE."""
+    client.register_plugin("xep_0030")
+    client.register_plugin("xep_0363")
+    await open_session(client, args)
+    with open(args.file, "rb") as data:
+        url = await client.plugin["xep_0363"].upload_file(
+            os.path.basename(args.file), size=os.path.getsize(args.file), input_file=data,
+            timeout=args.connect_timeout)
+    emit({"url": url})
+    await close_session(client)
+    return EXIT_OK
+
+
+def cmd_download(args):
+    """GETs --url into --out with Python's own TLS, trusting --ca: an independent reader."""
+    import ssl
+    import urllib.request
+    context = ssl.create_default_context(cafile=args.ca)
+    with urllib.request.urlopen(args.url, context=context, timeout=args.connect_timeout) as response, \
+            open(args.out, "wb") as out:
+        out.write(response.read())
+    emit({"bytes": os.path.getsize(args.out)})
     return EXIT_OK
 
 
@@ -868,6 +898,7 @@ def parse_args(argv):
     p.add_argument("--poison", default=None, choices=["attrs", "depth", "text", "size"])
     p.add_argument("--replace", default=None, help="XEP-0308: correct the message with this id")
     p.add_argument("--retract", default=None, help="XEP-0424: retract the message with this origin-id")
+    p.add_argument("--oob", default=None, help="XEP-0066: offer this URL as a file")
 
     p = sub.add_parser("receive", parents=[common, account])
     p.add_argument("--from", default=None, help="only messages from this JID (bare or full)")
@@ -944,6 +975,13 @@ def parse_args(argv):
     p.add_argument("--until-file", default=None, help="then stay until this file exists")
     p.add_argument("--ready-file", default=None, help="written once joined and the steps are done")
 
+    p = sub.add_parser("upload", parents=[common, account])
+    p.add_argument("--file", required=True)
+
+    p = sub.add_parser("download", parents=[common])
+    p.add_argument("--url", required=True)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("flood", parents=[common])
     p.add_argument("--password", default="pw-flood", help="of every account it registers")
     p.add_argument("--prefix", default="stranger", help="account names: PREFIX + random + -N")
@@ -998,9 +1036,11 @@ def main(argv):
     signal.signal(signal.SIGALRM, lambda *_: fail(EXIT_ERROR, f"hard timeout ({hard:.0f} s)"))
     signal.alarm(max(1, int(hard + 0.999)))
 
-    if args.command == "prefeatures":
+    if args.ca:
+        os.environ["SSL_CERT_FILE"] = args.ca  # aiohttp's default context (XEP-0363 uploads)
+    if args.command in ("prefeatures", "download"):
         try:
-            finish(cmd_prefeatures(args))
+            finish(cmd_prefeatures(args) if args.command == "prefeatures" else cmd_download(args))
         except PeerError as exc:
             fail(exc.code, exc)
         except OSError as exc:
@@ -1009,7 +1049,8 @@ def main(argv):
     commands = {"send": cmd_send, "receive": cmd_receive, "count": cmd_count, "roster": cmd_roster, "login": cmd_login,
                 "subscribe-accept": cmd_subscribe_accept, "subscribe": cmd_subscribe,
                 "roster-add": cmd_roster_add, "roster-push": cmd_roster_push,
-                "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room, "flood": cmd_flood}
+                "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room, "flood": cmd_flood,
+                "upload": cmd_upload}
 
     async def run():
         client = None if args.command == "flood" else make_client(args)

@@ -16,6 +16,7 @@ public struct Tern: AsyncParsableCommand {
             InfoCommand.self, VCardCommand.self, BlockCommand.self, UnblockCommand.self, BlockedCommand.self,
             SharingCommand.self, JoinCommand.self, LeaveCommand.self, RoomsCommand.self,
             TopicCommand.self, NickCommand.self, KickCommand.self, BanCommand.self, InviteCommand.self,
+            FilesCommand.self, DownloadCommand.self,
         ],
         defaultSubcommand: ShellCommand.self)
 

@@ -36,6 +36,9 @@ public struct StoredMessage: Codable, Sendable, Equatable, FetchableRecord, Muta
     /// Set on a row that asks to edit an earlier one instead of being a message of its own;
     /// never stored (see `Store.insertApplyingEdits`).
     public var edit: EditRequest? = nil
+    /// The URL of an XEP-0066 OOB element the message carried; never stored here: it makes
+    /// the message a file offer (`FileOffer`, table file_transfer).
+    public var offeredURL: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id
