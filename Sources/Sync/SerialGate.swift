@@ -9,11 +9,10 @@ actor SerialGate {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
         await acquire()
-        let value = await body()
-        release()
-        return value
+        defer { release() }
+        return try await body()
     }
 
     private func acquire() async {

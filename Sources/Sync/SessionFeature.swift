@@ -2,12 +2,22 @@ import Foundation
 import Store
 import XMPP
 
-/// One protocol feature of a live session (roster, presence, contact details, blocking, …).
+/// One protocol feature of a live session (roster, presence, chat, receipts, IQ answers, …).
 ///
-/// The engine owns the connection; a feature sees only what it claims. It starts with every
-/// new session and gets the stanzas it claims one burst at a time, so it can commit a burst
-/// in one transaction. Keeping each feature in its own type keeps the engine small and each
-/// XEP in a file of its own.
+/// The engine owns the connection; a feature sees what it claims, and what it observes. It
+/// starts with every new session and gets the stanzas of one burst at a time, so it can
+/// commit a burst in one transaction. Each stanza is claimed by one feature at most (the
+/// first in `SessionFeatures.make()` order that wants it); any number may observe it, after
+/// every claimed stanza of the burst is handled, so an observer (receipts) answers only what
+/// is stored.
+///
+/// `handle` and `observe` throw when a Store commit fails: the engine then neither answers
+/// nor acknowledges the burst and drops the link, so the server hands it out again (XEP-0198
+/// §4, §5; DESIGN §6 "ack only after commit"). What a peer put in a row the Store refuses is
+/// that row's loss, not the link's: features drop and report it (`MessageRows.commit`).
+///
+/// Adding a XEP: its protocol file in XMPP/Extensions, one feature here, an intent kind if it
+/// sends, a command row.
 protocol SessionFeature: Sendable {
     /// What we advertise in disco#info because of this feature (XEP-0030).
     var discoFeatures: [String] { get }
@@ -23,8 +33,15 @@ protocol SessionFeature: Sendable {
     /// Whether this feature handles an inbound stanza (checked in `SessionFeatures.make()` order).
     func claims(_ stanza: Element, _ context: FeatureContext) -> Bool
 
-    /// The claimed stanzas of one burst, in arrival order.
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async
+    /// The claimed stanzas of one burst, in arrival order. Throws when what they carry could
+    /// not be committed.
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws
+
+    /// Whether this feature wants to see a stanza, whoever claims it.
+    func observes(_ stanza: Element, _ context: FeatureContext) -> Bool
+
+    /// The observed stanzas of one burst, in arrival order, once every claimed one is handled.
+    func observe(_ stanzas: [Element], _ context: FeatureContext) async throws
 
     /// Every owner poll interval while online: picks up intents other processes stored.
     func poll(_ context: FeatureContext) async
@@ -35,6 +52,10 @@ protocol SessionFeature: Sendable {
 }
 
 extension SessionFeature {
+    func claims(_ stanza: Element, _ context: FeatureContext) -> Bool { false }
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {}
+    func observes(_ stanza: Element, _ context: FeatureContext) -> Bool { false }
+    func observe(_ stanzas: [Element], _ context: FeatureContext) async throws {}
     func sessionStarted(_ context: FeatureContext) async {}
     func poll(_ context: FeatureContext) async {}
     func sessionSettled(_ context: FeatureContext, resumed: Bool) async {}
@@ -46,7 +67,9 @@ extension SessionFeature {
 /// Bookmarks come before rooms (a bookmark's autojoin decides what is joined), and rooms
 /// before presence: a room's join error is a presence without MUC data, which only the room
 /// feature can tell from a contact's. Joins still follow our initial presence: they are sent
-/// when the session settles, after every feature has started.
+/// when the session settles, after every feature has started. Chat takes the messages no
+/// feature before it claimed (MAM results, carbons, room traffic are claimed earlier), and IQ
+/// answers come last: they refuse every request no other feature claimed.
 ///
 /// Each engine gets instances of its own: the state some features keep (open archive pages,
 /// room joins, stranger digests) is keyed by account row ids, which are unique only within
@@ -55,10 +78,12 @@ enum SessionFeatures {
     static func make() -> [any SessionFeature] {
         // Room archives are read through the same router as our own: it owns every MAM result.
         let archiveRouter = ArchiveRouter()
-        return [
+        let features: [any SessionFeature] = [
             RosterFeature(), CarbonsFeature(), BookmarksFeature(), RoomFeature(archiveRouter: archiveRouter),
             PresenceFeature(), DetailsFeature(), BlockingFeature(), ArchiveFeature(router: archiveRouter),
+            ChatFeature(), ReceiptsFeature(),
         ]
+        return features + [IQAnswersFeature(advertised: features.flatMap(\.discoFeatures) + IQAnswersFeature.features)]
     }
 }
 
@@ -95,5 +120,21 @@ struct FeatureContext: Sendable {
         await engine.emit(event)
     }
 
+    /// New history rows that arrived on the link (a `sync` pass reports how many).
+    func countReceived(_ count: Int) async {
+        await engine.countReceived(count)
+    }
+
     func nextID() -> String { UUID().uuidString.lowercased() }
+
+    /// A write of what a peer sent. A row the Store refuses (a constraint, a value too big) is
+    /// that stanza's loss, told as nil; any other error is the Store's own and throws, so the
+    /// burst is not acknowledged (DESIGN §6).
+    func unlessRefused<T>(_ write: () throws -> T) throws -> T? {
+        do {
+            return try write()
+        } catch let error where Store.isRowError(error) {
+            return nil
+        }
+    }
 }
