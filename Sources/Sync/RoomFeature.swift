@@ -79,6 +79,7 @@ struct RoomFeature: SessionFeature {
         return false
     }
 
+    /// A read that only routes: unread, the stanza takes the contact path, where it is still stored.
     private func isKnownRoom(_ from: String?, _ context: FeatureContext) -> Bool {
         guard let bare = from.flatMap(JID.init(validating:))?.bare.description else { return false }
         return (try? context.store.room(accountID: context.account.rowID, jid: bare)) != nil

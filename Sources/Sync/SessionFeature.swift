@@ -87,6 +87,31 @@ enum SessionFeatures {
     }
 }
 
+extension SessionFeatures {
+    /// One burst: each stanza to the first feature that claims it, then to every feature that
+    /// observes it, each feature committing its share in one transaction. Throws the first
+    /// failed commit. Returns the ids of iq results and errors no one claimed (the replies to
+    /// the flusher's barrier pings, RFC 6120 §8.2.3).
+    static func dispatch(_ elements: [Element], to features: [any SessionFeature], _ context: FeatureContext) async throws -> [String] {
+        var claimed: [[Element]] = Array(repeating: [], count: features.count)
+        var observed: [[Element]] = Array(repeating: [], count: features.count)
+        var answers: [String] = []
+        for element in elements {
+            if let index = features.firstIndex(where: { $0.claims(element, context) }) {
+                claimed[index].append(element)
+            } else if element.matches("iq", NS.client), let id = element["id"] {
+                answers.append(id)
+            }
+            for (index, feature) in features.enumerated() where feature.observes(element, context) {
+                observed[index].append(element)
+            }
+        }
+        for (feature, batch) in zip(features, claimed) where !batch.isEmpty { try await feature.handle(batch, context) }
+        for (feature, batch) in zip(features, observed) where !batch.isEmpty { try await feature.observe(batch, context) }
+        return answers
+    }
+}
+
 /// What a feature may do on the live session.
 struct FeatureContext: Sendable {
     let store: Store

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Synchronization
 import Testing
 import XMPP
 
@@ -192,6 +193,26 @@ import XMPP
         await engine.dropLink()
     }
 
+    /// Claims go to the first feature that wants a stanza; observers see the burst after every
+    /// claimed stanza is handled; a failed commit stops the burst before any observer.
+    @Test func dispatch__claims_in_order__observers_after__a_throw_stops_the_burst() async throws {
+        let journal = Journal()
+        let engine = SyncEngine(store: store, account: account)
+        let context = FeatureContext(store: store, account: account, boundJID: try JID("\(me)/t"), engine: engine, gate: SerialGate())
+        let burst = [chat("one", id: "1"), Element("iq", namespace: NS.client, attributes: ["type": "result", "id": "b1"]), chat("two", id: "2")]
+        let answers = try await SessionFeatures.dispatch(
+            burst, to: [Claimer(name: "first", journal: journal), Claimer(name: "second", journal: journal), Watcher(journal: journal)], context)
+        #expect(journal.entries == ["first handled 1,2", "watched 1,b1,2"])
+        #expect(answers == ["b1"], "an unclaimed iq result may answer a barrier")
+
+        let failing = Journal()
+        await #expect(throws: TestStoreFailure.self) {
+            _ = try await SessionFeatures.dispatch(
+                burst, to: [Claimer(name: "broken", journal: failing, fails: true), Watcher(journal: failing)], context)
+        }
+        #expect(failing.entries == ["broken handled 1,2"], "no observer runs after a failed commit")
+    }
+
     func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
@@ -201,5 +222,38 @@ import XMPP
             }
             try await Task.sleep(for: .milliseconds(5))
         }
+    }
+}
+
+private struct TestStoreFailure: Error {}
+
+private final class Journal: Sendable {
+    private let lines = Mutex<[String]>([])
+    var entries: [String] { lines.withLock { $0 } }
+    func add(_ line: String) { lines.withLock { $0.append(line) } }
+}
+
+private struct Claimer: SessionFeature {
+    let name: String
+    let journal: Journal
+    var fails = false
+    var discoFeatures: [String] { [] }
+
+    func claims(_ stanza: Element, _ context: FeatureContext) -> Bool { stanza.name == "message" }
+
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
+        journal.add("\(name) handled " + stanzas.compactMap { $0["id"] }.joined(separator: ","))
+        if fails { throw TestStoreFailure() }
+    }
+}
+
+private struct Watcher: SessionFeature {
+    let journal: Journal
+    var discoFeatures: [String] { [] }
+
+    func observes(_ stanza: Element, _ context: FeatureContext) -> Bool { true }
+
+    func observe(_ stanzas: [Element], _ context: FeatureContext) async throws {
+        journal.add("watched " + stanzas.compactMap { $0["id"] }.joined(separator: ","))
     }
 }
