@@ -3,8 +3,8 @@ import Store
 import XMPP
 
 /// One-to-one and normal messages on the live session (RFC 6121 §5): stored as history in one
-/// transaction per burst, and what peers say back about our outbox rows, XEP-0184 receipts
-/// and RFC 6120 §8.3 message errors, settled after trust checks (`OutboxReplies`).
+/// transaction per burst, and RFC 6120 §8.3 message errors about our outbox rows settled after
+/// trust checks (`OutboxReplies`). Receipts, both ways, are `ReceiptsFeature`'s.
 ///
 /// It claims every message no feature before it took; those with nothing to store or settle
 /// (chat states alone, say) end here.
@@ -22,9 +22,9 @@ struct ChatFeature: SessionFeature {
         var outboxClaims: [(claim: OutboxReplies.Claim, from: String?)] = []
         for element in stanzas {
             let message = Message(element)
-            if let claim = OutboxReplies.claim(in: message) {
+            if let claim = OutboxReplies.claim(in: message), case .failed = claim {
                 outboxClaims.append((claim, message.rawFrom))
-                if case .failed = claim { continue }
+                continue
             }
             if let record = IncomingMessages.record(for: element, account: context.account, ourJID: context.boundJID, receivedAt: now) {
                 rows.append((record, element))
@@ -33,11 +33,13 @@ struct ChatFeature: SessionFeature {
         let stored = try await MessageRows.commit(rows, context)
         await context.countReceived(stored.inserted.count)
         for message in stored.changed { await context.emit(.message(message)) }
-        try await settle(outboxClaims, context)
+        try await OutboxReplies.settle(outboxClaims, context)
     }
+}
 
+extension OutboxReplies {
     /// An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
-    private func settle(_ claims: [(claim: OutboxReplies.Claim, from: String?)], _ context: FeatureContext) async throws {
+    static func settle(_ claims: [(claim: Claim, from: String?)], _ context: FeatureContext) async throws {
         guard !claims.isEmpty else { return }
         let items = try context.store.outboxItems(ids: claims.map(\.claim.id))
         var delivered: [String] = []

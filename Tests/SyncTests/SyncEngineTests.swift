@@ -193,6 +193,25 @@ import XMPP
         await engine.dropLink()
     }
 
+    /// XEP-0184 §5.2: a receipt from whom we wrote to marks the row delivered; the same id
+    /// from anyone else changes nothing.
+    @Test func a_receipt_for_an_outbox_row__from_its_recipient_only__marks_it_delivered() async throws {
+        let item = try Outbox.enqueueChat(store: store, account: account, to: "bob@example.org", body: "did you get this?")
+        let (engine, link) = try await online()
+        await engine.flush()
+        func receipt(from: String) -> Element {
+            Element(
+                "message", namespace: NS.client, attributes: ["from": from, "id": UUID().uuidString],
+                elements: [Element("received", namespace: NS.receipts, attributes: ["id": item.id])])
+        }
+        link.receive([receipt(from: "mallory@evil.example/x"), ackRequest()])
+        #expect(await ackWritten(link) == "1")
+        #expect(try store.outboxItems(ids: [item.id])[item.id]?.state == .sent)
+        link.receive([receipt(from: "bob@example.org/phone")])
+        try await waitUntil { (try? store.outboxItems(ids: [item.id])[item.id]?.state) == .delivered }
+        await engine.dropLink()
+    }
+
     /// Claims go to the first feature that wants a stanza; observers see the burst after every
     /// claimed stanza is handled; a failed commit stops the burst before any observer.
     @Test func dispatch__claims_in_order__observers_after__a_throw_stops_the_burst() async throws {
