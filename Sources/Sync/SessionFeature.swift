@@ -14,7 +14,8 @@ import XMPP
 /// `handle` and `observe` throw when a Store commit fails: the engine then neither answers
 /// nor acknowledges the burst and drops the link, so the server hands it out again (XEP-0198
 /// §4, §5; DESIGN §6 "ack only after commit"). What a peer put in a row the Store refuses is
-/// that row's loss, not the link's: features drop and report it (`MessageRows.commit`).
+/// that row's loss, not the link's: features drop and report it (`MessageRows.commit`,
+/// `FeatureContext.unlessRefused`).
 ///
 /// Adding a XEP: its protocol file in XMPP/Extensions, one feature here, an intent kind if it
 /// sends, a command row.
