@@ -75,12 +75,19 @@ struct ArchiveFeature: SessionFeature {
         if let stored = (try? context.store.archiveLastID(accountID: accountID)) ?? nil {
             var machine = ArchiveCatchUp(
                 archive: archive, from: .afterID(stored), pageSize: pageSize, useExtendedFilters: support.extended)
+            // A page the Store could not take stops the cursor where it is: the next session asks again.
+            var unstored = false
             let outcome = await ArchivePages.run(&machine, router: router, context: context) { results, machine, step in
-                await ArchivePages.store(results, support: support, context: context)
+                guard !unstored else { return }
+                guard (try? await ArchivePages.store(results, support: support, context: context)) != nil else {
+                    unstored = true
+                    return
+                }
                 if step != nil, machine.idsAreStable, let last = machine.lastID, last != stored {
                     try? context.store.setArchiveLastID(accountID: accountID, last)
                 }
             }
+            if unstored { return false }
             guard case .failed(.unknownArchiveID) = outcome else { return outcome == .finished }
             // The stored id expired from the archive: start over from a recent window.
         }
@@ -88,10 +95,10 @@ struct ArchiveFeature: SessionFeature {
             archive: archive, filter: MAM.Filter(start: Date().addingTimeInterval(-firstSyncWindow.maxAge)),
             limit: firstSyncWindow.maxMessages, pageSize: pageSize)
         let pages = await ArchivePages.runBackwards(&window, router: router, context: context)
-        await ArchivePages.storeOldestFirst(pages, support: support, context: context)
+        let windowStored = (try? await ArchivePages.storeOldestFirst(pages, support: support, context: context)) != nil
         // The newest item fixes where the next session resumes, but only once the whole window
         // is in: after a cut, the pages between it and what we hold would never be asked for.
-        if pages.outcome == .finished, window.idsAreStable, let newest = window.newestID {
+        if windowStored, pages.outcome == .finished, window.idsAreStable, let newest = window.newestID {
             try? context.store.setArchiveLastID(accountID: accountID, newest)
         }
         return pages.outcome == .finished
@@ -332,46 +339,47 @@ enum ArchivePages {
     @discardableResult
     static func storeOldestFirst(
         _ fetched: (pages: [[MAM.Result]], outcome: Outcome), support: ArchiveSupport, context: FeatureContext
-    ) async -> Int {
+    ) async throws -> Int {
         var stored = 0
         for page in fetched.pages.reversed() {
-            stored += await store(page, support: support, context: context).count
+            stored += try await store(page, support: support, context: context).count
         }
         return stored
     }
 
-    /// Stores one page in one transaction; returns the rows that were new.
+    /// Stores one page in one transaction; returns the rows that were new. Throws when the
+    /// Store could not take it: the cursor must then stay where it is.
     @discardableResult
-    static func store(_ results: [MAM.Result], support: ArchiveSupport, context: FeatureContext) async -> [StoredMessage] {
+    static func store(_ results: [MAM.Result], support: ArchiveSupport, context: FeatureContext) async throws -> [StoredMessage] {
         let now = Date()
         let accountID = context.account.rowID
         // Our own messages sent through this store's outbox: their archived copies are that row.
         let ownIDs = results.compactMap { StanzaID.originID(of: $0.message) }
-        let outbox = (try? context.store.outboxItems(ids: ownIDs).filter { $0.value.accountID == accountID }) ?? [:]
-        var records = results.compactMap {
+        let outbox = try context.store.outboxItems(ids: ownIDs).filter { $0.value.accountID == accountID }
+        var rows = results.compactMap { result -> MessageRows.Row? in
             ArchivedMessages.record(
-                for: $0, account: context.account, ourJID: context.boundJID, stampsStanzaIDs: support.stampsStanzaIDs,
-                outboxIDs: Set(outbox.keys), receivedAt: now)
+                for: result, account: context.account, ourJID: context.boundJID, stampsStanzaIDs: support.stampsStanzaIDs,
+                outboxIDs: Set(outbox.keys), receivedAt: now
+            ).map { ($0, result.message) }
         }
-        records = dropKnownStanzaIDs(records, context: context)
-        guard let stored = try? context.store.insertApplyingEdits(records) else { return [] }
+        rows = try dropKnownStanzaIDs(rows, context: context)
+        let stored = try await MessageRows.commit(rows, context)
         for message in stored.changed { await context.emit(.message(message)) }
         return stored.inserted
     }
 
     /// Copies whose only dedup key is a content hash (the sender gave no ids) match their live
     /// copy through the archive's stanza-id instead, which the live copy recorded.
-    private static func dropKnownStanzaIDs(_ records: [StoredMessage], context: FeatureContext) -> [StoredMessage] {
-        let hashed = records.filter { $0.dedupKey.hasPrefix("h:") && $0.stanzaID != nil }
-        guard !hashed.isEmpty else { return records }
+    private static func dropKnownStanzaIDs(_ rows: [MessageRows.Row], context: FeatureContext) throws -> [MessageRows.Row] {
+        let hashed = rows.map(\.record).filter { $0.dedupKey.hasPrefix("h:") && $0.stanzaID != nil }
+        guard !hashed.isEmpty else { return rows }
         var known: Set<String> = []
         for (conversation, group) in Dictionary(grouping: hashed, by: \.conversation) {
             let ids = group.compactMap(\.stanzaID)
-            known.formUnion((try? context.store.knownStanzaIDs(
-                accountID: context.account.rowID, conversation: conversation, among: ids)) ?? [])
+            known.formUnion(try context.store.knownStanzaIDs(accountID: context.account.rowID, conversation: conversation, among: ids))
         }
-        return records.filter { record in
-            guard record.dedupKey.hasPrefix("h:"), let id = record.stanzaID else { return true }
+        return rows.filter { row in
+            guard row.record.dedupKey.hasPrefix("h:"), let id = row.record.stanzaID else { return true }
             return !known.contains(id)
         }
     }

@@ -161,8 +161,9 @@ public enum ArchiveHistory {
                 archive: .account(context.boundJID.bare), filter: filter, limit: count, pageSize: pageSize)
             fetched = await ArchivePages.runBackwards(&pager, router: router, context: context)
         }
-        let stored = await ArchivePages.storeOldestFirst(
-            ArchivePages.ordered(before: held?.timestamp, fetched), support: support, context: context)
+        // What the Store could not take counts as not stored; the command says how many were.
+        let stored = (try? await ArchivePages.storeOldestFirst(
+            ArchivePages.ordered(before: held?.timestamp, fetched), support: support, context: context)) ?? 0
         return try outcome(fetched.outcome, pager: pager, stored: stored)
     }
 
@@ -181,7 +182,7 @@ public enum ArchiveHistory {
             before: held?.timestamp,
             await ArchivePages.runBackwards(&pager, router: router, context: context))
         var stored = 0
-        for page in fetched.pages.reversed() { stored += await RoomFeature.storeArchived(page, room: room.jid, context) }
+        for page in fetched.pages.reversed() { stored += (try? await RoomFeature.storeArchived(page, room: room.jid, context)) ?? 0 }
         return try outcome(fetched.outcome, pager: pager, stored: stored)
     }
 

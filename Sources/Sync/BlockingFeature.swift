@@ -26,12 +26,12 @@ struct BlockingFeature: SessionFeature {
         return Blocking.isPush(iq)
     }
 
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
         // After any fetch in flight has stored its (older) list: see SerialGate.
-        await context.gate.run { await applyPushes(stanzas, context) }
+        try await context.gate.run { try await applyPushes(stanzas, context) }
     }
 
-    private func applyPushes(_ stanzas: [Element], _ context: FeatureContext) async {
+    private func applyPushes(_ stanzas: [Element], _ context: FeatureContext) async throws {
         var replies: [Element] = []
         for stanza in stanzas {
             guard let iq = IQ(stanza) else { continue }
@@ -40,8 +40,10 @@ struct BlockingFeature: SessionFeature {
                 continue
             }
             switch push {
-            case .block(let jids): try? context.store.applyBlocklistChange(accountID: context.account.rowID, block: true, jids: jids)
-            case .unblock(let jids): try? context.store.applyBlocklistChange(accountID: context.account.rowID, block: false, jids: jids)
+            case .block(let jids):
+                _ = try context.unlessRefused { try context.store.applyBlocklistChange(accountID: context.account.rowID, block: true, jids: jids) }
+            case .unblock(let jids):
+                try context.store.applyBlocklistChange(accountID: context.account.rowID, block: false, jids: jids)
             }
             replies.append(iq.result())
         }

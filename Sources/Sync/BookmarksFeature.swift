@@ -43,7 +43,7 @@ struct BookmarksFeature: SessionFeature {
         return items["node"] == NS.bookmarks
     }
 
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
         let accountID = context.account.rowID
         for stanza in stanzas {
             // Forged notifications (not from our own account) are dropped whole.
@@ -51,9 +51,9 @@ struct BookmarksFeature: SessionFeature {
             for change in changes {
                 switch change {
                 case .published(let bookmark):
-                    try? context.store.applyBookmark(accountID: accountID, Self.row(bookmark))
+                    _ = try context.unlessRefused { try context.store.applyBookmark(accountID: accountID, Self.row(bookmark)) }
                 case .retracted(let room):
-                    try? context.store.applyBookmarkRetraction(accountID: accountID, jid: room.bare.description)
+                    try context.store.applyBookmarkRetraction(accountID: accountID, jid: room.bare.description)
                 }
             }
         }

@@ -26,14 +26,16 @@ struct CarbonsFeature: SessionFeature {
         Carbons.copy(in: stanza, ourJID: context.boundJID) != .notACarbon
     }
 
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
         let now = Date()
-        let records = stanzas.compactMap { stanza -> StoredMessage? in
-            guard case .copy(let copy) = Carbons.copy(in: stanza, ourJID: context.boundJID) else { return nil }
-            return Self.record(for: copy, account: context.account, ourJID: context.boundJID, receivedAt: now)
+        let rows = stanzas.compactMap { stanza -> MessageRows.Row? in
+            guard case .copy(let copy) = Carbons.copy(in: stanza, ourJID: context.boundJID),
+                let record = Self.record(for: copy, account: context.account, ourJID: context.boundJID, receivedAt: now)
+            else { return nil }
+            return (record, stanza)
         }
-        // One transaction for the burst; a failed write loses only copies, which MAM can bring back.
-        guard let stored = try? context.store.insertApplyingEdits(records) else { return }
+        // One transaction for the burst.
+        let stored = try await MessageRows.commit(rows, context)
         for message in stored.changed { await context.emit(.message(message)) }
     }
 

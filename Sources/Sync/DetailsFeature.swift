@@ -17,9 +17,10 @@ struct DetailsFeature: SessionFeature {
         return SoftwareVersion.isQuery(iq) || LastActivity.isQuery(iq)
     }
 
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
         let accountID = context.account.rowID
-        let sharing = (try? context.store.sharing(accountID: accountID)) ?? Store.Sharing(version: true, idle: true)
+        // Unread, the user's choice is unknown: answering as if sharing were on could say what they withheld.
+        let sharing = try context.store.sharing(accountID: accountID)
         var replies: [Element] = []
         for stanza in stanzas {
             guard let iq = IQ(stanza) else { continue }
@@ -63,7 +64,7 @@ extension SoftwareVersion {
 extension SessionFeatures {
     /// Everything our disco#info lists (XEP-0030): the answer and the caps hash share it.
     static var advertisedFeatures: [String] {
-        SyncEngine.baseDiscoFeatures + make().flatMap(\.discoFeatures)
+        make().flatMap(\.discoFeatures)
     }
 
     /// Our XEP-0115 `<c/>`, to append to every available presence we send.

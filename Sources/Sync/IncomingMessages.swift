@@ -58,3 +58,38 @@ struct FNV1a {
         value &*= 0x100_0000_01b3
     }
 }
+
+/// Committing history rows that arrived on the link, for every feature that stores messages.
+enum MessageRows {
+    typealias Row = (record: StoredMessage, element: Element)
+
+    /// Stores a burst's rows in one transaction. When the Store refuses a row of it (a
+    /// constraint, a value too big), each is tried on its own: one the Store cannot take,
+    /// whatever a peer put in it, is dropped and reported rather than the link (DESIGN §6).
+    /// Any other error is the Store's own, and is thrown: the burst must not be acknowledged.
+    static func commit(_ rows: [Row], _ context: FeatureContext) async throws -> Store.EditOutcome {
+        let (outcome, refused) = try commit(rows, store: context.store)
+        if !refused.isEmpty { await context.emit(.dropped(refused.map(DroppedStanzaReport.init))) }
+        return outcome
+    }
+
+    static func commit(_ rows: [Row], store: Store) throws -> (Store.EditOutcome, refused: [DroppedStanza]) {
+        guard !rows.isEmpty else { return (Store.EditOutcome(), []) }
+        do {
+            return (try store.insertApplyingEdits(rows.map(\.record)), [])
+        } catch let error where Store.isRowError(error) {
+            var outcome = Store.EditOutcome()
+            var refused: [DroppedStanza] = []
+            for (record, element) in rows {
+                do {
+                    let one = try store.insertApplyingEdits([record])
+                    outcome.inserted += one.inserted
+                    outcome.edited += one.edited
+                } catch let error where Store.isRowError(error) {
+                    refused.append(DroppedStanza(name: "message", partial: element, reason: "the Store refused it: \(Store.reason(error))"))
+                }
+            }
+            return (outcome, refused)
+        }
+    }
+}

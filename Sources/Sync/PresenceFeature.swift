@@ -27,7 +27,7 @@ struct PresenceFeature: SessionFeature {
         stanza.matches("presence", NS.client) && stanza.child("x", namespace: Self.mucUser) == nil
     }
 
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
         let accountID = context.account.rowID
         let now = Store.now
         var updates: [ResourcePresence] = []
@@ -41,12 +41,14 @@ struct PresenceFeature: SessionFeature {
                 case .subscribe:
                     guard incoming.from.bare != context.boundJID.bare else { continue }
                     let request = SyncEvent.subscriptionRequest(jid: jid, message: incoming.status)
-                    switch try? context.store.addSubscriptionRequest(accountID: accountID, jid: jid, message: incoming.status) {
+                    switch try context.unlessRefused({
+                        try context.store.addSubscriptionRequest(accountID: accountID, jid: jid, message: incoming.status)
+                    }) {
                     case .refused?: refused += 1
                     case nil: break
                     default:
                         // A contact's request (say, one we already follow) is no stranger's.
-                        if (try? context.store.contact(accountID: accountID, jid: jid)) != nil {
+                        if try context.store.contact(accountID: accountID, jid: jid) != nil {
                             events.append(request)
                         } else {
                             fromStrangers.append(request)
@@ -56,23 +58,23 @@ struct PresenceFeature: SessionFeature {
                     events.append(.subscribed(jid: jid))
                 case .unsubscribed:
                     // Whatever they granted is gone, and so is their presence.
-                    updates += (try? context.store.presence(accountID: accountID, jid: jid))?.filter(\.available).map {
+                    updates += try context.store.presence(accountID: accountID, jid: jid).filter(\.available).map {
                         var gone = $0
                         gone.available = false
                         gone.updatedAt = now
                         return gone
-                    } ?? []
+                    }
                     events.append(.unsubscribed(jid: jid))
                 case .unsubscribe:
                     // They stopped following us; the roster push tells the rest. A pending request is void.
-                    _ = try? context.store.removeSubscriptionRequest(accountID: accountID, jid: jid)
+                    _ = try context.store.removeSubscriptionRequest(accountID: accountID, jid: jid)
                 }
                 continue
             }
             guard let update = PresenceExchange.update(stanza), update.from != context.boundJID else { continue }
             updates.append(Self.row(update, of: stanza, accountID: accountID, now: now))
         }
-        if let changes = try? context.store.storePresence(updates) {
+        if let changes = try context.unlessRefused({ try context.store.storePresence(updates) }) {
             events = changes.contacts.map(SyncEvent.presence) + events
             fromStrangers = changes.strangers.map(SyncEvent.presence) + fromStrangers
             refused += changes.refused

@@ -17,14 +17,20 @@ extension RoomFeature {
         var finished = false
         if let stored {
             var machine = ArchiveCatchUp(archive: archive, from: .afterID(stored), pageSize: 100)
+            // A page the Store could not take stops the cursor where it is: the next join asks again.
+            var unstored = false
             let outcome = await ArchivePages.run(&machine, router: archiveRouter, context: context) { results, machine, step in
-                await Self.storeArchived(results, room: key, context)
+                guard !unstored else { return }
+                guard (try? await Self.storeArchived(results, room: key, context)) != nil else {
+                    unstored = true
+                    return
+                }
                 if step != nil, machine.idsAreStable, let last = machine.lastID, last != stored {
                     try? context.store.setRoomArchiveCursor(accountID: accountID, jid: key, lastID: last)
                 }
             }
-            finished = outcome == .finished
-            if case .failed(.unknownArchiveID) = outcome { finished = await window(room, context) }
+            finished = outcome == .finished && !unstored
+            if case .failed(.unknownArchiveID) = outcome, !unstored { finished = await window(room, context) }
         } else {
             finished = await window(room, context)
         }
@@ -37,7 +43,11 @@ extension RoomFeature {
             archive: .room(room), filter: MAM.Filter(start: Date().addingTimeInterval(-Self.firstCatchUp.maxAge)),
             limit: Self.firstCatchUp.maxMessages, pageSize: 100)
         let pages = await ArchivePages.runBackwards(&backfill, router: archiveRouter, context: context)
-        for page in pages.pages.reversed() { await Self.storeArchived(page, room: key, context) }
+        var stored = true
+        for page in pages.pages.reversed() where stored {
+            stored = (try? await Self.storeArchived(page, room: key, context)) != nil
+        }
+        guard stored else { return false }
         if pages.outcome == .finished, backfill.idsAreStable, let newest = backfill.newestID {
             try? context.store.setRoomArchiveCursor(accountID: context.account.rowID, jid: key, lastID: newest)
         }
@@ -45,18 +55,20 @@ extension RoomFeature {
     }
 
     /// One page of the room's archive, in one transaction; returns how many rows were new.
+    /// Throws when the Store could not take it: the cursor must then stay where it is.
     @discardableResult
-    static func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async -> Int {
+    static func storeArchived(_ results: [MAM.Result], room key: String, _ context: FeatureContext) async throws -> Int {
         let accountID = context.account.rowID
-        guard !results.isEmpty, let room = (try? context.store.room(accountID: accountID, jid: key)) ?? nil else { return 0 }
-        let ours = ownOutboxIDs(outboxRows(originIDsIn: results.map(\.message), context), room: room, context)
+        guard !results.isEmpty, let room = try context.store.room(accountID: accountID, jid: key) else { return 0 }
+        let ours = ownOutboxIDs(try outboxRows(originIDsIn: results.map(\.message), context), room: room, context)
         let now = Date()
-        let records = results.compactMap {
+        let rows = results.compactMap { result -> MessageRows.Row? in
             RoomMessages.record(
-                for: $0.message, room: room, account: context.account, ourJID: context.boundJID, ownOutboxIDs: ours,
-                receivedAt: now, archivedAt: $0.timestamp, archiveID: $0.archiveID)
+                for: result.message, room: room, account: context.account, ourJID: context.boundJID, ownOutboxIDs: ours,
+                receivedAt: now, archivedAt: result.timestamp, archiveID: result.archiveID
+            ).map { ($0, result.message) }
         }
-        guard let stored = try? context.store.insertApplyingEdits(records) else { return 0 }
+        let stored = try await MessageRows.commit(rows, context)
         for message in stored.changed { await context.emit(.message(message)) }
         return stored.inserted.count
     }

@@ -79,6 +79,7 @@ struct RoomFeature: SessionFeature {
         return false
     }
 
+    /// A read that only routes: unread, the stanza takes the contact path, where it is still stored.
     private func isKnownRoom(_ from: String?, _ context: FeatureContext) -> Bool {
         guard let bare = from.flatMap(JID.init(validating:))?.bare.description else { return false }
         return (try? context.store.room(accountID: context.account.rowID, jid: bare)) != nil
@@ -86,45 +87,45 @@ struct RoomFeature: SessionFeature {
 
     // MARK: - Handling
 
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
         let accountID = context.account.rowID
         let now = Date()
-        var records: [StoredMessage] = []
+        var records: [MessageRows.Row] = []
         var reflected: [String] = []
         var cursors: [String: String] = [:]
         var events: [SyncEvent] = []
         var rooms: [String: Room] = [:]
-        func room(_ jid: JID) -> Room? {
+        func room(_ jid: JID) throws -> Room? {
             let key = jid.bare.description
             if let known = rooms[key] { return known }
-            let found = (try? context.store.room(accountID: accountID, jid: key)) ?? nil
+            let found = try context.store.room(accountID: accountID, jid: key)
             rooms[key] = found
             return found
         }
         var occupants = OccupantChanges()
         // Our outbox rows that this burst's room messages may reflect: one read for the burst.
-        let outboxRows = Self.outboxRows(originIDsIn: stanzas.filter { $0["type"] == "groupchat" }, context)
+        let outboxRows = try Self.outboxRows(originIDsIn: stanzas.filter { $0["type"] == "groupchat" }, context)
         for stanza in stanzas {
             if stanza.name == "presence" {
-                guard let jid = stanza["from"].flatMap(JID.init(validating:)), let known = room(jid) else { continue }
-                events += await presence(stanza, room: known, context, &occupants)
+                guard let jid = stanza["from"].flatMap(JID.init(validating:)), let known = try room(jid) else { continue }
+                events += try await presence(stanza, room: known, context, &occupants)
                 rooms[known.jid] = nil  // presence may have changed it
                 continue
             }
             if let invite = Self.invite(in: stanza, accountID: accountID, at: now) {
-                if let stored = try? context.store.addInvite(invite) {
+                if let stored = try context.unlessRefused({ try context.store.addInvite(invite) }) ?? nil {
                     events.append(.room(RoomEvent(
                         kind: .invite, room: stored.room, inviter: stored.inviter, text: stored.reason, password: stored.password)))
                 }
                 continue
             }
-            guard let from = stanza["from"].flatMap(JID.init(validating:)), let known = room(from) else { continue }
+            guard let from = stanza["from"].flatMap(JID.init(validating:)), let known = try room(from) else { continue }
             await tracker.heard(accountID, room: known.jid)
             if stanza["type"] != "groupchat" {
                 if let record = RoomMessages.privateRecord(
                     for: stanza, account: context.account, ourJID: context.boundJID, receivedAt: now)
                 {
-                    records.append(record)
+                    records.append((record, stanza))
                 }
                 continue
             }
@@ -132,7 +133,9 @@ struct RoomFeature: SessionFeature {
                 // Every join repeats the subject: only a new one is news.
                 let normalized = subject.flatMap { $0.isEmpty ? nil : $0 }
                 if normalized != known.subject {
-                    try? context.store.setRoomSubject(accountID: accountID, jid: known.jid, subject: normalized, by: from.resource)
+                    _ = try context.unlessRefused {
+                        try context.store.setRoomSubject(accountID: accountID, jid: known.jid, subject: normalized, by: from.resource)
+                    }
                     events.append(.room(RoomEvent(kind: .subject, room: known.jid, nick: from.resource, text: subject)))
                     rooms[known.jid] = nil
                 }
@@ -150,39 +153,38 @@ struct RoomFeature: SessionFeature {
             if let id = record.originID, ours.contains(id) {
                 // The room's reflection of our own message: proof it went out to everyone.
                 if let stanzaID = record.stanzaID {
-                    _ = try? context.store.attachStanzaID(
-                        accountID: accountID, conversation: known.jid, originID: id, stanzaID: stanzaID)
+                    _ = try context.unlessRefused {
+                        try context.store.attachStanzaID(accountID: accountID, conversation: known.jid, originID: id, stanzaID: stanzaID)
+                    }
                 }
                 reflected.append(id)
             }
-            records.append(record)
+            records.append((record, stanza))
             if let stanzaID = record.stanzaID, known.archived == true, await tracker.isCaughtUp(accountID, room: known.jid) {
                 cursors[known.jid] = stanzaID
             }
         }
-        occupants.apply(context)
-        if let stored = try? context.store.insertApplyingEdits(records) {
-            // The archive cursor moves only once what it points past is stored.
-            for (room, stanzaID) in cursors {
-                try? context.store.setRoomArchiveCursor(accountID: accountID, jid: room, lastID: stanzaID)
-            }
-            for message in stored.changed { await context.emit(.message(message)) }
+        try occupants.apply(context)
+        let stored = try await MessageRows.commit(records, context)
+        // The archive cursor moves only once what it points past is stored.
+        for (room, stanzaID) in cursors {
+            _ = try context.unlessRefused { try context.store.setRoomArchiveCursor(accountID: accountID, jid: room, lastID: stanzaID) }
         }
+        for message in stored.changed { await context.emit(.message(message)) }
         // A reflection settles its row even if a clean close had queued it again meanwhile:
         // the room has it, so sending it again would show it twice.
-        if !reflected.isEmpty,
-            (try? context.store.markOutbox(ids: reflected, as: .delivered, from: [.queued, .sent, .acked])) != nil
-        {
+        if !reflected.isEmpty {
+            try context.store.markOutbox(ids: reflected, as: .delivered, from: [.queued, .sent, .acked])
             for id in reflected { await context.emit(.outbox(id: id, state: .delivered)) }
         }
         for event in events { await context.emit(event) }
     }
 
     /// The outbox rows whose ids these messages carry as origin-ids, in one read.
-    static func outboxRows(originIDsIn messages: [Element], _ context: FeatureContext) -> [String: OutboxItem] {
+    static func outboxRows(originIDsIn messages: [Element], _ context: FeatureContext) throws -> [String: OutboxItem] {
         let ids = messages.compactMap { StanzaID.originID(of: $0) }
         guard !ids.isEmpty else { return [:] }
-        return (try? context.store.outboxItems(ids: ids)) ?? [:]
+        return try context.store.outboxItems(ids: ids)
     }
 
     /// Which of those rows are our own messages *to this room*: an occupant who saw our
@@ -225,6 +227,7 @@ struct RoomFeature: SessionFeature {
                 if pending.removals.contains(nick) { return nil }
             }
             if storedRealJIDs[room] == nil {
+                // Unread, a message keeps no real JID: a detail lost, nothing wrong stored.
                 let stored = (try? context.store.occupants(accountID: context.account.rowID, room: room)) ?? []
                 storedRealJIDs[room] = Dictionary(
                     stored.compactMap { occupant in Self.bare(occupant.realJID).map { (occupant.nick, $0) } },
@@ -249,11 +252,13 @@ struct RoomFeature: SessionFeature {
 
         /// Writes what is pending (for one room, or all): before our own presence changes the
         /// room's state, and at the end of the burst.
-        mutating func apply(_ context: FeatureContext, room: String? = nil) {
+        mutating func apply(_ context: FeatureContext, room: String? = nil) throws {
             for (jid, change) in byRoom where room == nil || jid == room {
-                try? context.store.applyOccupants(
-                    accountID: context.account.rowID, room: jid, upserts: Array(change.upserts.values),
-                    removals: Array(change.removals))
+                _ = try context.unlessRefused {
+                    try context.store.applyOccupants(
+                        accountID: context.account.rowID, room: jid, upserts: Array(change.upserts.values),
+                        removals: Array(change.removals))
+                }
                 byRoom[jid] = nil
                 storedRealJIDs[jid] = nil
             }
@@ -262,7 +267,7 @@ struct RoomFeature: SessionFeature {
 
     private func presence(
         _ stanza: Element, room: Room, _ context: FeatureContext, _ occupants: inout OccupantChanges
-    ) async -> [SyncEvent] {
+    ) async throws -> [SyncEvent] {
         let accountID = context.account.rowID
         let store = context.store
         await tracker.heard(accountID, room: room.jid)
@@ -274,13 +279,15 @@ struct RoomFeature: SessionFeature {
         }
         guard let occupant = MUC.occupantPresence(stanza) else { return [] }
         if occupant.isSelf {
-            occupants.apply(context, room: room.jid)
+            try occupants.apply(context, room: room.jid)
             if occupant.isAvailable {
                 let wasJoined = room.state == .joined
-                try? store.setRoomState(accountID: accountID, jid: room.jid, state: .joined, joinedNick: occupant.nick, error: nil)
-                try? store.applyOccupants(
-                    accountID: accountID, room: room.jid, upserts: [Self.occupantRow(occupant, accountID: accountID)],
-                    removals: [])
+                _ = try context.unlessRefused {
+                    try store.setRoomState(accountID: accountID, jid: room.jid, state: .joined, joinedNick: occupant.nick, error: nil)
+                    try store.applyOccupants(
+                        accountID: accountID, room: room.jid, upserts: [Self.occupantRow(occupant, accountID: accountID)],
+                        removals: [])
+                }
                 if !wasJoined {
                     let outcome = RoomTracker.Outcome.joined(nick: occupant.nick, codes: occupant.statusCodes)
                     // A self-presence no join waits for any more (it came after the timeout)
@@ -291,7 +298,7 @@ struct RoomFeature: SessionFeature {
                 }
                 return []
             }
-            return await selfExit(occupant, room: room, context)
+            return try await selfExit(occupant, room: room, context)
         }
         if occupant.isAvailable {
             occupants.upsert(Self.occupantRow(occupant, accountID: accountID))
@@ -310,7 +317,7 @@ struct RoomFeature: SessionFeature {
     }
 
     /// Our own unavailable presence: a nick change, or we are out of the room.
-    private func selfExit(_ occupant: MUC.OccupantPresence, room: Room, _ context: FeatureContext) async -> [SyncEvent] {
+    private func selfExit(_ occupant: MUC.OccupantPresence, room: Room, _ context: FeatureContext) async throws -> [SyncEvent] {
         let accountID = context.account.rowID
         let store = context.store
         var state = Room.State.left
@@ -321,8 +328,10 @@ struct RoomFeature: SessionFeature {
         switch occupant.exit {
         case .nickChanged(let to)?:
             // The available presence under the new nick follows; keep asking for it on rejoin.
-            try? store.setRoomNick(accountID: accountID, jid: room.jid, nick: to)
-            try? store.applyOccupants(accountID: accountID, room: room.jid, upserts: [], removals: [occupant.nick])
+            _ = try context.unlessRefused {
+                try store.setRoomNick(accountID: accountID, jid: room.jid, nick: to)
+                try store.applyOccupants(accountID: accountID, room: room.jid, upserts: [], removals: [occupant.nick])
+            }
             await tracker.resolve(accountID, room: room.jid, with: .joined(nick: to, codes: occupant.statusCodes))
             return [.room(RoomEvent(kind: .occupant, room: room.jid, nick: occupant.nick, text: "is now known as \(to)"))]
         case .kicked(let why)?:
@@ -341,10 +350,12 @@ struct RoomFeature: SessionFeature {
         case .left?, nil:
             break  // our own leave, or our disconnect: nothing to report
         }
-        try? store.setRoomState(accountID: accountID, jid: room.jid, state: state, joinedNick: nil, error: reason)
-        if !stayWanted { try? store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: clearAutojoin) }
+        _ = try context.unlessRefused {
+            try store.setRoomState(accountID: accountID, jid: room.jid, state: state, joinedNick: nil, error: reason)
+        }
+        if !stayWanted { try store.stopWantingRoom(accountID: accountID, jid: room.jid, clearAutojoin: clearAutojoin) }
         if state == .gone, let reason {
-            let failed = (try? store.failHeldRoomMessages(accountID: accountID, room: room.jid, reason: reason)) ?? []
+            let failed = try context.unlessRefused { try store.failHeldRoomMessages(accountID: accountID, room: room.jid, reason: reason) } ?? []
             for id in failed { await context.emit(.outbox(id: id, state: .failed)) }
         }
         await tracker.resolve(accountID, room: room.jid, with: .left)

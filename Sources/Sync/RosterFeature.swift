@@ -23,11 +23,11 @@ struct RosterFeature: SessionFeature {
 
     /// Valid pushes of a burst are stored in one transaction and answered after the commit,
     /// after any fetch in flight has stored its (older) roster: see SerialGate.
-    func handle(_ stanzas: [Element], _ context: FeatureContext) async {
-        await context.gate.run { await applyPushes(stanzas, context) }
+    func handle(_ stanzas: [Element], _ context: FeatureContext) async throws {
+        try await context.gate.run { try await applyPushes(stanzas, context) }
     }
 
-    private func applyPushes(_ stanzas: [Element], _ context: FeatureContext) async {
+    private func applyPushes(_ stanzas: [Element], _ context: FeatureContext) async throws {
         var items: [Store.ServerRosterItem] = []
         var version: String?
         var accepted: [(request: Element, reply: Element)] = []
@@ -45,10 +45,9 @@ struct RosterFeature: SessionFeature {
             }
         }
         var replies = accepted.map(\.reply)
-        do {
-            try context.store.applyRosterPushes(accountID: context.account.rowID, items, version: version)
-        } catch {
-            // Not stored: say so, and the server keeps its state for the next fetch.
+        if try context.unlessRefused({ try context.store.applyRosterPushes(accountID: context.account.rowID, items, version: version) }) == nil {
+            // Items the Store refuses: say so, and the server keeps its state for the next fetch.
+            // A Store that cannot write at all throws instead: the pushes come again, unacknowledged.
             replies = accepted.compactMap { IQ($0.request)?.errorReply("internal-server-error", type: "wait") }
         }
         try? await context.send(refused + replies)

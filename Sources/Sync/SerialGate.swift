@@ -12,11 +12,10 @@ actor SerialGate {
     /// Whether a section runs now (a periodic caller may skip its turn rather than queue).
     var isBusy: Bool { busy }
 
-    func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
         await acquire()
-        let value = await body()
-        release()
-        return value
+        defer { release() }
+        return try await body()
     }
 
     private func acquire() async {

@@ -2,73 +2,6 @@ import Foundation
 import Store
 import XMPP
 
-/// What the engine tells the UI, in order.
-public enum SyncEvent: Sendable {
-    public enum ConnectionState: String, Sendable {
-        case connecting, online, offline
-    }
-
-    case connection(ConnectionState, detail: String?)
-    case message(StoredMessage)
-    case outbox(id: String, state: OutboxItem.State)
-    /// A contact's resource changed (RFC 6121 §4).
-    case presence(ResourcePresence)
-    /// Someone asks to see our presence; stored until answered (RFC 6121 §3.1.3).
-    case subscriptionRequest(jid: String, message: String?)
-    case subscribed(jid: String)
-    case unsubscribed(jid: String)
-    /// Many subscription requests or presence updates from people not in the roster at once,
-    /// told as one (DESIGN §6, Floods); see `StrangerDigest`.
-    case strangers(StrangerSummary)
-    /// Group chat: joins, exits, occupants, subjects, invitations (XEP-0045, XEP-0249).
-    case room(RoomEvent)
-    /// Stanzas of one burst skipped for crossing a per-stanza limit (DESIGN §6).
-    case dropped([DroppedStanzaReport])
-    /// The server keeps ending sessions soon after login (`failures` times in a row, the
-    /// last for `reason`): no network fault, so the next attempt waits `delay`, up to minutes.
-    case retrying(reason: String, delay: Duration, failures: Int)
-}
-
-/// Something that happened in or about a room. `text` is for people (a reason, a subject,
-/// what changed) and comes partly from the server: the UI makes it inert before printing.
-public struct RoomEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable {
-        case joined = "room-joined"
-        case left = "room-left"
-        case failed = "room-error"
-        case nickRetry = "room-nick"
-        case occupant = "room-occupant"
-        case subject = "room-subject"
-        case invite
-    }
-
-    public var kind: Kind
-    public var room: String
-    public var nick: String?
-    public var inviter: String?
-    public var text: String?
-    public var password: String?
-
-    public init(kind: Kind, room: String, nick: String? = nil, inviter: String? = nil, text: String? = nil, password: String? = nil) {
-        self.kind = kind
-        self.room = room
-        self.nick = nick
-        self.inviter = inviter
-        self.text = text
-        self.password = password
-    }
-}
-
-/// The result of one `sync` pass.
-public struct SyncReport: Sendable {
-    public var connected: Bool
-    /// Whether the pass continued a saved XEP-0198 session instead of starting a new one.
-    public var resumed: Bool = false
-    public var sent: Int
-    public var received: Int
-    public var error: ConnectionError?
-}
-
 /// Runs one account's connection: it executes what the Store holds (queued messages) and
 /// writes everything it learns back into the Store. The UI never calls the connection directly.
 public actor SyncEngine {
@@ -85,14 +18,9 @@ public actor SyncEngine {
     private var connection: Connection?
     private var session: StreamNegotiator.Session?
     private var consumer: Task<Void, Never>?
-    private var isFlushing = false
-    private var flushAgain = false
-    private var barriers: [String: CheckedContinuation<Void, Never>] = [:]
+    private let flusher: OutboxFlusher
     private var stopped = false
     private var receivedCount = 0
-    /// Outbox rows written by every flush of this engine: a pass counts what it sent, room
-    /// messages flushed once their join is confirmed included.
-    private var flushedCount = 0
     /// Why the last link ended, when it was not our own clean close.
     private var lastCloseError: ConnectionError?
     /// We are closing the current stream ourselves (a dead link, a stop): a clean close that
@@ -124,6 +52,7 @@ public actor SyncEngine {
         self.account = account
         self.password = password
         self.adjustConnection = adjustConnection
+        flusher = OutboxFlusher(store: store, accountID: account.rowID, events: eventSink)
     }
 
     public var isOnline: Bool { session != nil }
@@ -177,6 +106,7 @@ public actor SyncEngine {
         }
         self.connection = connection
         self.session = session
+        await flusher.attach(connection)
         lastCloseError = nil
         closingOnPurpose = false
         consumer = Task { [weak self] in
@@ -217,13 +147,13 @@ public actor SyncEngine {
             }
             report.connected = true
             report.resumed = report.resumed || session.start.isResumed
-            let flushedBefore = flushedCount
+            let flushedBefore = await flusher.flushedCount
             await startSession()
             // The server answers in order: the acks arrive before the barrier's pong.
             await connection?.requestAck()
-            await barrier()
-            await awaitAcks()
-            report.sent += flushedCount - flushedBefore
+            await flusher.barrier()
+            await flusher.awaitAcks()
+            report.sent += await flusher.flushedCount - flushedBefore
             // A link that died during the pass: let the engine take in its close before judging.
             if let link = connection, await !link.isOpen { await consumer?.value }
             guard connection != nil else {
@@ -231,7 +161,7 @@ public actor SyncEngine {
                 if report.error?.isPermanent == true { break }
                 continue
             }
-            if attempt < attempts, await hasUnconfirmed() {
+            if attempt < attempts, await flusher.hasUnconfirmed() {
                 // The server stopped confirming without closing (seen once, right after a
                 // resumption that raced the killed process's connection): start a fresh
                 // session, which sends them again with their same origin-ids.
@@ -255,7 +185,7 @@ public actor SyncEngine {
         await startSession()
         do {
             let value = try await body(self)
-            await barrier()
+            await flusher.barrier()
             await disconnect()
             return value
         } catch {
@@ -364,9 +294,9 @@ public actor SyncEngine {
         if session != nil {
             // Whatever is still unconfirmed would be queued again below: ask first, briefly,
             // unless the server stopped reading (DESIGN §6: it cannot hold up a quit).
-            if unconfirmedCount() > 0, await connection.countsAcks, await !connection.isWriteStalled {
+            if await flusher.unconfirmedCount() > 0, await connection.countsAcks, await !connection.isWriteStalled {
                 await connection.requestAck()
-                await barrier(timeout: .seconds(3))
+                await flusher.barrier(timeout: .seconds(3))
             }
             try? await connection.send(Presence.unavailable.element)
         }
@@ -503,91 +433,12 @@ public actor SyncEngine {
     /// Sends every queued row in creation order, pipelined in one write, then marks them sent.
     @discardableResult
     public func flush() async -> Int {
-        guard let connection, session != nil else { return 0 }
-        if isFlushing {
-            flushAgain = true
-            return 0
-        }
-        isFlushing = true
-        defer { isFlushing = false }
-        var total = 0
-        repeat {
-            flushAgain = false
-            guard let items = try? store.queuedOutbox(accountID: account.rowID), !items.isEmpty else { break }
-            let store = store
-            let accountID = account.rowID
-            let ids = items.map(\.id)
-            // A row written before (its stream ended unconfirmed) says when it was written (XEP-0203).
-            let texts = items.map { $0.attempts > 0 ? StreamSession.delayed($0.stanza, since: $0.createdAt) : $0.stanza }
-            do {
-                try await connection.sendSerialized(texts, keys: ids.map(StreamSession.key(outboxID:))) { snapshot in
-                    try store.markOutboxSent(
-                        accountID: accountID, ids: ids, streamManagementState: snapshot.flatMap(StreamSession.encode))
-                }
-            } catch ConnectionError.commit(let error) where error is OutboxChangedError {
-                flushAgain = true  // a cancel won the race: nothing was written, read the queue again
-                continue
-            } catch {
-                break
-            }
-            total += items.count
-            flushedCount += items.count
-            for item in items { eventSink.yield(.outbox(id: item.id, state: .sent)) }
-        } while flushAgain
-        return total
+        guard session != nil else { return 0 }
+        return await flusher.flush()
     }
 
-    /// Outbox rows the server confirmed through XEP-0198 move from sent to acked.
-    private func acknowledge(_ keys: [String]) {
-        let ids = keys.compactMap(StreamSession.outboxID(ofKey:))
-        guard !ids.isEmpty, (try? store.markOutbox(ids: ids, as: .acked, from: [.sent])) != nil else { return }
-        for id in ids { eventSink.yield(.outbox(id: id, state: .acked)) }
-    }
-
-    /// A slow server may still be working through what we sent when the barrier gives up:
-    /// wait on while its acks keep coming, so a pass ends with its messages confirmed.
-    private func awaitAcks() async {
-        guard let link = connection, await link.countsAcks else { return }
-        var unconfirmed = unconfirmedCount()
-        var lastProgress = ContinuousClock.now
-        while unconfirmed > 0, connection != nil, lastProgress.duration(to: .now) < Self.ackPatience {
-            await connection?.requestAck()
-            try? await Task.sleep(for: .milliseconds(500))
-            let now = unconfirmedCount()
-            if now < unconfirmed { lastProgress = .now }
-            unconfirmed = now
-        }
-    }
-
-    private func hasUnconfirmed() async -> Bool {
-        guard let link = connection, await link.countsAcks else { return false }
-        return unconfirmedCount() > 0
-    }
-
-    /// Rows written to the server and not yet confirmed by it.
-    private func unconfirmedCount() -> Int {
-        (try? store.outboxCount(accountID: account.rowID, in: [.sent])) ?? 0
-    }
-
-    /// How long `awaitAcks` waits without a single new ack.
-    static let ackPatience: Duration = .seconds(10)
-
-    /// Returns once the server has answered a ping sent now, and everything before it is stored.
-    private func barrier(timeout: Duration = .seconds(20)) async {
-        guard let connection else { return }
-        let id = await connection.nextID()
-        do { try await connection.send(Ping.request(id: id)) } catch { return }
-        await withCheckedContinuation { continuation in
-            barriers[id] = continuation
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.releaseBarrier(id)
-            }
-        }
-    }
-
-    private func releaseBarrier(_ id: String) {
-        barriers.removeValue(forKey: id)?.resume()
+    func countReceived(_ count: Int) {
+        receivedCount += count
     }
 
     private func sleep(_ duration: Duration) async {
@@ -626,7 +477,7 @@ public actor SyncEngine {
             await source.handled(batch)
             await eventSink.waitForRoom()
         case .acked(let keys):
-            acknowledge(keys)
+            await flusher.acknowledge(keys)
         case .closed(let error):
             if source === unstoredOn { unstoredOn = nil }
             var resumable = await source.isResumable
@@ -645,114 +496,26 @@ public actor SyncEngine {
             session = nil
             connection = nil
             lastCloseError = error
+            await flusher.detach(from: source)
             for feature in features { await feature.linkLost(accountID: account.rowID) }
-            for (_, barrier) in barriers { barrier.resume() }
-            barriers.removeAll()
             report(.offline, error?.description)
             if let error, error.isPermanent { stopped = true }
             retryNow()
         }
     }
 
-    /// One burst from the wire, committed in one transaction, answered after the commit.
-    /// Returns why the Store failed, when it did: the burst is then neither answered nor
-    /// acknowledged, and the link is dropped so the server hands it out again (XEP-0198 §5).
+    /// One burst from the wire, through the features. Returns why the Store failed, when it
+    /// did: the burst is then neither answered further nor acknowledged, and the link is
+    /// dropped so the server hands it out again (XEP-0198 §5).
     private func handle(_ elements: [Element]) async -> String? {
-        guard let session else { return nil }
-        let now = Date()
-        var records: [StoredMessage] = []
-        var recordElements: [Element] = []
-        var replies: [Element] = []
-        var outboxClaims: [(claim: OutboxReplies.Claim, from: String?)] = []
-        var reached: [String] = []
-        let context = featureContext()
-        var claimed: [[Element]] = Array(repeating: [], count: features.count)
-        for element in elements {
-            if let context, let index = features.firstIndex(where: { $0.claims(element, context) }) {
-                claimed[index].append(element)
-                continue
-            }
-            switch Stanza(element) {
-            case .message(let message):
-                if let claim = OutboxReplies.claim(in: message) {
-                    outboxClaims.append((claim, message.rawFrom))
-                    if case .failed = claim { continue }
-                }
-                if let record = IncomingMessages.record(for: element, account: account, ourJID: session.boundJID, receivedAt: now) {
-                    records.append(record)
-                    recordElements.append(element)
-                    if let id = message.id, let from = message.rawFrom,
-                        message.element.child("request", namespace: NS.receipts) != nil
-                    {
-                        replies.append(Element(
-                            "message", namespace: NS.client, attributes: ["to": from, "id": UUID().uuidString.lowercased()],
-                            elements: [Element("received", namespace: NS.receipts, attributes: ["id": id])]))
-                    }
-                }
-            case .iq(let iq):
-                if (iq.kind == .result || iq.kind == .error), let id = iq.id, barriers[id] != nil {
-                    reached.append(id)
-                } else if let reply = Self.answer(iq, features: features.flatMap(\.discoFeatures)) {
-                    replies.append(reply)
-                }
-            case .presence, .other:
-                break
-            }
-        }
+        guard let context = featureContext() else { return nil }
         do {
-            let stored = try storeMessages(records, from: recordElements)
-            receivedCount += stored.inserted.count
-            for message in stored.changed { eventSink.yield(.message(message)) }
-            // An id alone proves nothing: only the recipient (or, for errors, the servers on the way) may settle a row.
-            let items = try store.outboxItems(ids: outboxClaims.map(\.claim.id))
-            var delivered: [String] = []
-            var failed: [(id: String, reason: String)] = []
-            for (claim, from) in outboxClaims {
-                guard let item = items[claim.id],
-                    OutboxReplies.isTrusted(claim, from: from, about: item, accountID: account.rowID, ourJID: session.boundJID)
-                else { continue }
-                switch claim {
-                case .delivered: delivered.append(item.id)
-                case .failed(_, let reason): failed.append((item.id, reason))
-                }
-            }
-            try store.settleOutbox(delivered: delivered, failed: failed)
-            for id in delivered { eventSink.yield(.outbox(id: id, state: .delivered)) }
-            for (id, _) in failed { eventSink.yield(.outbox(id: id, state: .failed)) }
+            let answers = try await SessionFeatures.dispatch(elements, to: features, context)
+            // Everything before a barrier's answer is stored now.
+            if !answers.isEmpty { await flusher.reached(answers) }
+            return nil
         } catch {
             return Store.reason(error)
-        }
-        if !replies.isEmpty { try? await connection?.send(replies) }
-        if let context {
-            for (feature, batch) in zip(features, claimed) where !batch.isEmpty {
-                await feature.handle(batch, context)
-            }
-        }
-        for id in reached { releaseBarrier(id) }
-        return nil
-    }
-
-    /// Stores a burst's messages in one transaction. When the Store refuses a row of it (a
-    /// constraint, a value too big), each message is tried on its own: one the Store cannot
-    /// take, whatever a peer put in it, is dropped and reported rather than the link (DESIGN
-    /// §6). Any other error is the Store's own, and is thrown.
-    private func storeMessages(_ records: [StoredMessage], from elements: [Element]) throws -> Store.EditOutcome {
-        do {
-            return try store.insertApplyingEdits(records)
-        } catch let error where Store.isRowError(error) {
-            var outcome = Store.EditOutcome()
-            var refused: [DroppedStanza] = []
-            for (record, element) in zip(records, elements) {
-                do {
-                    let one = try store.insertApplyingEdits([record])
-                    outcome.inserted += one.inserted
-                    outcome.edited += one.edited
-                } catch let error where Store.isRowError(error) {
-                    refused.append(DroppedStanza(name: "message", partial: element, reason: "the Store refused it: \(Store.reason(error))"))
-                }
-            }
-            if !refused.isEmpty { eventSink.yield(.dropped(refused.map(DroppedStanzaReport.init))) }
-            return outcome
         }
     }
 
@@ -762,20 +525,6 @@ public actor SyncEngine {
         let replies = dropped.compactMap(DroppedStanzaReport.reply(to:))
         if !replies.isEmpty { try? await connection?.send(replies) }
         eventSink.yield(.dropped(dropped.map(DroppedStanzaReport.init)))
-    }
-
-    /// What every session advertises before the features add theirs (XEP-0030).
-    /// XEP-0308 §2 and XEP-0424 §2: a client that applies corrections and retractions says so.
-    static let baseDiscoFeatures = [NS.ping, NS.receipts, NS.discoInfo, Correction.namespace, Retraction.namespace]
-
-    /// Answers iq get/set addressed to us: ping, disco#info, and service-unavailable for the rest.
-    static func answer(_ iq: IQ, features extra: [String] = []) -> Element? {
-        guard iq.kind == .get || iq.kind == .set else { return nil }
-        if Ping.isRequest(iq) { return iq.result() }
-        if Disco.isInfoQuery(iq) {
-            return Disco.infoResult(for: iq, identity: .tern, features: baseDiscoFeatures + extra)
-        }
-        return iq.errorReply("service-unavailable")
     }
 
     private var lastReported: (SyncEvent.ConnectionState, String?)?

@@ -84,4 +84,47 @@ import XMPP
         #expect(try bodies(store, account, from: sender) == ["held 1", "held 2", "held 3"])
         await engine.stop()
     }
+
+    /// The same on a feature's path (XEP-0045 room messages, `RoomFeature`): a failed commit
+    /// there is not acknowledged either, and the room's messages come back once it is mended.
+    @Test func a_room_message_the_store_cannot_write__drops_the_link_unacknowledged__and_comes_back_once() async throws {
+        let (_, sender, store, account, engine, running) = try await scene()
+        defer { running.cancel() }
+        let room = "held-\(UUID().uuidString.prefix(8).lowercased())@conference.localhost"
+        _ = try store.wantRoom(accountID: account.rowID, jid: room, nick: "holder", password: nil, autojoin: false)
+        await engine.retryNow()
+        try await waitFor("the join") { (try? store.room(accountID: account.rowID, jid: room))??.state == .joined }
+        func roomBodies() throws -> [String] {
+            try store.history(accountID: account.rowID, conversation: room, limit: 50).map(\.message.body)
+        }
+        // Only room messages fail: the chat path and every other write still work.
+        try store.write { db in
+            try db.execute(sql: """
+                CREATE TABLE test_gone(x);
+                CREATE TRIGGER test_broken BEFORE INSERT ON message WHEN NEW.type = 'groupchat'
+                BEGIN INSERT INTO test_gone VALUES (1); END;
+                DROP TABLE test_gone;
+                """)
+        }
+        let offline = Task {
+            for await event in engine.events {
+                if case .connection(.offline, let detail?) = event { return detail }
+            }
+            return ""
+        }
+        let poster = try await RoomPeer(server: server, user: sender, room: room, nick: "poster").run(
+            ["--post", "room held {n}", "--count", "2"])
+        #expect(poster.status == 0, "\(poster.stderr)")
+        let detail = await offline.value
+        #expect(detail.contains("could not store what arrived (no such table: main.test_gone)"), "\(detail)")
+        #expect(try roomBodies().isEmpty)
+
+        try store.write { db in try db.execute(sql: "DROP TRIGGER test_broken") }
+        try await waitFor("the room messages after the Store is mended", timeout: .seconds(60)) {
+            ((try? roomBodies().count) ?? 0) >= 2
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try roomBodies() == ["room held 1", "room held 2"])
+        await engine.stop()
+    }
 }

@@ -69,7 +69,7 @@ import Testing
         let sent = message(
             ["from": me.description, "to": "bob@example.org", "type": "chat", "id": item.id],
             [body("see you at 8"), StanzaID.originID(item.id)])
-        let inserted = await ArchivePages.store([try result(sent, id: "A1")], support: stampsIDs, context: context)
+        let inserted = try await ArchivePages.store([try result(sent, id: "A1")], support: stampsIDs, context: context)
         #expect(inserted.isEmpty)
         let history = try store.history(accountID: account.rowID, conversation: "bob@example.org")
         #expect(history.count == 1)
@@ -108,7 +108,7 @@ import Testing
         }
         #expect(try store.insertMessages(live).count == 2)
         let fresh = fromBob("three", id: "b3")
-        let inserted = await ArchivePages.store(
+        let inserted = try await ArchivePages.store(
             [try result(withOrigin, id: "A1"), try result(withIDOnly, id: "A2"), try result(fresh, id: "A3")],
             support: stampsIDs, context: context)
         #expect(inserted.map(\.body) == ["three"])
@@ -126,14 +126,14 @@ import Testing
         #expect(try store.insertMessages([liveRecord]).count == 1)
         let archivedCopy = message(["from": "bob@example.org/phone", "to": me.description, "type": "chat"], [body("bare")])
         // Without the archive's word that it stamps ids, the id proves nothing: the copy gets in.
-        let untrusted = await ArchivePages.store(
+        let untrusted = try await ArchivePages.store(
             [try result(archivedCopy, id: "A9", stamp: "2020-01-01T00:00:00Z")],
             support: ArchiveSupport(available: true), context: context)
         #expect(untrusted.count == 1)
         let (store2, account2, context2) = try session()
         let liveRecord2 = try #require(IncomingMessages.record(for: live, account: account2, ourJID: me, receivedAt: Date()))
         #expect(try store2.insertMessages([liveRecord2]).count == 1)
-        let trusted = await ArchivePages.store(
+        let trusted = try await ArchivePages.store(
             [try result(archivedCopy, id: "A9", stamp: "2020-01-01T00:00:00Z")], support: stampsIDs, context: context2)
         #expect(trusted.isEmpty)
         #expect(try store.history(accountID: account.rowID, conversation: "bob@example.org").count == 2)
@@ -306,7 +306,7 @@ import Testing
         #expect(try store.archiveLastID(accountID: account.rowID) == nil)
         try store.setArchiveLastID(accountID: account.rowID, "A5")
         #expect(try store.archiveLastID(accountID: account.rowID) == "A5")
-        _ = await ArchivePages.store(
+        _ = try await ArchivePages.store(
             [try result(fromBob("newer", id: "n"), id: "A8", stamp: "2024-05-07T00:00:00Z"),
              try result(fromBob("older", id: "o"), id: "A3", stamp: "2024-05-01T00:00:00Z")],
             support: stampsIDs, context: context)

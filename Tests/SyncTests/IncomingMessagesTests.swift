@@ -77,7 +77,7 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         let ping = try #require(IQ(Element(
             "iq", namespace: NS.client, attributes: ["type": "get", "id": "p1", "from": "example.org"],
             elements: [Element("ping", namespace: NS.ping)])))
-        let pong = try #require(SyncEngine.answer(ping))
+        let pong = try #require(IQAnswersFeature.answer(ping, features: SessionFeatures.advertisedFeatures))
         #expect(pong["type"] == "result")
         #expect(pong["id"] == "p1")
         #expect(pong["to"] == "example.org")
@@ -85,7 +85,7 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         let disco = try #require(IQ(Element(
             "iq", namespace: NS.client, attributes: ["type": "get", "id": "d1", "from": "bob@example.org/x"],
             elements: [Element("query", namespace: NS.discoInfo)])))
-        let info = try #require(SyncEngine.answer(disco))
+        let info = try #require(IQAnswersFeature.answer(disco, features: SessionFeatures.advertisedFeatures))
         let features = info.child("query", namespace: NS.discoInfo)?.children("feature", namespace: NS.discoInfo).compactMap { $0["var"] } ?? []
         #expect(features.contains(NS.ping))
         #expect(features.contains(Correction.namespace) && features.contains(Retraction.namespace), "XEP-0308 §2, XEP-0424 §2")
@@ -94,12 +94,12 @@ private func body(_ text: String) -> Element { Element("body", namespace: NS.cli
         let unknown = try #require(IQ(Element(
             "iq", namespace: NS.client, attributes: ["type": "set", "id": "u1", "from": "bob@example.org/x"],
             elements: [Element("query", namespace: "urn:example:unknown")])))
-        let refusal = try #require(SyncEngine.answer(unknown))
+        let refusal = try #require(IQAnswersFeature.answer(unknown, features: []))
         #expect(refusal["type"] == "error")
         #expect(refusal.child("error", namespace: NS.client)?.child("service-unavailable", namespace: NS.stanzas) != nil)
 
         let result = try #require(IQ(Element("iq", namespace: NS.client, attributes: ["type": "result", "id": "r"])))
-        #expect(SyncEngine.answer(result) == nil, "results are never answered")
+        #expect(IQAnswersFeature.answer(result, features: []) == nil, "results are never answered")
     }
 
     @Test func reconnect_policy__grows_exponentially_with_jitter_up_to_the_cap() {

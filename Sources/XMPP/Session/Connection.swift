@@ -24,6 +24,9 @@ public struct ConnectionConfiguration: Sendable {
     /// The usual endpoints for a domain when no server is configured: DNS SRV, then the domain
     /// itself (XEP-0368). Blocking; called on the I/O thread.
     public var lookupEndpoints: @Sendable (_ domain: String) -> [Endpoint] = { Resolver.endpoints(domain: $0, override: nil) }
+    /// When set, the connection talks to this in-memory server instead of the network: no
+    /// socket, TLS or negotiation (tests of what sits above the connection).
+    public var embedded: EmbeddedTransport?
 
     public init(
         jid: JID, resource: String?, credential: LoginCredential, endpoint: Endpoint? = nil,
@@ -184,7 +187,7 @@ public actor Connection {
     private var eventsFinished = false
     public let configuration: ConnectionConfiguration
     public private(set) var session: StreamNegotiator.Session?
-    private var io: StreamIO?
+    private var io: (any StreamTransport)?
     private var pending: [String: PendingRequest] = [:]
     private var routing: Task<Void, Never>?
     private var closedWaiters: [CheckedContinuation<Void, Never>] = []
@@ -262,7 +265,13 @@ public actor Connection {
 
     private func open() async throws(ConnectionError) -> StreamIO.Negotiated {
         let (inbound, sink) = AsyncStream<StreamIO.Event>.makeStream(bufferingPolicy: .unbounded)
-        let io = try StreamIO(configuration: configuration, events: sink)
+        let io: any StreamTransport
+        if let embedded = configuration.embedded {
+            embedded.attach(events: sink)
+            io = embedded
+        } else {
+            io = try StreamIO(configuration: configuration, events: sink)
+        }
         self.io = io
         let result: Result<StreamIO.Negotiated, ConnectionError> = await withCheckedContinuation { continuation in
             io.start { continuation.resume(returning: $0) }

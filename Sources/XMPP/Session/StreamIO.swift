@@ -9,7 +9,7 @@ import Synchronization
 /// only through the lock-protected write queue and a wake pipe; it talks back through an
 /// `AsyncStream`. That is what makes the `@unchecked Sendable` below sound: every other stored
 /// property is touched only on the I/O thread.
-final class StreamIO: @unchecked Sendable {
+final class StreamIO: StreamTransport, @unchecked Sendable {
     enum Event: Sendable {
         /// Every stanza parsed from one read, so the consumer can commit a burst in one transaction,
         /// and those of the read that were dropped for crossing a per-stanza limit. `bytes` is
