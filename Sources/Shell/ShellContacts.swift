@@ -1,7 +1,6 @@
 import Foundation
 import Store
 import Sync
-import XMPP
 
 /// The shell's contact and presence commands (RFC 6121 §2–4): `/roster`, `/add`, `/remove`,
 /// `/accept`, `/deny`, `/status` and its shortcuts, and auto-away after idle minutes.
@@ -19,14 +18,9 @@ extension InteractiveShell {
 
     func contactAction(_ action: RosterIntent.Action, _ jid: String, name: String? = nil) throws {
         let account = try requireCurrentAccount()
-        let intent: RosterIntent
-        do {
-            intent = action == .add
-                ? try ContactIntents.add(store: context.store, account: account, jid: jid, name: name, groups: [])
-                : try ContactIntents.simple(action, store: context.store, account: account, jid: jid)
-        } catch let error as SyncError {
-            throw Failure(error.description)
-        }
+        let intent = action == .add
+            ? try ContactIntents.add(store: context.store, account: account, jid: jid, name: name, groups: [])
+            : try ContactIntents.simple(action, store: context.store, account: account, jid: jid)
         editor.print("-- \(action.rawValue) \(Sanitizer.inert(intent.jid)): queued, sent when connected")
     }
 

@@ -95,21 +95,10 @@ struct LoginCommand: AsyncParsableCommand {
                 case nil:
                     print("note: the server offers no SCRAM, so nothing was stored; log in again next time, or use --remember")
                 }
-            } catch let error as ConnectionError {
-                throw Failure(LoginHints.explain(error, jid: bare.description, accountStored: try context.store.account(jid: bare.description) != nil))
+            } catch {
+                throw SyncFailure.explaining(error, account: bare.description, stored: try context.store.account(jid: bare.description) != nil)
             }
         }
-    }
-}
-
-/// Error lines that say what to do next.
-enum LoginHints {
-    static func explain(_ error: ConnectionError, jid: String, accountStored: Bool) -> String {
-        if case .tls(let tlsError) = error, case .verificationFailed(_, _, let spki) = tlsError {
-            let fix = accountStored ? "tern --account \(jid) trust \(spki)" : "tern login \(jid) --pin \(spki) …"
-            return "\(tlsError). If you trust this key: \(fix)"
-        }
-        return error.description
     }
 }
 

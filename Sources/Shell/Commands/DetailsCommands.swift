@@ -185,8 +185,8 @@ enum DetailsFlows {
         let engine = SyncEngine(store: context.store, account: account)
         do {
             return try await engine.withSession(body)
-        } catch let error as ConnectionError {
-            throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
+        } catch {
+            throw SyncFailure.explaining(error, account: account.jid)
         }
     }
 
@@ -207,8 +207,8 @@ enum DetailsFlows {
             if try await withOwnSession(account: account, context: context, { try await $0.refreshDetails(of: jid) }) != nil {
                 return nil
             }
-        } catch let failure as Failure {
-            return "cached: offline (\(failure.message))"
+        } catch let failure as SyncFailure {
+            return "cached: offline (\(failure.reason))"
         }
         // Another process owns the connection: it refreshes on our behalf.
         let id = try context.store.addDetailsIntent(accountID: account.rowID, .refresh, jid: jid.description)
