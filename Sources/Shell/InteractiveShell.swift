@@ -34,7 +34,7 @@ actor InteractiveShell {
     /// Follows the rows `/outbox` listed (OutboxWatch).
     private var outboxFollower: Task<Void, Never>?
     private var conversation: String?
-    private var connectionState = "offline"
+    private var link = Link.own(.offline)
     /// While the server keeps ending sessions right after login: when the next try is.
     private var retryNote: String?
     private var unread: [String: Int] = [:]
@@ -197,7 +197,7 @@ actor InteractiveShell {
 
     var currentConversation: String? { conversation }
     var liveEngine: SyncEngine? { engine }
-    var hasLiveSession: Bool { engine != nil || connectionState == "via other process" }
+    var hasLiveSession: Bool { engine != nil || link == .otherProcess }
 
     func enterConversation(_ key: String) {
         conversation = key
@@ -401,7 +401,7 @@ actor InteractiveShell {
     /// one, through the owner's when another process has it, from the Store when offline.
     func details(_ command: String, _ args: [String]) async throws {
         let account = try requireAccount()
-        let viaOwner = engine == nil && lock == nil && connectionState == "via other process"
+        let viaOwner = engine == nil && lock == nil && link == .otherProcess
         switch command {
         case "info":
             let jid = try DetailsFlows.parse(args[0])
@@ -432,6 +432,21 @@ actor InteractiveShell {
 
     // MARK: - Sync
 
+    /// Whose connection the shell works through, as its prompt shows it.
+    enum Link: Equatable {
+        /// This shell's own engine, in the state it last reported; offline when there is none.
+        case own(SyncEvent.ConnectionState)
+        /// Another tern process holds the account's connection: this shell works through the Store.
+        case otherProcess
+
+        var rendering: String {
+            switch self {
+            case .own(let state): state.rawValue
+            case .otherProcess: "via other process"
+            }
+        }
+    }
+
     private func startSync() async {
         guard let account else { return }
         do {
@@ -442,7 +457,7 @@ actor InteractiveShell {
         }
         guard lock != nil else {
             say("\(context.ownerDescription(account)) holds the connection; this shell works through the store")
-            connectionState = "via other process"
+            link = .otherProcess
             followStore(account)
             return
         }
@@ -468,7 +483,7 @@ actor InteractiveShell {
         engineTask = nil
         watcher = nil
         lock = nil
-        connectionState = "offline"
+        link = .own(.offline)
         updatePrompt()
     }
 
@@ -503,7 +518,7 @@ actor InteractiveShell {
         case .room(let event):
             say(RoomRenderer.event(event, json: false))
         case .connection(let state, let detail):
-            connectionState = state.rawValue
+            link = .own(state)
             if state == .online { retryNote = nil }
             if state != .connecting || detail != nil {
                 say("-- \(state.rawValue)" + (detail.map { ": \(Sanitizer.inert($0))" } ?? ""))
@@ -560,7 +575,7 @@ actor InteractiveShell {
     private func updatePrompt() {
         var parts: [String] = []
         if let account { parts.append(account.jid) }
-        var state = connectionState
+        var state = link.rendering
         if let retryNote { state += ", \(retryNote)" }
         if let account, let queued = try? context.store.queuedCount(accountID: account.rowID), queued > 0 {
             state += ", \(queued) queued"
