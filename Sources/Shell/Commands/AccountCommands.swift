@@ -141,22 +141,15 @@ struct TrustCommand: AsyncParsableCommand {
                 try context.store.updateAccount(account)
                 print("pinned \(account.pinnedSPKI ?? "") for \(account.jid)")
             } else if show {
-                print(try Self.describeCertificate(of: account))
+                print(try await Self.describeCertificate(of: account))
             } else {
                 print(account.pinnedSPKI.map { "pinned: \($0)" } ?? "no key pinned for \(account.jid)")
             }
         }
     }
 
-    static func describeCertificate(of account: Account) throws -> String {
-        let configuration = try SyncEngine.configuration(for: account, credential: .password(""))
-        let result: CertificateProbe.Result
-        do {
-            result = try CertificateProbe.fetch(
-                domain: configuration.jid.domain, endpoint: configuration.endpoint, trust: configuration.trust)
-        } catch {
-            throw Failure("\(error)")
-        }
+    static func describeCertificate(of account: Account) async throws -> String {
+        let result = try await Login.serverCertificate(of: account)
         let certificate = result.certificate
         let validity = Date.ISO8601FormatStyle()
         var lines = [
