@@ -198,7 +198,6 @@ public struct StreamNegotiator: Sendable {
     private var channelBindingUsed: String?
     private var derivedKeys: SCRAMKeys?
     private var keysHash: HashAlgorithm?
-    private var saslCapture: String?
     private let idPrefix: String
     private var streamManagement: StreamManagement?
     /// What a failed `<resume/>` settled, for the new session to report and resend.
