@@ -397,22 +397,25 @@ actor InteractiveShell {
         }
     }
 
+    /// The commands `details` carries out, one per CommandTable row.
+    enum DetailsCommand { case info, block, unblock, blocked }
+
     /// `/info`, `/block`, `/unblock`, `/blocked`: through this shell's own session when it has
     /// one, through the owner's when another process has it, from the Store when offline.
-    func details(_ command: String, _ args: [String]) async throws {
+    func details(_ command: DetailsCommand, _ args: [String]) async throws {
         let account = try requireAccount()
         let viaOwner = engine == nil && lock == nil && link == .otherProcess
         switch command {
-        case "info":
+        case .info:
             let jid = try DetailsFlows.parse(args[0])
             let note = try await DetailsFlows.refresh(jid, account: account, context: context, engine: engine, mayConnect: viaOwner)
             let details = try context.store.contactDetails(accountID: account.rowID, jid: jid.bare.description)
             for line in DetailsFlows.render(details, note: note, json: false) { say(line) }
-        case "block", "unblock":
+        case .block, .unblock:
             say(try await DetailsFlows.changeBlock(
-                command == "block" ? .block : .unblock, args[0], account: account, context: context, engine: engine,
+                command == .block ? .block : .unblock, args[0], account: account, context: context, engine: engine,
                 mayConnect: viaOwner))
-        default:
+        case .blocked:
             for line in try DetailsFlows.blockedLines(account, context.store, json: false) { say(line) }
         }
     }
