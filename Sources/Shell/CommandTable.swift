@@ -167,19 +167,19 @@ enum CommandTable {
             name: "info", aliases: ["whois"], arguments: "JID",
             summary: "A contact's vCard, resources (client, version), last activity and roster facts; cached when offline.",
             minArguments: 1
-        ) { shell, args, _ in try await shell.details("info", args) },
+        ) { shell, args, _ in try await shell.details(.info, args) },
         ShellCommandSpec(
             name: "block", aliases: [], arguments: "JID",
             summary: "Block a JID (XEP-0191); queued while offline.", minArguments: 1
-        ) { shell, args, _ in try await shell.details("block", args) },
+        ) { shell, args, _ in try await shell.details(.block, args) },
         ShellCommandSpec(
             name: "unblock", aliases: [], arguments: "JID",
             summary: "Unblock a JID; queued while offline.", minArguments: 1
-        ) { shell, args, _ in try await shell.details("unblock", args) },
+        ) { shell, args, _ in try await shell.details(.unblock, args) },
         ShellCommandSpec(
             name: "blocked", aliases: [], arguments: "",
             summary: "List blocked JIDs (as cached at the last connection) and pending changes.", minArguments: 0
-        ) { shell, args, _ in try await shell.details("blocked", args) },
+        ) { shell, args, _ in try await shell.details(.blocked, args) },
         ShellCommandSpec(
             name: "help", aliases: ["?"], arguments: "[COMMAND]",
             summary: "List commands, or explain one.", minArguments: 0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Sync
 
 /// A failed command: one clear line on stderr and exit status 1 (CLI.md, exit codes).
 struct Failure: Error, CustomStringConvertible {
@@ -24,21 +25,23 @@ enum Terminal {
     static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 }
 }
 
-/// Runs a command body, mapping our errors to CLI.md's exit codes.
+/// Runs a command body, mapping our errors to CLI.md's exit codes; those of the layers
+/// below come with theirs (`SyncFailure`).
 func runReportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let failure as Failure {
         Terminal.error(failure.message)
-        throw ExitCode(1)
+        throw ExitCode(SyncFailure.failed)
     } catch let failure as UsageFailure {
         Terminal.error(failure.message)
-        throw ExitCode(64)
+        throw ExitCode(SyncFailure.usage)
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        Terminal.error("\(error)")
-        throw ExitCode(1)
+        let failure = SyncFailure(error)
+        Terminal.error(failure.reason)
+        throw ExitCode(failure.exitCode)
     }
 }
 

@@ -36,7 +36,7 @@ actor InteractiveShell {
     /// Each waits for the outcome of an intent this shell stored (`followIntent`).
     private var intentFollowers: [Task<Void, Never>] = []
     private var conversation: String?
-    private var connectionState = "offline"
+    private var link = Link.own(.offline)
     /// While the server keeps ending sessions right after login: when the next try is.
     private var retryNote: String?
     private var unread: [String: Int] = [:]
@@ -199,7 +199,7 @@ actor InteractiveShell {
 
     var currentConversation: String? { conversation }
     var liveEngine: SyncEngine? { engine }
-    var hasLiveSession: Bool { engine != nil || connectionState == "via other process" }
+    var hasLiveSession: Bool { engine != nil || link == .otherProcess }
 
     func enterConversation(_ key: String) {
         conversation = key
@@ -421,22 +421,25 @@ actor InteractiveShell {
         }
     }
 
+    /// The commands `details` carries out, one per CommandTable row.
+    enum DetailsCommand { case info, block, unblock, blocked }
+
     /// `/info`, `/block`, `/unblock`, `/blocked`: through this shell's own session when it has
     /// one, through the owner's when another process has it, from the Store when offline.
-    func details(_ command: String, _ args: [String]) async throws {
+    func details(_ command: DetailsCommand, _ args: [String]) async throws {
         let account = try requireAccount()
-        let viaOwner = engine == nil && lock == nil && connectionState == "via other process"
+        let viaOwner = engine == nil && lock == nil && link == .otherProcess
         switch command {
-        case "info":
+        case .info:
             let jid = try DetailsFlows.parse(args[0])
             let note = try await DetailsFlows.refresh(jid, account: account, context: context, engine: engine, mayConnect: viaOwner)
             let details = try context.store.contactDetails(accountID: account.rowID, jid: jid.bare.description)
             for line in DetailsFlows.render(details, note: note, json: false) { say(line) }
-        case "block", "unblock":
+        case .block, .unblock:
             say(try await DetailsFlows.changeBlock(
-                command == "block" ? .block : .unblock, args[0], account: account, context: context, engine: engine,
+                command == .block ? .block : .unblock, args[0], account: account, context: context, engine: engine,
                 mayConnect: viaOwner))
-        default:
+        case .blocked:
             for line in try DetailsFlows.blockedLines(account, context.store, json: false) { say(line) }
         }
     }
@@ -456,6 +459,21 @@ actor InteractiveShell {
 
     // MARK: - Sync
 
+    /// Whose connection the shell works through, as its prompt shows it.
+    enum Link: Equatable {
+        /// This shell's own engine, in the state it last reported; offline when there is none.
+        case own(SyncEvent.ConnectionState)
+        /// Another tern process holds the account's connection: this shell works through the Store.
+        case otherProcess
+
+        var rendering: String {
+            switch self {
+            case .own(let state): state.rawValue
+            case .otherProcess: "via other process"
+            }
+        }
+    }
+
     private func startSync() async {
         guard let account else { return }
         do {
@@ -466,7 +484,7 @@ actor InteractiveShell {
         }
         guard lock != nil else {
             say("\(context.ownerDescription(account)) holds the connection; this shell works through the store")
-            connectionState = "via other process"
+            link = .otherProcess
             followStore(account)
             return
         }
@@ -492,7 +510,7 @@ actor InteractiveShell {
         engineTask = nil
         watcher = nil
         lock = nil
-        connectionState = "offline"
+        link = .own(.offline)
         updatePrompt()
     }
 
@@ -529,7 +547,7 @@ actor InteractiveShell {
         case .room(let event):
             say(RoomRenderer.event(event, json: false))
         case .connection(let state, let detail):
-            connectionState = state.rawValue
+            link = .own(state)
             if state == .online { retryNote = nil }
             if state != .connecting || detail != nil {
                 say("-- \(state.rawValue)" + (detail.map { ": \(Sanitizer.inert($0))" } ?? ""))
@@ -560,7 +578,7 @@ actor InteractiveShell {
         // Scripted input: give queued messages (those waiting for a room's join too) and
         // intents a chance to be carried out before closing.
         // Beside another owner, what this shell stored is that process's to carry out: wait for it too.
-        if let account, !editor.interactive, engine != nil || connectionState == "via other process" {
+        if let account, !editor.interactive, engine != nil || link == .otherProcess {
             let store = context.store
             let accountID = account.rowID
             _ = try? await IntentRunner(store: store, account: account).run(engine: engine, mayConnect: false, wait: .seconds(10)) {
@@ -591,7 +609,7 @@ actor InteractiveShell {
     private func updatePrompt() {
         var parts: [String] = []
         if let account { parts.append(account.jid) }
-        var state = connectionState
+        var state = link.rendering
         if let retryNote { state += ", \(retryNote)" }
         if let account, let queued = try? context.store.queuedCount(accountID: account.rowID), queued > 0 {
             state += ", \(queued) queued"

@@ -1,7 +1,6 @@
 import Foundation
 import Store
 import Sync
-import XMPP
 
 /// How things look on the terminal and in JSON Lines (CLI.md, JSON Lines fields).
 ///
@@ -40,7 +39,7 @@ enum Renderer {
         }
         if message.retractedAt != nil { return prefix + ": (retracted)" }
         let edited = message.editedAt != nil ? " (edited)" : ""
-        if let action = MeCommand.action(in: message.body) {
+        if let action = message.meAction {
             let name = message.direction == .incoming ? (message.nick.map(Sanitizer.inert) ?? who) : "me"
             let text = Sanitizer.inertMultiline(String(action)).replacingOccurrences(of: "\n", with: "\n    ")
             return "[\(clock(message.timestamp))] * \(name) \(text)" + edited

@@ -29,39 +29,50 @@ enum RosterRenderer {
 
     static func line(_ entry: RosterEntry, colour: Bool, now: Double) -> String {
         let best = entry.presence.first
-        let show = best.map { $0.show ?? "online" } ?? "offline"
-        var text = colour ? "\(symbol(show)) " : ""
+        let shown = Shown(show: best?.show, available: best != nil)
+        var text = colour ? "\(shown.symbol) " : ""
         let jid = Sanitizer.inert(entry.jid)
         if let name = entry.name { text += "\(Sanitizer.inert(name)) <\(jid)>" } else { text += jid }
         text += "  \(entry.subscription.rawValue)"
         if entry.ask { text += " (asked)" }
-        text += "  " + (colour ? paint(show, show) : show)
+        text += "  " + (colour ? shown.paint(shown.rawValue) : shown.rawValue)
         if let status = best?.status, !status.isEmpty { text += ": \(Sanitizer.inert(status))" }
         if best == nil, let seen = entry.lastSeen { text += ", last seen \(Renderer.clock(seen))" }
         if let pending = entry.pending { text += "  [pending \(pending.rawValue)]" }
         return text
     }
 
-    static func symbol(_ show: String) -> String {
-        let glyph = switch show {
-        case "chat": "★"
-        case "online": "●"
-        case "away": "◐"
-        case "xa": "○"
-        case "dnd": "⊘"
-        default: "·"
-        }
-        return paint(glyph, show)
-    }
+    /// A contact's presence as the roster shows it: RFC 6121 §4.7.2.1's `show` values, `online`
+    /// for plain available presence, `offline` for none.
+    enum Shown: String {
+        case chat, online, away, xa, dnd, offline
 
-    static func paint(_ text: String, _ show: String) -> String {
-        let code = switch show {
-        case "chat", "online": "32"
-        case "away", "xa": "33"
-        case "dnd": "31"
-        default: "2"
+        /// The Store keeps only the four `show` values; nil is plain available presence.
+        init(show: String?, available: Bool) {
+            self = available ? show.flatMap(Shown.init(rawValue:)) ?? .online : .offline
         }
-        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+
+        var symbol: String {
+            let glyph = switch self {
+            case .chat: "★"
+            case .online: "●"
+            case .away: "◐"
+            case .xa: "○"
+            case .dnd: "⊘"
+            case .offline: "·"
+            }
+            return paint(glyph)
+        }
+
+        func paint(_ text: String) -> String {
+            let code = switch self {
+            case .chat, .online: "32"
+            case .away, .xa: "33"
+            case .dnd: "31"
+            case .offline: "2"
+            }
+            return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+        }
     }
 
     /// One roster item as JSON (CLI.md field names), keys sorted like `Renderer.json`.
@@ -75,7 +86,7 @@ enum RosterRenderer {
         out += ",\"pending\":" + JSONText.optional(entry.pending?.rawValue)
         out += ",\"presence\":[" + entry.presence.map { resource in
             "{\"priority\":\(resource.priority),\"resource\":" + JSONText.string(resource.resource)
-                + ",\"show\":" + JSONText.string(resource.show ?? "online") + ",\"status\":" + JSONText.optional(resource.status) + "}"
+                + ",\"show\":" + JSONText.string(Shown(show: resource.show, available: true).rawValue) + ",\"status\":" + JSONText.optional(resource.status) + "}"
         }.joined(separator: ",") + "]"
         out += ",\"subscription\":" + JSONText.string(entry.subscription.rawValue) + "}"
         return Renderer.escapingInvisibles(out)
@@ -98,7 +109,7 @@ enum RosterRenderer {
     static func event(_ event: SyncEvent, json: Bool) -> String? {
         switch event {
         case .presence(let presence):
-            let show = presence.available ? (presence.show ?? "online") : "offline"
+            let show = Shown(show: presence.show, available: presence.available).rawValue
             if json {
                 return Renderer.json([
                     "event": "presence", "jid": presence.jid, "resource": presence.resource, "show": show,

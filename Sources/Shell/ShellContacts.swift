@@ -1,7 +1,6 @@
 import Foundation
 import Store
 import Sync
-import XMPP
 
 /// The shell's contact and presence commands (RFC 6121 §2–4): `/roster`, `/add`, `/remove`,
 /// `/accept`, `/deny`, `/status` and its shortcuts, and auto-away after idle minutes.

@@ -1,6 +1,6 @@
 import Foundation
 import Store
-import XMPP
+import Sync
 
 /// Bytes to a file descriptor in large writes: `history` and `export` stream rows through
 /// this instead of one `print` per row, and never hold more than one buffer.
@@ -68,7 +68,7 @@ struct MarkdownTranscript {
             out.append(contentsOf: "\n\n".utf8)
             day = (parts.tm_year, parts.tm_yday)
         }
-        let action = message.retractedAt == nil ? MeCommand.action(in: message.body) : nil
+        let action = message.retractedAt == nil ? message.meAction : nil
         if action != nil { out.append(contentsOf: "\\* ".utf8) }
         out.append(contentsOf: "**".utf8)
         Self.escape(Sanitizer.inert(Self.senderName(message)), &out)

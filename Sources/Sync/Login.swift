@@ -18,6 +18,12 @@ public enum Login {
         public var stored: Credential.Kind?
     }
 
+    /// `tern trust --show`: the account's server certificate, reached as a login reaches it
+    /// (host, TLS mode, CA file, pinned key), and whether it verified.
+    public static func serverCertificate(of account: Account) async throws -> CertificateProbe.Result {
+        try await CertificateProbe.fetch(SyncEngine.configuration(for: account, credential: .password("")))
+    }
+
     /// - Parameter remember: keep the password itself when the server offers no SCRAM (PLAIN only).
     public static func login(store: Store, account draft: Account, password: String, remember: Bool = false) async throws -> Outcome {
         var account = draft

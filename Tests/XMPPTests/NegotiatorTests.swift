@@ -316,3 +316,32 @@ private func negotiateToAuth(_ negotiator: inout StreamNegotiator, mechanisms: [
         #expect(sent(actions).isEmpty)
     }
 }
+
+/// `tern trust --show` opens the stream as a login does and stops at the TLS handshake.
+@Suite struct NegotiatorCertificateProbeTests {
+    @Test func certificate__starttls_then_the_handshake_and_nothing_more() throws {
+        var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password(""), purpose: .certificate))
+        #expect(negotiator.start() == [.openStream(restartParser: false)])
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        #expect(sent(negotiator.handle(.element(try parseElement(startTLSFeatures)))).map(\.name) == ["starttls"])
+        #expect(negotiator.handle(.element(try parseElement("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))) == [.inspectCertificate])
+        #expect(negotiator.isFinished)
+    }
+
+    @Test func certificate__a_server_without_starttls_is_refused_as_for_a_login() throws {
+        var negotiator = StreamNegotiator(configuration: .init(jid: alice, resource: nil, credential: .password(""), purpose: .certificate))
+        _ = negotiator.start()
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        #expect(failure(negotiator.handle(.element(try parseElement(saslFeatures(["PLAIN"]))))) == .tlsNotOffered)
+    }
+
+    @Test func certificate__features_after_tls_are_not_for_a_probe() throws {
+        var negotiator = StreamNegotiator(
+            configuration: .init(jid: alice, resource: nil, credential: .password(""), purpose: .certificate), tls: tls13)
+        _ = negotiator.start()
+        _ = negotiator.handle(.streamOpened(attributes: [:]))
+        let actions = negotiator.handle(.element(try parseElement(saslFeatures(["PLAIN"]))))
+        #expect(sent(actions).isEmpty, "never an <auth> from a probe")
+        #expect(failure(actions) != nil)
+    }
+}

@@ -95,21 +95,10 @@ struct LoginCommand: AsyncParsableCommand {
                 case nil:
                     print("note: the server offers no SCRAM, so nothing was stored; log in again next time, or use --remember")
                 }
-            } catch let error as ConnectionError {
-                throw Failure(LoginHints.explain(error, jid: bare.description, accountStored: try context.store.account(jid: bare.description) != nil))
+            } catch {
+                throw SyncFailure.explaining(error, account: bare.description, stored: try context.store.account(jid: bare.description) != nil)
             }
         }
-    }
-}
-
-/// Error lines that say what to do next.
-enum LoginHints {
-    static func explain(_ error: ConnectionError, jid: String, accountStored: Bool) -> String {
-        if case .tls(let tlsError) = error, case .verificationFailed(_, _, let spki) = tlsError {
-            let fix = accountStored ? "tern --account \(jid) trust \(spki)" : "tern login \(jid) --pin \(spki) …"
-            return "\(tlsError). If you trust this key: \(fix)"
-        }
-        return error.description
     }
 }
 
@@ -152,22 +141,15 @@ struct TrustCommand: AsyncParsableCommand {
                 try context.store.updateAccount(account)
                 print("pinned \(account.pinnedSPKI ?? "") for \(account.jid)")
             } else if show {
-                print(try Self.describeCertificate(of: account))
+                print(try await Self.describeCertificate(of: account))
             } else {
                 print(account.pinnedSPKI.map { "pinned: \($0)" } ?? "no key pinned for \(account.jid)")
             }
         }
     }
 
-    static func describeCertificate(of account: Account) throws -> String {
-        let configuration = try SyncEngine.configuration(for: account, credential: .password(""))
-        let result: CertificateProbe.Result
-        do {
-            result = try CertificateProbe.fetch(
-                domain: configuration.jid.domain, endpoint: configuration.endpoint, trust: configuration.trust)
-        } catch {
-            throw Failure("\(error)")
-        }
+    static func describeCertificate(of account: Account) async throws -> String {
+        let result = try await Login.serverCertificate(of: account)
         let certificate = result.certificate
         let validity = Date.ISO8601FormatStyle()
         var lines = [

@@ -249,13 +249,10 @@ enum AccountSettings {
     /// The resource as RFC 7622 prepares it, checked as part of the account's own full JID.
     static func resource(_ value: String, of account: Account) throws -> String {
         guard !value.isEmpty else { throw UsageFailure("resource: must not be empty") }
-        do {
-            let full = try JID(account.jid).withResource(value)
-            guard let prepared = full.resource, !prepared.isEmpty else { throw UsageFailure("resource: must not be empty") }
-            return prepared
-        } catch let error as JIDError {
-            throw UsageFailure("resource: \(error)")
-        }
+        let full: JID
+        do { full = try JID(account.jid).withResource(value) } catch { throw UsageFailure("resource: \(error)") }
+        guard let prepared = full.resource, !prepared.isEmpty else { throw UsageFailure("resource: must not be empty") }
+        return prepared
     }
 
     /// `host:port` with the port the connection will use, or nil when SRV decides.

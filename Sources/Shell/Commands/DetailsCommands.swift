@@ -188,8 +188,8 @@ enum DetailsFlows {
         let engine = SyncEngine(store: context.store, account: account)
         do {
             return try await engine.withSession(body)
-        } catch let error as ConnectionError {
-            throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
+        } catch {
+            throw SyncFailure.explaining(error, account: account.jid)
         }
     }
 

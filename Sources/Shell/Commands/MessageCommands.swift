@@ -98,7 +98,7 @@ struct SyncCommand: AsyncParsableCommand {
             } else {
                 let report = await engine.syncOnce()
                 if let error = report.error {
-                    throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
+                    throw SyncFailure(error, account: account.jid)
                 }
                 print("synced \(account.jid) (\(report.resumed ? "resumed" : "new session")): sent \(report.sent), received \(report.received)")
             }

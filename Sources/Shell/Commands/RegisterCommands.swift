@@ -171,10 +171,8 @@ enum AccountFlows {
         let session: AccountLifecycle.RegistrationSession
         do {
             session = try await AccountLifecycle.beginRegistration(account: account)
-        } catch let error as ConnectionError {
-            throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: false))
-        } catch let error as Registration.RegistrationError {
-            throw Failure(error.description)
+        } catch {
+            throw SyncFailure.explaining(error, account: account.jid, stored: false)
         }
         let values: [String: String]
         do {
@@ -186,14 +184,15 @@ enum AccountFlows {
         }
         do {
             try await session.submit(values)
-        } catch let error as Registration.RegistrationError {
-            throw Failure(error.description)
+        } catch {
+            throw SyncFailure.explaining(error, account: account.jid, stored: false)
         }
         do {
             let outcome = try await Login.login(store: store, account: account, password: password)
             say("registered and logged in as \(Sanitizer.inert(outcome.boundJID))")
-        } catch let error as ConnectionError {
-            throw Failure("registered \(account.jid), but the first login failed: \(error)")
+        } catch {
+            guard let failure = SyncFailure(connecting: error, account: account.jid, stored: false) else { throw error }
+            throw Failure("registered \(account.jid), but the first login failed: \(failure.reason)")
         }
     }
 
@@ -217,10 +216,8 @@ enum AccountFlows {
         defer { withExtendedLifetime(lock) {} }
         do {
             try await AccountLifecycle.unregister(store: context.store, account: account, purge: purge)
-        } catch let error as ConnectionError {
-            throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
-        } catch let error as Registration.RegistrationError {
-            throw Failure(error.description)
+        } catch {
+            throw SyncFailure.explaining(error, account: account.jid)
         }
         say("deleted \(account.jid) from the server" + (purge ? "; local history purged" : "; local history kept"))
     }
@@ -233,10 +230,8 @@ enum AccountFlows {
         defer { withExtendedLifetime(lock) {} }
         do {
             try await AccountLifecycle.changePassword(store: context.store, account: account, newPassword: password)
-        } catch let error as ConnectionError {
-            throw Failure(LoginHints.explain(error, jid: account.jid, accountStored: true))
-        } catch let error as Registration.RegistrationError {
-            throw Failure(error.description)
+        } catch {
+            throw SyncFailure.explaining(error, account: account.jid)
         }
         say("password changed for \(account.jid); stored credentials updated")
     }

@@ -7,7 +7,6 @@ import ArgumentParser
 import Foundation
 import Store
 import Sync
-import XMPP
 
 struct RosterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -251,6 +251,7 @@ public actor Connection {
         switch try await open() {
         case .bound(let session): return session
         case .securedForRegistration: throw .negotiation(.unexpected("a registration stream where a login was asked for"))
+        case .certificate: throw .negotiation(.unexpected("a certificate probe where a login was asked for"))
         }
     }
 
@@ -260,6 +261,17 @@ public actor Connection {
         switch try await open() {
         case .securedForRegistration(let features): return features
         case .bound: throw .negotiation(.unexpected("a login where a registration stream was asked for"))
+        case .certificate: throw .negotiation(.unexpected("a certificate probe where a registration stream was asked for"))
+        }
+    }
+
+    /// Connects and runs the TLS handshake as `connect` does (STARTTLS through the negotiator,
+    /// or direct TLS), then closes: the server's certificate and whether it verified
+    /// (`configuration.purpose` must be `.certificate`).
+    public func fetchCertificate() async throws(ConnectionError) -> CertificateProbe.Result {
+        switch try await open() {
+        case .certificate(let result): return result
+        case .bound, .securedForRegistration: throw .negotiation(.unexpected("a stream where a certificate probe was asked for"))
         }
     }
 

@@ -54,11 +54,13 @@ public struct StreamNegotiator: Sendable {
         }
     }
 
-    /// Why the stream is opened: to log in, or to register an account first (XEP-0077),
-    /// which stops after TLS, before any authentication.
+    /// Why the stream is opened: to log in, to register an account first (XEP-0077), which
+    /// stops after TLS, before any authentication, or to see the server's certificate
+    /// (`tern trust --show`), which stops at the TLS handshake, trusted or not.
     public enum Purpose: Sendable {
         case login
         case register
+        case certificate
     }
 
     /// What the TLS layer reports once the handshake and certificate verification succeeded.
@@ -88,6 +90,9 @@ public struct StreamNegotiator: Sendable {
         case send(Element)
         /// Run the TLS handshake now, discarding any bytes buffered in plaintext, then feed `.tlsEstablished`.
         case startTLS
+        /// Certificate probe only: run the TLS handshake as for `.startTLS`, then stop. The
+        /// server's certificate, and whether it verified, is the result; nothing is sent over TLS.
+        case inspectCertificate
         /// Negotiation finished: the session is bound and usable.
         case established(Session)
         /// Registration only: the stream is secured by verified TLS and the server offers
@@ -193,7 +198,6 @@ public struct StreamNegotiator: Sendable {
     private var channelBindingUsed: String?
     private var derivedKeys: SCRAMKeys?
     private var keysHash: HashAlgorithm?
-    private var saslCapture: String?
     private let idPrefix: String
     private var streamManagement: StreamManagement?
     /// What a failed `<resume/>` settled, for the new session to report and resend.
@@ -239,6 +243,10 @@ public struct StreamNegotiator: Sendable {
             return negotiate(features)
         case (.awaitingProceed, .element(let element)) where element.namespace == NS.tls:
             guard element.name == "proceed" else { return fail(.tlsRefused) }
+            if configuration.purpose == .certificate {
+                phase = .done
+                return [.inspectCertificate]
+            }
             phase = .awaitingTLS
             return [.startTLS]
         case (.awaitingTLS, .tlsEstablished(let info)):
@@ -271,6 +279,8 @@ public struct StreamNegotiator: Sendable {
             phase = .awaitingProceed
             return [.send(Element("starttls", namespace: NS.tls))]
         }
+        // A probe over direct TLS has its certificate before any stream: nothing here is for it.
+        guard configuration.purpose != .certificate else { return fail(.unexpected("stream features after TLS in a certificate probe")) }
         if configuration.purpose == .register {
             // XEP-0077 §4: the <register/> stream feature says registration is offered here.
             guard features.child("register", namespace: "http://jabber.org/features/iq-register") != nil else {

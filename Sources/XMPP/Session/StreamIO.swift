@@ -82,13 +82,15 @@ final class StreamIO: StreamTransport, @unchecked Sendable {
         close(wakePipe.write)
     }
 
-    /// Starts the thread. `established` is called exactly once, with the session or the reason it failed.
-    /// How negotiation ended: a bound session, or (registration) a secured, unauthenticated stream.
+    /// How negotiation ended: a bound session, (registration) a secured, unauthenticated
+    /// stream, or (certificate probe) the server's certificate, the link then closed.
     enum Negotiated: Sendable {
         case bound(StreamNegotiator.Session)
         case securedForRegistration(features: Element)
+        case certificate(CertificateProbe.Result)
     }
 
+    /// Starts the thread. `established` is called exactly once, with the session or the reason it failed.
     func start(established: @escaping @Sendable (Result<Negotiated, ConnectionError>) -> Void) {
         let thread = Thread { [self] in self.run(established: established) }
         thread.name = "tern-io"
@@ -152,10 +154,11 @@ final class StreamIO: StreamTransport, @unchecked Sendable {
     private func run(established: @Sendable (Result<Negotiated, ConnectionError>) -> Void) {
         var didEstablish = false
         do {
-            let session = try connectAndNegotiate()
+            let negotiated = try connectAndNegotiate()
             didEstablish = true
-            established(.success(session))
-            try mainLoop()
+            established(.success(negotiated))
+            // A certificate probe has what it came for: no stream to run.
+            if case .certificate = negotiated {} else { try mainLoop() }
             events.yield(.closed(nil))
         } catch {
             if didEstablish {
@@ -218,6 +221,8 @@ final class StreamIO: StreamTransport, @unchecked Sendable {
     private func establish(at endpoint: Endpoint) throws(ConnectionError) -> Negotiated {
         var tlsInfo: StreamNegotiator.TLSInfo?
         if endpoint.directTLS {
+            // Direct TLS has no STARTTLS to negotiate: a probe has its certificate at once.
+            if configuration.purpose == .certificate { return .certificate(try inspectCertificate(alpn: ["xmpp-client"])) }
             tlsInfo = try startTLS(alpn: ["xmpp-client"])
         }
         return try negotiate(tls: tlsInfo)
@@ -241,21 +246,42 @@ final class StreamIO: StreamTransport, @unchecked Sendable {
         try? configuration.saveStreamManagement?(machine.snapshot)
     }
 
-    private func startTLS(alpn: [String] = []) throws(ConnectionError) -> StreamNegotiator.TLSInfo {
+    /// The TLS handshake on the socket, and why the peer is not trusted if it is not (the
+    /// session is then unusable for data).
+    private func handshake(alpn: [String]) throws(ConnectionError) -> (TLSSession, untrusted: TLSError?) {
         guard let socket else { throw .transport("not connected") }
+        let session: TLSSession
         do throws(TLSError) {
-            let session = try TLSSession(
-                fd: socket.fd, serverName: configuration.jid.domain, trust: configuration.trust, alpn: alpn)
-            try session.handshake(timeout: configuration.connectTimeout)
-            tls = session
-            var bindings: [String: [UInt8]] = [:]
-            for type in session.availableChannelBindings {
-                if let data = session.channelBinding(type) { bindings[type] = data }
-            }
-            return StreamNegotiator.TLSInfo(isTLS13: session.isTLS13, channelBindings: bindings)
+            session = try TLSSession(fd: socket.fd, serverName: configuration.jid.domain, trust: configuration.trust, alpn: alpn)
         } catch {
             throw .tls(error)
         }
+        do throws(TLSError) {
+            try session.handshake(timeout: configuration.connectTimeout)
+            return (session, nil)
+        } catch {
+            return (session, error)
+        }
+    }
+
+    private func startTLS(alpn: [String] = []) throws(ConnectionError) -> StreamNegotiator.TLSInfo {
+        let (session, untrusted) = try handshake(alpn: alpn)
+        if let untrusted { throw .tls(untrusted) }
+        tls = session
+        var bindings: [String: [UInt8]] = [:]
+        for type in session.availableChannelBindings {
+            if let data = session.channelBinding(type) { bindings[type] = data }
+        }
+        return StreamNegotiator.TLSInfo(isTLS13: session.isTLS13, channelBindings: bindings)
+    }
+
+    /// The certificate probe's handshake: the server's certificate, trusted or not. The session
+    /// ends there, so nothing is ever sent over a TLS session that did not verify.
+    private func inspectCertificate(alpn: [String] = []) throws(ConnectionError) -> CertificateProbe.Result {
+        let (session, untrusted) = try handshake(alpn: alpn)
+        guard let certificate = session.peerCertificate else { throw .tls(untrusted ?? .noPeerCertificate) }
+        session.bye()
+        return CertificateProbe.Result(certificate: certificate, verificationError: untrusted)
     }
 
     private func negotiate(tls initialTLS: StreamNegotiator.TLSInfo?) throws(ConnectionError) -> Negotiated {
@@ -285,6 +311,8 @@ final class StreamIO: StreamTransport, @unchecked Sendable {
                     return .bound(session)
                 case .securedForRegistration(let features):
                     return .securedForRegistration(features: features)
+                case .inspectCertificate:
+                    return .certificate(try inspectCertificate())
                 case .fail(let error):
                     throw .negotiation(error)
                 }

@@ -178,20 +178,6 @@ public final class TCPSocket {
         }
     }
 
-    /// Writes all of `bytes`, waiting up to `timeout` in all for room (a short exchange
-    /// before TLS, with nobody to interrupt it).
-    public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration) throws(TransportError) {
-        let deadline = ContinuousClock.now + timeout
-        var offset = 0
-        while offset < bytes.count {
-            let written = try sendAvailable(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-            offset += written
-            if written == 0, poll(for: .writing, wakeFD: -1, timeout: deadline - ContinuousClock.now) == .timeout {
-                throw .sendFailed(reason: "the peer took nothing in \(timeout)")
-            }
-        }
-    }
-
     /// Reads what is available, blocking until at least one byte or EOF.
     /// Returns 0 on an orderly close by the peer.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
@@ -204,11 +190,6 @@ public final class TCPSocket {
             if errno == ECONNRESET { throw .closed }
             throw .receiveFailed(reason: Self.errnoText(errno))
         }
-    }
-
-    /// Waits until the socket is readable or `timeout` passes.
-    public func waitReadable(timeout: Duration?) -> Bool {
-        poll(wakeFD: -1, timeout: timeout) == .readable
     }
 
     /// Waits for the socket to become readable (or writable, for `.writing`) or `wakeFD`
