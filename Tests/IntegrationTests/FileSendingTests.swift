@@ -12,14 +12,6 @@ import Testing
         server = try TestServer.fromEnvironment()
     }
 
-    private func accounts(_ prefix: String) async throws -> (me: String, bob: String, home: TernHome) {
-        let me = try await server.registerFresh(prefix)
-        let bob = try await server.registerFresh("bob")
-        let home = TernHome(server)
-        try await home.login(me)
-        return (me, bob, home)
-    }
-
     private func file(bytes: Int) throws -> (path: String, data: Data) {
         let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255) })
         let path = NSTemporaryDirectory() + "tern-send-\(UUID().uuidString).bin"
@@ -37,7 +29,7 @@ import Testing
     }
 
     @Test func a_file_is_uploaded_once_and_slixmpp_gets_its_link_and_bytes() async throws {
-        let (me, bob, home) = try await accounts("sendfile")
+        let (me, bob, home) = try await server.freshAccountAndContact("sendfile")
         let source = try file(bytes: 250_000)
         defer { try? FileManager.default.removeItem(atPath: source.path) }
         let receiver = try await Peer(server: server, user: bob).startReceivingWhenReady(from: server.jid(me), count: 2)
@@ -55,7 +47,7 @@ import Testing
     }
 
     @Test func a_file_queued_offline_goes_out_once_when_the_link_returns_even_if_the_original_is_gone() async throws {
-        let (me, bob, home) = try await accounts("queuefile")
+        let (me, bob, home) = try await server.freshAccountAndContact("queuefile")
         let source = try file(bytes: 40_000)
         let queued = try await home.run(["send", server.jid(bob), "--file", source.path, "--queue-only"])
         #expect(queued.status == 0, "\(queued.stderr)")
@@ -74,7 +66,7 @@ import Testing
     }
 
     @Test func a_file_over_the_servers_limit_is_refused_before_upload_in_one_line() async throws {
-        let (_, bob, home) = try await accounts("bigfile")
+        let (_, bob, home) = try await server.freshAccountAndContact("bigfile")
         let source = try file(bytes: 10 * 1024 * 1024 + 1)
         defer { try? FileManager.default.removeItem(atPath: source.path) }
         let sent = try await home.run(["send", server.jid(bob), "--file", source.path])
