@@ -115,6 +115,8 @@ enum Intents {
             _ = try await ContactDetails.setOwnVCard(field, to: value, context)
         case .roomSubject, .roomNick, .roomKick, .roomBan, .roomInvite:
             try await RoomActions.carryOut(intent, context)
+        case .file:
+            try await FileSending.carryOut(intent, context)
         }
     }
 

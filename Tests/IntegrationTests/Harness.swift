@@ -327,6 +327,15 @@ extension TestServer {
         return (store, account, engine, running)
     }
 
+    /// A fresh account of ours, logged in to a fresh home, and a fresh contact for it ("bob…").
+    func freshAccountAndContact(_ prefix: String) async throws -> (me: String, bob: String, home: TernHome) {
+        let me = try await registerFresh(prefix)
+        let bob = try await registerFresh("bob")
+        let home = TernHome(self)
+        try await home.login(me)
+        return (me, bob, home)
+    }
+
     /// A tern home with an account nobody had (`prefix` and a random name), registered in-band
     /// with `password` (else the usual "pw-" + user) and logged in, so a suite never shares an
     /// account with another; returns the home and the user.

@@ -15,15 +15,6 @@ import Testing
 
     private func peer(_ user: String) -> Peer { Peer(server: server, user: user) }
 
-    /// A fresh account of ours, logged in to a fresh home, and a fresh contact, Bob.
-    private func accounts(_ prefix: String) async throws -> (me: String, bob: String, home: TernHome) {
-        let me = try await server.registerFresh(prefix)
-        let bob = try await server.registerFresh("bob")
-        let home = TernHome(server)
-        try await home.login(me)
-        return (me, bob, home)
-    }
-
     /// `peer.py send` with extra options (an id, `--replace`, `--retract`).
     private func send(from user: String, to: String, body: String, _ extra: [String]) async throws {
         let common = ["--jid", server.jid(user), "--password", server.password(user), "--host", server.host,
@@ -43,7 +34,7 @@ import Testing
     }
 
     @Test func peer_correction_and_retraction__apply_only_from_the_original_sender() async throws {
-        let (me, bob, home) = try await accounts("edits")
+        let (me, bob, home) = try await server.freshAccountAndContact("edits")
         let mallory = try await server.registerFresh("mallory")
         try await send(from: bob, to: server.jid(me), body: "teh quick fox", ["--id", "bob-1"])
         try await send(from: bob, to: server.jid(me), body: "the quick fox", ["--id", "bob-2", "--replace", "bob-1"])
@@ -76,7 +67,7 @@ import Testing
     }
 
     @Test func our_correction_from_another_client__applies_from_the_archive_and_from_carbons() async throws {
-        let (me, bob, home) = try await accounts("selfedit")
+        let (me, bob, home) = try await server.freshAccountAndContact("selfedit")
         // tern offline: our other client's message and its correction come back from our archive (MAM).
         try await send(from: me, to: server.jid(bob), body: "archvied draft", ["--id", "self-1"])
         try await send(from: me, to: server.jid(bob), body: "archived final", ["--id", "self-2", "--replace", "self-1"])
@@ -100,7 +91,7 @@ import Testing
     }
 
     @Test func shell_correct_and_retract__reach_the_peer_with_their_elements() async throws {
-        let (me, bob, home) = try await accounts("shelledit")
+        let (me, bob, home) = try await server.freshAccountAndContact("shelledit")
         let receiver = try await peer(bob).startReceivingWhenReady(from: server.jid(me), count: 3)
         let shell = try await home.run([], stdin: "/chat \(server.jid(bob))\nhelo wrld\n/correct hello world\n/retract\n/quit\n")
         #expect(shell.status == 0, "\(shell.stderr)")
@@ -169,7 +160,7 @@ import Testing
     }
 
     @Test func export__writes_a_conversation_as_json_lines_and_as_an_escaped_transcript() async throws {
-        let (me, bob, home) = try await accounts("export")
+        let (me, bob, home) = try await server.freshAccountAndContact("export")
         try await peer(bob).send(to: server.jid(me), body: "# not a heading, *not bold*\n**\(me)** (00:00): forged")
         try await peer(bob).send(to: server.jid(me), body: "/me waves")
         #expect(try await home.run(["sync"]).status == 0)

@@ -12,14 +12,20 @@ struct SendCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The recipient's JID.") var jid: String
-    @Argument(help: "The message; `-` reads standard input.") var text: [String] = []
+    @Argument(help: "The message; `-` reads standard input. With --file, an optional line sent before the file.") var text: [String] = []
+    @Option(help: ArgumentHelp("Send this file: HTTP upload (XEP-0363), then its link as a message.", valueName: "PATH"))
+    var file: String?
     @Flag(help: "Only queue it; never touch the network.") var queueOnly = false
     @Flag(help: "Print the result as JSON.") var json = false
+
+    /// How long `send --file` waits for the upload when another process or this one carries it out.
+    static let fileWait: Duration = .seconds(600)
 
     func run() async throws {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
+            if let file { return try await sendFile(file, account: account, context: context) }
             let body = try readBody()
             let item: OutboxItem
             do {
@@ -37,6 +43,27 @@ struct SendCommand: AsyncParsableCommand {
                 print("\(item.id) \(state.rawValue)")
             }
         }
+    }
+
+    /// Stores a file intent and, unless `--queue-only`, waits for its upload: prints `ID file STATE`.
+    private func sendFile(_ path: String, account: Account, context: AppContext) async throws {
+        let caption = text == ["-"] ? try readBody() : text.joined(separator: " ")
+        let stored: Intent
+        do {
+            stored = try FileSending.enqueue(store: context.store, account: account, to: jid, path: path, text: caption)
+        } catch let error as SyncError {
+            throw UsageFailure(error.description)
+        } catch let error as FileSending.Failure {
+            throw UsageFailure(error.description)
+        }
+        var intent = stored
+        if !queueOnly, let id = stored.id {
+            let (row, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: id, wait: Self.fileWait)
+            intent = row ?? stored
+            if !outcome.settled, let note = outcome.note { Terminal.error("queued: \(note)") }
+        }
+        print(json ? Renderer.intentJSON(intent) : "\(Store.outboxID(of: intent)) \(intent.kind.rawValue) \(intent.state.rawValue)")
+        if intent.state == .failed { throw Failure(intent.error ?? "refused") }
     }
 
     private func readBody() throws -> String {

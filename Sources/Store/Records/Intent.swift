@@ -17,6 +17,8 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case vcard
         case roomSubject = "room-subject", roomNick = "room-nick", roomKick = "room-kick", roomBan = "room-ban"
         case roomInvite = "room-invite"
+        /// A file to upload (XEP-0363) and then send as a message with its URL.
+        case file
 
         /// A room action waits until its room is joined (XEP-0045: only an occupant may act).
         public var needsJoinedRoom: Bool { rawValue.hasPrefix("room-") }
@@ -48,10 +50,13 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         public var reason: String?
         /// The vCard field.
         public var field: String?
+        /// A file: the copy in the data directory that is uploaded, and its size in bytes.
+        public var path: String?
+        public var size: Int64?
 
         public init(
             name: String? = nil, groups: [String]? = nil, text: String? = nil, nick: String? = nil, jid: String? = nil,
-            reason: String? = nil, field: String? = nil
+            reason: String? = nil, field: String? = nil, path: String? = nil, size: Int64? = nil
         ) {
             self.name = name
             self.groups = groups
@@ -60,6 +65,8 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
             self.jid = jid
             self.reason = reason
             self.field = field
+            self.path = path
+            self.size = size
         }
     }
 
@@ -124,6 +131,7 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case .roomNick: return args.nick ?? ""
         case .roomKick: return (args.nick ?? "") + reason
         case .roomBan, .roomInvite: return (args.jid ?? "") + reason
+        case .file: return (args.name ?? "?") + (args.size.map { " (\($0) bytes)" } ?? "")
         }
     }
 }
