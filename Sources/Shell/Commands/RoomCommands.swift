@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Store
 import Sync
-import XMPP
 
 /// `tern join`, `tern leave`, `tern rooms` (CLI.md, Rooms): the Store records what the user
 /// wants, and whichever process holds the connection makes the session match it.
