@@ -44,6 +44,19 @@ enum CommandTable {
             minArguments: 1
         ) { shell, args, raw in try await shell.message(args[0], text: CommandTable.afterFirstWord(raw)) },
         ShellCommandSpec(
+            name: "file", aliases: ["sendfile"], arguments: "PATH [TEXT]",
+            summary: "Send a file to the current conversation: HTTP upload, then its link (queued like a message).",
+            minArguments: 1
+        ) { shell, _, raw in try await shell.sendFile(raw) },
+        ShellCommandSpec(
+            name: "files", aliases: [], arguments: "",
+            summary: "List the newest files offered to you, with their ids and where they were saved.", minArguments: 0
+        ) { shell, _, _ in try await shell.listFiles() },
+        ShellCommandSpec(
+            name: "download", aliases: [], arguments: "ID [DIR]",
+            summary: "Fetch a file offered to you (an id from /files) into DIR or the download folder.", minArguments: 1
+        ) { shell, args, _ in try await shell.download(args) },
+        ShellCommandSpec(
             name: "chat", aliases: ["query"], arguments: "JID",
             summary: "Switch the current conversation; plain lines go there.", minArguments: 1
         ) { shell, args, _ in try await shell.switchConversation(args[0]) },

@@ -541,6 +541,7 @@ actor InteractiveShell {
             } else {
                 say(Renderer.line(message))
             }
+            if let offer = offerLine(for: message) { say(offer) }
             if message.conversation != conversation {
                 unread[message.conversation, default: 0] += 1
             }

@@ -76,4 +76,31 @@ import Testing
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("cannot read /nonexistent/file.bin"))
     }
+
+    @Test func the_shell_sends_with_file_lists_offers_and_downloads_them() async throws {
+        let (me, bob, home) = try await server.freshAccountAndContact("shellfile")
+        let source = try file(bytes: 60_000)
+        defer { try? FileManager.default.removeItem(atPath: source.path) }
+        let receiver = try await Peer(server: server, user: bob).startReceivingWhenReady(from: server.jid(me), count: 1)
+        let sent = try await home.run(["shell"], stdin: "/chat \(server.jid(bob))\n/file \(source.path)\n")
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.stdout.contains(" file queued: "), "\(sent.stdout)")
+        #expect(sent.stdout.contains(" file done"), "\(sent.stdout)")
+        let url = try #require(Peer.messages(try await receiver.finish(timeout: .seconds(60))).first?["body"] as? String)
+
+        // Bob sends the same link back: an offer, listed and fetched from the shell.
+        let back = try await Peer(server: server, user: bob).run("send", ["--to", server.jid(me), "--body", url])
+        #expect(back.status == 0, "\(back.stderr)")
+        let folder = NSTemporaryDirectory() + "tern-shell-downloads-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(try await home.run(["sync"]).status == 0)
+        let shell = try await home.run(["shell"], stdin: "/files\n/download 1 \(folder)\n/files\n")
+        #expect(shell.status == 0, "\(shell.stderr)")
+        #expect(shell.stdout.contains("1  offered  "), "\(shell.stdout)")
+        #expect(shell.stdout.contains("-- file 1 saved: \(folder)/"), "\(shell.stdout)")
+        #expect(shell.stdout.contains("1  done  "), "\(shell.stdout)")
+        let saved = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(saved.count == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + saved[0])) == source.data)
+    }
 }
