@@ -122,6 +122,11 @@ enum CommandTable {
             summary: "Show the current room's subject, or set it (queued until the room is joined).", minArguments: 0
         ) { shell, _, raw in try await shell.topic(raw) },
         ShellCommandSpec(
+            name: "config", aliases: [], arguments: "FIELD VALUE",
+            summary: "Change one setting of the current room you own (roomname, persistentroom, membersonly, …).",
+            minArguments: 2
+        ) { shell, args, raw in try await shell.configure(args[0], value: CommandTable.afterFirstWord(raw)) },
+        ShellCommandSpec(
             name: "nick", aliases: [], arguments: "NICK",
             summary: "Change your nick in the current room (queued until it is joined).", minArguments: 1
         ) { shell, args, _ in try await shell.changeNick(args) },

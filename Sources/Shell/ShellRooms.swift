@@ -88,6 +88,11 @@ extension InteractiveShell {
         try await act(.setSubject(text), in: room)
     }
 
+    func configure(_ field: String, value: String) async throws {
+        guard let room = currentRoom() else { throw Failure("/config works in a room: /chat ROOM first") }
+        try await act(.configure(field: field, value: value), in: room)
+    }
+
     func changeNick(_ arguments: [String]) async throws {
         guard let room = currentRoom() else { throw Failure("/nick works in a room: /chat ROOM first") }
         try await act(.changeNick(arguments[0]), in: room)

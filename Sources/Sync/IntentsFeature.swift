@@ -113,7 +113,7 @@ enum Intents {
             guard let field = args.field.flatMap(VCard.Field.init(rawValue:)) else { throw Refusal("unknown vCard field") }
             let value = args.text ?? ""
             _ = try await ContactDetails.setOwnVCard(field, to: value, context)
-        case .roomSubject, .roomNick, .roomKick, .roomBan, .roomInvite:
+        case .roomSubject, .roomNick, .roomKick, .roomBan, .roomInvite, .roomConfig:
             try await RoomActions.carryOut(intent, context)
         case .file:
             try await FileSending.carryOut(intent, context)

@@ -12,6 +12,8 @@ public enum RoomAction: Sendable, Equatable {
     case kick(nick: String, reason: String?)
     case ban(jid: String, reason: String?)
     case invite(jid: String, reason: String?)
+    /// One field of the room's configuration form (§10.2), by its variable or short name.
+    case configure(field: String, value: String)
 
     var kind: Intent.Kind {
         switch self {
@@ -20,6 +22,7 @@ public enum RoomAction: Sendable, Equatable {
         case .kick: .roomKick
         case .ban: .roomBan
         case .invite: .roomInvite
+        case .configure: .roomConfig
         }
     }
 
@@ -29,6 +32,7 @@ public enum RoomAction: Sendable, Equatable {
         case .changeNick(let nick): Intent.Payload(nick: nick)
         case .kick(let nick, let reason): Intent.Payload(nick: nick, reason: reason)
         case .ban(let jid, let reason), .invite(let jid, let reason): Intent.Payload(jid: jid, reason: reason)
+        case .configure(let field, let value): Intent.Payload(text: value, field: field)
         }
     }
 
@@ -41,6 +45,7 @@ public enum RoomAction: Sendable, Equatable {
         case .roomKick: guard let nick = args.nick else { return nil }; self = .kick(nick: nick, reason: args.reason)
         case .roomBan: guard let jid = args.jid else { return nil }; self = .ban(jid: jid, reason: args.reason)
         case .roomInvite: guard let jid = args.jid else { return nil }; self = .invite(jid: jid, reason: args.reason)
+        case .roomConfig: guard let field = args.field else { return nil }; self = .configure(field: field, value: args.text ?? "")
         default: return nil
         }
     }
@@ -82,6 +87,10 @@ public enum RoomActions {
             guard let target = JID(validating: jid), target.local != nil else {
                 throw SyncError.invalidRecipient("not a valid JID: \(jid)")
             }
+        case .configure(let field, _):
+            guard !field.isEmpty, !field.contains(where: \.isWhitespace) else {
+                throw SyncError.invalidRecipient("not a configuration field: \(field)")
+            }
         }
         return try store.enqueueIntent(
             Intent(accountID: account.rowID, kind: action.kind, target: room.jid, payload: action.payload, createdAt: Store.now))
@@ -120,9 +129,48 @@ public enum RoomActions {
                 guard let invitee = JID(validating: jid)?.bare else { throw RoomActionError.invalid("not a valid JID: \(jid)") }
                 try await context.send([DirectInvite.message(
                     to: invitee, room: roomJID, reason: reason, password: room.password, id: context.nextID())])
+            case .configure(let name, let value):
+                let reply = try await context.request(MUC.configurationRequest(room: roomJID, id: context.nextID()))
+                guard let form = MUC.configurationForm(in: reply) else { throw RoomActionError.refused("the room sent no configuration form") }
+                let field = try configurationField(name, in: form)
+                let values = try configurationValues(value, for: field)
+                _ = try await context.request(
+                    MUC.configurationSubmission(room: roomJID, form: form, changes: [field.variable ?? name: values], id: context.nextID()))
             }
         } catch let error as StanzaError {
             throw RoomActionError.refused(refusal(error))
+        }
+    }
+
+    /// The form's field for `name`, or a refusal that lists what the room offers.
+    static func configurationField(_ name: String, in form: DataForm) throws -> DataForm.Field {
+        if let field = MUC.configurationField(name, in: form), field.type != .hidden, field.type != .fixed { return field }
+        let offered = form.fields.compactMap { field -> String? in
+            guard field.type != .hidden, field.type != .fixed, let variable = field.variable else { return nil }
+            return variable.hasPrefix("muc#roomconfig_") ? String(variable.dropFirst("muc#roomconfig_".count)) : variable
+        }
+        throw RoomActionError.refused("the room has no setting \(name); it has: \(offered.joined(separator: ", "))")
+    }
+
+    /// `text` as the values `field` takes (XEP-0004 §3.3): a yes or no for a boolean, one of
+    /// the options for a list, comma-separated items for a multi-valued field.
+    static func configurationValues(_ text: String, for field: DataForm.Field) throws -> [String] {
+        let name = field.variable ?? "?"
+        switch field.type {
+        case .boolean:
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": return ["1"]
+            case "0", "false", "no", "off": return ["0"]
+            default: throw RoomActionError.invalid("\(name) takes yes or no")
+            }
+        case .listSingle:
+            guard field.options.isEmpty || field.options.contains(where: { $0.value == text }) else {
+                throw RoomActionError.invalid("\(name) takes one of: \(field.options.map(\.value).joined(separator: ", "))")
+            }
+            return [text]
+        default:
+            guard field.type.allowsMultipleValues else { return [text] }
+            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
     }
 

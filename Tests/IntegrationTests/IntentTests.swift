@@ -2,6 +2,7 @@ import Foundation
 import Store
 import Sync
 import Testing
+import XMPP
 
 /// Issue 13 against the real Prosody: a subject change, a kick, an invitation, a vCard edit and
 /// a roster edit are intents. Typed offline, or beside another process that owns the
@@ -191,6 +192,40 @@ import Testing
         let store = try Store(directory: home.path)
         let account = try #require(try store.defaultAccount())
         #expect(try store.room(accountID: account.rowID, jid: room)?.subject == "From a second shell")
+    }
+
+    /// XEP-0045 §10.2 as an intent: typed offline, carried out by the next connection as the
+    /// room's owner; an unknown setting fails with the list of the room's settings.
+    @Test func room_config__offline_is_carried_out_once_and_an_unknown_setting_lists_the_rooms() async throws {
+        let (home, _) = try await server.registeredHome("intcfg")
+        let victim = try await server.registerFresh("victim"), guest = try await server.registerFresh("guest")
+        let until = NSTemporaryDirectory() + "tern-intents-until-\(UUID().uuidString)"
+        defer { _ = FileManager.default.createFile(atPath: until, contents: nil) }
+        let (room, _) = try await ownedRoom(home, victim: victim, until: until)
+
+        #expect(try await home.run(["account", "set", "port", "1"]).status == 0)
+        let rename = try await home.run(["config", room, "roomname", "Tea", "room"])
+        #expect(rename.status == 0 && rename.stdout.hasSuffix(" room-config queued\n"), "\(rename.stdout) \(rename.stderr)")
+        let unknown = try await home.run(["config", room, "nosuchsetting", "x", "--queue-only"])
+        #expect(unknown.status == 0, "\(unknown.stderr)")
+        #expect(try await outbox(home).compactMap { $0["kind"] as? String } == ["room-config", "room-config"])
+
+        #expect(try await home.run(["account", "set", "port", String(server.port)]).status == 0)
+        #expect(try await home.run(["sync"]).status == 0)
+        let finished = try intents(home).filter { $0.kind == .roomConfig }
+        #expect(finished.map(\.state) == [.done, .failed], "\(finished)")
+        #expect(finished.map(\.attempts) == [1, 1])
+        let reason = try #require(finished.last?.error)
+        #expect(reason.hasPrefix("the room has no setting nosuchsetting; it has: ") && reason.contains("roomname"), "\(reason)")
+
+        // What the room now tells anyone who asks (disco#info, XEP-0045 §6.4).
+        let (_, _, engine, running) = try await server.runningEngine(guest, resource: "guest")
+        defer { running.cancel() }
+        let info = try await engine.request(IQ.request(
+            .get, id: "cfg1", to: try JID(room), payload: Element("query", namespace: NS.discoInfo)))
+        let name = info.child("query", namespace: NS.discoInfo)?.child("identity", namespace: NS.discoInfo)?["name"]
+        #expect(name == "Tea room")
+        await engine.stop()
     }
 }
 

@@ -190,6 +190,27 @@ struct InviteCommand: AsyncParsableCommand {
     }
 }
 
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Change one setting of a room you own (XEP-0045 §10.2); queued until the room is joined.",
+        discussion: """
+            FIELD is the form's variable or its short name: roomname, roomdesc, persistentroom, publicroom, \
+            membersonly, moderatedroom, passwordprotectedroom, roomsecret, maxusers, whois, … A yes/no \
+            setting takes yes or no; a list takes one of its options; a multi-valued one comma-separated items.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The room, ROOM@SERVICE.") var room: String
+    @Argument(help: "The setting.") var field: String
+    @Argument(help: "Its new value (words are joined with spaces).") var value: [String] = []
+    @OptionGroup var options: RoomActionOptions
+
+    func run() async throws {
+        try await RoomCommandSupport.act(.configure(field: field, value: value.joined(separator: " ")), room: room, global, options)
+    }
+}
+
 extension RoomCommandSupport {
     /// How long a room action waits for the owner's outcome: a nick change waits for the
     /// room's answer (`RoomFeature.joinTimeout`), a kick for the room's IQ result.

@@ -15,7 +15,7 @@ public struct Tern: AsyncParsableCommand {
             DenyCommand.self, StatusCommand.self,
             InfoCommand.self, VCardCommand.self, BlockCommand.self, UnblockCommand.self, BlockedCommand.self,
             SharingCommand.self, JoinCommand.self, LeaveCommand.self, RoomsCommand.self,
-            TopicCommand.self, NickCommand.self, KickCommand.self, BanCommand.self, InviteCommand.self,
+            TopicCommand.self, NickCommand.self, KickCommand.self, BanCommand.self, InviteCommand.self, ConfigCommand.self,
             FilesCommand.self, DownloadCommand.self,
         ],
         defaultSubcommand: ShellCommand.self)

@@ -17,6 +17,7 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case vcard
         case roomSubject = "room-subject", roomNick = "room-nick", roomKick = "room-kick", roomBan = "room-ban"
         case roomInvite = "room-invite"
+        case roomConfig = "room-config"
         /// A file to upload (XEP-0363) and then send as a message with its URL.
         case file
 
@@ -131,6 +132,7 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case .roomNick: return args.nick ?? ""
         case .roomKick: return (args.nick ?? "") + reason
         case .roomBan, .roomInvite: return (args.jid ?? "") + reason
+        case .roomConfig: return "\(args.field ?? "?") = \(args.text ?? "")"
         case .file: return (args.name ?? "?") + (args.size.map { " (\($0) bytes)" } ?? "")
         }
     }

@@ -279,6 +279,27 @@ public enum MUC {
         return IQ.request(.set, id: id, to: room.bare, payload: Element("query", namespace: NS.mucOwner, elements: [form]))
     }
 
+    /// §10.2: asks for the room's configuration form (owners only).
+    public static func configurationRequest(room: JID, id: String) -> Element {
+        IQ.request(.get, id: id, to: room.bare, payload: Element("query", namespace: NS.mucOwner))
+    }
+
+    /// §10.2: the form of the room's answer to `configurationRequest`.
+    public static func configurationForm(in reply: Element) -> DataForm? {
+        reply.child("query", namespace: NS.mucOwner)?.child("x", namespace: NS.dataForms).flatMap(DataForm.init)
+    }
+
+    /// §10.2: submits `form` with `changes` (variable → values); every other field keeps its value.
+    public static func configurationSubmission(room: JID, form: DataForm, changes: [String: [String]], id: String) -> Element {
+        IQ.request(.set, id: id, to: room.bare, payload: Element("query", namespace: NS.mucOwner, elements: [form.submission(changes)]))
+    }
+
+    /// The form field a user means by `name`: its variable, or the short name after the
+    /// `muc#roomconfig_` prefix (`roomname`, `persistentroom`, …).
+    public static func configurationField(_ name: String, in form: DataForm) -> DataForm.Field? {
+        form.fields.first { $0.variable == name } ?? form.fields.first { $0.variable == "muc#roomconfig_" + name }
+    }
+
     /// Sets the subject; an empty string clears it.
     public static func subjectChange(room: JID, subject: String, id: String) -> Element {
         Element(
