@@ -26,7 +26,7 @@ actor InteractiveShell {
     let editor: LineEditor
     private var account: Account?
     private var lock: AccountLock?
-    private var engine: SyncEngine?
+    private(set) var engine: SyncEngine?
     /// Idle this long, the shell tells the server it is inactive (XEP-0352).
     static let inactiveAfter: Duration = .seconds(60)
     private var engineTask: Task<Void, Never>?
@@ -40,6 +40,11 @@ actor InteractiveShell {
     /// While the server keeps ending sessions right after login: when the next try is.
     private var retryNote: String?
     private var unread: [String: Int] = [:]
+    /// Our chat state toward the current conversation (XEP-0085), and the tasks that feed it.
+    var typing = TypingNotifier()
+    var typingTasks: [Task<Void, Never>] = []
+    /// The last chat state each contact sent us, by bare JID.
+    var peerStates: [String: ChatState] = [:]
     private var quitting = false
     /// The message ids `/search` last listed, for `/goto N`.
     var searchHits: [Int64] = []
@@ -68,6 +73,7 @@ actor InteractiveShell {
         }
         updatePrompt()
         startIdleWatch()
+        startTypingNotifications()
 
         let (lines, sink) = AsyncStream<String>.makeStream()
         let editor = self.editor
@@ -84,6 +90,7 @@ actor InteractiveShell {
             editor.lineHandled()
             if quitting { break }
         }
+        stopTypingNotifications()
         editor.stop()
         await shutdown()
     }
@@ -542,6 +549,7 @@ actor InteractiveShell {
                 say(Renderer.line(message))
             }
             if let offer = offerLine(for: message) { say(offer) }
+            if message.direction == .incoming { peerStates[message.conversation] = nil }
             if message.conversation != conversation {
                 unread[message.conversation, default: 0] += 1
             }
@@ -562,6 +570,8 @@ actor InteractiveShell {
         case .retrying(let reason, let delay, let failures):
             say("-- " + Renderer.retrying(reason: reason, delay: delay, failures: failures))
             retryNote = "retry in \(SyncEngine.spoken(delay))"
+        case .chatState(let jid, let state):
+            peerStates[jid] = state
         }
         updatePrompt()
     }
@@ -617,6 +627,7 @@ actor InteractiveShell {
         }
         parts.append("[\(state)]")
         if let conversation { parts.append(Sanitizer.inert(conversation)) }
+        if let note = typingNote() { parts.append("(\(note))") }
         let others = unread.values.reduce(0, +)
         if others > 0 { parts.append("(\(others) unread)") }
         editor.setPrompt(parts.joined(separator: " ") + "> ")

@@ -77,8 +77,10 @@ public enum Outbox {
                 to: to, body: body, id: id, extra: [StanzaID.originID(id), Element("x", namespace: NS.mucUser)] + extra)
             (conversation, type) = (to.description, "chat")
         case (nil, _):
+            // <active/>: we take chat states, and a contact that does answers with its own (XEP-0085 §5.1).
             stanza = Message.chat(
-                to: to, body: body, id: id, extra: [StanzaID.originID(id), Element("request", namespace: NS.receipts)] + extra)
+                to: to, body: body, id: id,
+                extra: [StanzaID.originID(id), Element("request", namespace: NS.receipts), ChatState.active.element] + extra)
             (conversation, type) = (to.bare.description, "chat")
         }
         let text: String

@@ -83,7 +83,7 @@ enum SessionFeatures {
         let features: [any SessionFeature] = [
             RosterFeature(), CarbonsFeature(), BookmarksFeature(), RoomFeature(archiveRouter: archiveRouter),
             PresenceFeature(), DetailsFeature(), BlockingFeature(), IntentsFeature(), ArchiveFeature(router: archiveRouter),
-            ChatFeature(), ReceiptsFeature(),
+            ChatFeature(), ReceiptsFeature(), ChatStatesFeature(),
         ]
         return features + [IQAnswersFeature(advertised: features.flatMap(\.discoFeatures) + IQAnswersFeature.features)]
     }

@@ -27,6 +27,8 @@ public enum SyncEvent: Sendable {
     /// The server keeps ending sessions soon after login (`failures` times in a row, the
     /// last for `reason`): no network fault, so the next attempt waits `delay`, up to minutes.
     case retrying(reason: String, delay: Duration, failures: Int)
+    /// A contact is typing, paused, or back (XEP-0085): for the prompt, never a line.
+    case chatState(jid: String, ChatState)
 }
 
 /// Something that happened in or about a room. `text` is for people (a reason, a subject,

@@ -241,6 +241,39 @@ struct LineEditorTerminalTests {
         }
     }
 
+    @Test func terminal__editObserver__seesEachChangeAndTheAcceptedLine_butNoAnswer() async throws {
+        let terminal = try Terminal()
+        defer { terminal.close() }
+        let editor = try LineEditor(historyFile: nil, prompt: "P> ", interactive: true, input: terminal.slave, output: terminal.slave)
+        let seen = Mutex<[String]>([])
+        editor.editObserver = { line, accepted in seen.withLock { $0.append(accepted.map { "\(line)|\($0)" } ?? line) } }
+        let finished = Mutex(false)
+        let runner = Thread {
+            _ = editor.run { line in
+                if line == "/pin" { Task { _ = await editor.ask("PIN: ", secret: true) } }
+            }
+            finished.withLock { $0 = true }
+        }
+        runner.start()
+
+        terminal.type("hi")
+        // Keys typed together may come as one change.
+        #expect(terminal.waitFor { _ in seen.withLock { $0.last } == "hi" }, "\(seen.withLock { $0 })")
+        terminal.type("\u{7F}")
+        #expect(terminal.waitFor { _ in seen.withLock { $0.last } == "h" })
+        terminal.type("o\r")
+        #expect(terminal.waitFor { _ in seen.withLock { $0.last } == "|ho" })
+        // A secret answer is nobody's business: the observer hears nothing of it.
+        terminal.type("/pin\r")
+        #expect(terminal.waitFor { $0.contains("PIN: ") })
+        terminal.type("1234\r")
+        terminal.type("x")
+        #expect(terminal.waitFor { _ in seen.withLock { $0.last } == "x" })
+        #expect(!seen.withLock { $0 }.contains { $0.contains("1234") })
+        editor.stop()
+        #expect(terminal.waitFor { _ in finished.withLock { $0 } })
+    }
+
     @Test func terminal__printWhileTyping__showsMessageAboveAndKeepsHalfTypedLine() async throws {
         let terminal = try Terminal()
         defer { terminal.close() }

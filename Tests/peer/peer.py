@@ -513,6 +513,17 @@ async def cmd_upload(client, args):
     return EXIT_OK
 
 
+async def cmd_chat_state(client, args):
+    """Sends one standalone XEP-0085 state (no body) to --to."""
+    await open_session(client, args)
+    msg = client.make_message(mto=args.to, mtype="chat")
+    ET.SubElement(msg.xml, f"{{http://jabber.org/protocol/chatstates}}{args.state}")
+    msg.send()
+    await ping_server(client, args)
+    await close_session(client)
+    return EXIT_OK
+
+
 def cmd_download(args):
     """GETs --url into --out with Python's own TLS, trusting --ca: an independent reader."""
     import ssl
@@ -978,6 +989,10 @@ def parse_args(argv):
     p = sub.add_parser("upload", parents=[common, account])
     p.add_argument("--file", required=True)
 
+    p = sub.add_parser("chat-state", parents=[common, account])
+    p.add_argument("--to", required=True)
+    p.add_argument("--state", required=True, choices=["active", "composing", "paused", "inactive", "gone"])
+
     p = sub.add_parser("download", parents=[common])
     p.add_argument("--url", required=True)
     p.add_argument("--out", required=True)
@@ -1050,7 +1065,7 @@ def main(argv):
                 "subscribe-accept": cmd_subscribe_accept, "subscribe": cmd_subscribe,
                 "roster-add": cmd_roster_add, "roster-push": cmd_roster_push,
                 "vcard-set": cmd_vcard_set, "online": cmd_online, "room": cmd_room, "flood": cmd_flood,
-                "upload": cmd_upload}
+                "upload": cmd_upload, "chat-state": cmd_chat_state}
 
     async def run():
         client = None if args.command == "flood" else make_client(args)

@@ -183,6 +183,9 @@ enum EventFormatter {
             return RosterRenderer.event(event, json: json)
         case .room(let event):
             return RoomRenderer.event(event, json: json)
+        case .chatState(let jid, let state):
+            // A state is for a prompt, not a line: only scripts reading JSON get it.
+            return json ? Renderer.json(["event": "chat-state", "jid": jid, "state": state.rawValue]) : nil
         case .dropped(let reports):
             return DroppedRenderer.lines(reports, json: json)
         case .retrying(let reason, let delay, let failures):

@@ -56,6 +56,11 @@ public final class LineEditor: @unchecked Sendable {
     /// `line`, the buffer up to the cursor (the whole line when the cursor is at the end).
     public typealias Completer = @Sendable (_ line: String, _ word: String) -> [String]
 
+    /// Told, on the loop thread, the command line after each key that changed it: its text,
+    /// and `accepted`, the line Enter just handed on (its text is then the new, empty line).
+    /// Never for an answer to a question, secret or not.
+    public typealias EditObserver = @Sendable (_ line: String, _ accepted: String?) -> Void
+
     public let interactive: Bool
     let input: Int32
     let output: Int32
@@ -79,6 +84,7 @@ public final class LineEditor: @unchecked Sendable {
         /// The loop thread while it is inside `onLine`: prints from there go straight out.
         var handlerThread: pthread_t?
         var completer: Completer?
+        var editObserver: EditObserver?
         var historyWarning: String?
     }
 
@@ -102,6 +108,9 @@ public final class LineEditor: @unchecked Sendable {
     /// Interactive: the half-typed command line put aside while questions are up.
     var parkedLine: (text: String, point: Int32)?
     var restoreParkedLineAfterInput = false
+    /// What the edit observer was last told, and the line Enter accepted since.
+    var observedLine = ""
+    var acceptedLine: String?
 
     /// The editor currently inside `run`; readline's C callbacks cannot carry context.
     static let active = Mutex<LineEditor?>(nil)
@@ -152,6 +161,12 @@ public final class LineEditor: @unchecked Sendable {
     public var completer: Completer? {
         get { shared.withLock { $0.completer } }
         set { shared.withLock { $0.completer = newValue } }
+    }
+
+    /// Told of every change to the command line (for chat states); nil for none.
+    public var editObserver: EditObserver? {
+        get { shared.withLock { $0.editObserver } }
+        set { shared.withLock { $0.editObserver = newValue } }
     }
 
     /// Set when the history file could not be read or written.

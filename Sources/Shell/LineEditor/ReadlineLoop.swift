@@ -222,6 +222,7 @@ extension LineEditor {
                     restoreParkedLineAfterInput = false
                     if handlerInstalled, shownQuestion == nil, restoreParkedLine() { rl_redisplay() }
                 }
+                observeEdit()
             }
         }
 
@@ -272,6 +273,23 @@ extension LineEditor {
     }
 
     /// Called by readline on this thread with a finished line, or nil at end of input.
+    /// Tells the edit observer what the command line now holds, when that changed.
+    private func observeEdit() {
+        guard handlerInstalled, shownQuestion == nil, let observer = shared.withLock({ $0.editObserver }) else { return }
+        var text = ""
+        if let buffer = tern_rl_line_buffer() {
+            let length = max(0, Int(tern_rl_end()))
+            text = buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            }
+        }
+        let accepted = acceptedLine
+        acceptedLine = nil
+        guard text != observedLine || accepted != nil else { return }
+        observedLine = text
+        observer(text, accepted)
+    }
+
     fileprivate func handleReadlineLine(_ raw: UnsafeMutablePointer<CChar>?) {
         guard let raw else {
             // Ctrl-D on an empty line. Removing the handler here stops readline redrawing the prompt.
@@ -293,6 +311,7 @@ extension LineEditor {
         let line = String(cString: raw)
         free(raw)
         let shown = shownQuestion
+        if shown == nil { acceptedLine = line }
         let answer = shared.withLock { state -> CheckedContinuation<String?, Never>?? in
             // Typed at a question's prompt: that question's answer, or nothing if it was withdrawn.
             if let shown {
