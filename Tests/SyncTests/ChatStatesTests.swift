@@ -5,25 +5,9 @@ import XMPP
 
 @testable import Sync
 
-/// XEP-0085 through the engine over an in-memory link: a contact's state reaches the UI and
+/// XEP-0085 through the engine over the in-memory link: a contact's state reaches the UI and
 /// is never stored; ours go only to a contact known to take them, and only while online.
-@Suite struct ChatStatesTests {
-    let store: Store
-    let account: Account
-    let me = "alice@example.org"
-
-    init() throws {
-        store = try Store(directory: NSTemporaryDirectory() + "tern-states-\(UUID().uuidString)")
-        account = try store.saveAccount(Account(jid: me, resource: "t", createdAt: 0), credential: nil)
-    }
-
-    func online() async throws -> (SyncEngine, EmbeddedTransport) {
-        let link = EmbeddedTransport(boundJID: try JID("\(me)/t"))
-        let engine = SyncEngine(store: store, account: account, password: "unused") { $0.embedded = link }
-        _ = try await engine.connect()
-        return (engine, link)
-    }
-
+extension SyncEngineTests {
     func standalone(_ state: ChatState, from: String, type: String = "chat") -> Element {
         Element("message", namespace: NS.client, attributes: ["type": type, "from": from, "to": "\(me)/t", "id": UUID().uuidString],
                 elements: [state.element])
