@@ -26,5 +26,8 @@ public enum SchemaMigrations {
         Migration(identifier: "0015_search_filters", sql: String(decoding: PackageResources._015_search_filters_sql, as: UTF8.self)),
         Migration(identifier: "0016_intents", sql: String(decoding: PackageResources._016_intents_sql, as: UTF8.self)),
         Migration(identifier: "0017_files", sql: String(decoding: PackageResources._017_files_sql, as: UTF8.self)),
+        Migration(
+            identifier: "0018_file_and_alert_settings",
+            sql: String(decoding: PackageResources._018_file_and_alert_settings_sql, as: UTF8.self)),
     ]
 }

@@ -44,6 +44,11 @@ enum CommandTable {
             minArguments: 1
         ) { shell, args, raw in try await shell.message(args[0], text: CommandTable.afterFirstWord(raw)) },
         ShellCommandSpec(
+            name: "notify", aliases: [], arguments: "[all|mentions|none|default]",
+            summary: "Show or set which messages of the current conversation alert you (bell, notification, notify-command).",
+            minArguments: 0
+        ) { shell, args, _ in try await shell.notifyPolicy(args) },
+        ShellCommandSpec(
             name: "file", aliases: ["sendfile"], arguments: "PATH [TEXT]",
             summary: "Send a file to the current conversation: HTTP upload, then its link (queued like a message).",
             minArguments: 1

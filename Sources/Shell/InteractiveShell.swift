@@ -40,6 +40,8 @@ actor InteractiveShell {
     /// While the server keeps ending sessions right after login: when the next try is.
     private var retryNote: String?
     private var unread: [String: Int] = [:]
+    /// Bell, desktop notification and notify command for what deserves attention (`Alerts`).
+    lazy var alerts = AlertRaiser(editor: editor)
     /// Our chat state toward the current conversation (XEP-0085), and the tasks that feed it.
     var typing = TypingNotifier()
     var typingTasks: [Task<Void, Never>] = []
@@ -540,21 +542,22 @@ actor InteractiveShell {
     private func show(_ event: SyncEvent) {
         switch event {
         case .message(let message):
-            if isMention(message) {
-                // A mention of our nick stands out, and rings the terminal's bell: the
-                // terminal turns it into its own notification (urgency hint, badge, sound).
-                say(Renderer.mention(Renderer.line(message), colour: editor.interactive))
-                if editor.interactive { editor.bell() }
-            } else {
-                say(Renderer.line(message))
-            }
-            if let offer = offerLine(for: message) { say(offer) }
+            let mention = isMention(message)
+            // A mention of our nick stands out; the alert rings the bell (the terminal turns it
+            // into its own notification: urgency hint, badge, sound).
+            say(mention ? Renderer.mention(Renderer.line(message), colour: editor.interactive) : Renderer.line(message))
+            let offer = offerLine(for: message)
+            if let offer { say(offer) }
+            alert(for: message, isMention: mention, offersFile: offer != nil)
             if message.direction == .incoming { peerStates[message.conversation] = nil }
             if message.conversation != conversation {
                 unread[message.conversation, default: 0] += 1
             }
         case .room(let event):
             say(RoomRenderer.event(event, json: false))
+            if event.kind == .invite {
+                raise(Alerts.Alert(title: "invitation to \(event.room)", text: event.inviter.map { "from \($0)" } ?? ""))
+            }
         case .connection(let state, let detail):
             link = .own(state)
             if state == .online { retryNote = nil }
@@ -565,6 +568,7 @@ actor InteractiveShell {
             if state == .failed { say("-- a message failed: /outbox shows why") }
         case .presence, .subscriptionRequest, .subscribed, .unsubscribed, .strangers:
             if let line = RosterRenderer.event(event, json: false) { say(line) }
+            if case .subscriptionRequest(let jid, _) = event { raise(Alerts.Alert(title: "subscription request", text: "from \(jid)")) }
         case .dropped(let reports):
             if let line = DroppedRenderer.lines(reports, json: false) { say(line) }
         case .retrying(let reason, let delay, let failures):

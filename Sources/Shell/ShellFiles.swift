@@ -39,7 +39,7 @@ extension InteractiveShell {
         guard let id = Int64(arguments[0]) else { throw Failure("/download takes a file id (see /files)") }
         let directory = arguments.count > 1
             ? (arguments[1] as NSString).expandingTildeInPath
-            : DownloadFiles.defaultDirectory(accountSetting: nil, environment: ProcessInfo.processInfo.environment)
+            : FileDownloads.directory(of: account, environment: ProcessInfo.processInfo.environment)
         let store = context.store
         @Sendable func fetch() async -> String {
             do {

@@ -7,6 +7,16 @@ public enum FileDownloads {
     /// The default cap on one download: a lying or endless server stops here.
     public static let defaultLimit: Int64 = 512 * 1024 * 1024
 
+    /// The account's cap on one download (`download-limit`, in MB), else `defaultLimit`.
+    public static func limit(of account: Account) -> Int64 {
+        account.downloadLimitMB.map { Int64($0) * 1_000_000 } ?? defaultLimit
+    }
+
+    /// Where files of `account` go unless told otherwise.
+    public static func directory(of account: Account, environment: [String: String]) -> String {
+        DownloadFiles.defaultDirectory(accountSetting: account.downloadDir, environment: environment)
+    }
+
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case unknown(Int64)
         case alreadyDownloading(Int64)
@@ -23,7 +33,7 @@ public enum FileDownloads {
     /// A failure leaves no partial file behind and records the reason; a cancel puts the offer
     /// back as it was.
     public static func download(
-        id: Int64, store: Store, account: Account, into directory: String, limit: Int64 = defaultLimit,
+        id: Int64, store: Store, account: Account, into directory: String, limit: Int64? = nil,
         transfer: HTTPTransfer = HTTPTransfer(), progress: @escaping @Sendable (TransferProgress) -> Void = { _ in }
     ) async throws -> FileTransfer {
         guard let file = try store.file(accountID: account.rowID, id: id) else { throw Failure.unknown(id) }
@@ -41,7 +51,9 @@ public enum FileDownloads {
         defer { heartbeat.cancel() }
         let bytes: Int64
         do throws(HTTPTransferError) {
-            bytes = try await transfer.download(file.url, into: created.fd, limit: limit, trust: HTTPTrust(account: account), progress: progress)
+            bytes = try await transfer.download(
+                file.url, into: created.fd, limit: limit ?? Self.limit(of: account), trust: HTTPTrust(account: account, download: true),
+                progress: progress)
         } catch {
             close(created.fd)
             unlink(created.path)

@@ -22,9 +22,12 @@ public struct HTTPTrust: Sendable, Equatable {
         self.allowsHTTP = allowsHTTP
     }
 
-    public init(account: Account) {
+    /// What `account` trusts; `http:` only for a download, and only when the account allows it.
+    public init(account: Account, download: Bool = false) {
         let domain = (try? JID(account.jid).domain) ?? account.jid
-        self.init(domain: domain, caFile: account.caFile, pinnedSPKI: account.pinnedSPKI)
+        self.init(
+            domain: domain, caFile: account.caFile, pinnedSPKI: account.pinnedSPKI,
+            allowsHTTP: download && account.allowsHTTPDownloads)
     }
 
     /// What applies to `url`: its scheme checked, and the account's own trust for its hosts.

@@ -124,8 +124,25 @@ import Testing
             #expect(!shown.map(\.text).joined().contains("hunter2"))
             #expect(Set(shown.map(\.jsonKey)) == [
                 "jid", "resource", "host", "port", "direct_tls", "ca_file", "pinned_spki", "priority", "default", "state",
-                "credentials",
+                "credentials", "download_dir", "download_limit", "allow_http_downloads", "notify_command", "desktop_notify",
             ])
         }
+    }
+
+    @Test func file_and_alert_settings__are_checked_and_default_resets() throws {
+        let account = Account(jid: "me@example.org", resource: "r", createdAt: 0)
+        var set = try AccountSettings.applying("download-limit", "100", to: account)
+        #expect(set.downloadLimitMB == 100)
+        set = try AccountSettings.applying("download-limit", "default", to: set)
+        #expect(set.downloadLimitMB == nil)
+        #expect(throws: UsageFailure.self) { try AccountSettings.applying("download-limit", "-3", to: account) }
+        #expect(try AccountSettings.applying("download-dir", "/srv/in", to: account).downloadDir == "/srv/in")
+        #expect(try AccountSettings.applying("allow-http-downloads", "yes", to: account).allowsHTTPDownloads)
+        #expect(try AccountSettings.applying("desktop-notify", "osc777", to: account).desktopNotify == .osc777)
+        #expect(throws: UsageFailure.self) { try AccountSettings.applying("desktop-notify", "loud", to: account) }
+        #expect(try AccountSettings.applying("notify-command", "/bin/echo hello", to: account).notifyCommand == "/bin/echo hello")
+        #expect(try AccountSettings.applying("notify-command", "echo", to: account).notifyCommand == "echo")
+        #expect(try AccountSettings.applying("notify-command", "none", to: account).notifyCommand == nil)
+        #expect(throws: UsageFailure.self) { try AccountSettings.applying("notify-command", "/nonexistent/notify", to: account) }
     }
 }

@@ -78,11 +78,16 @@ struct AccountSetCommand: AsyncParsableCommand {
               resource    the resource part of the full JID
               priority    presence priority, -128 to 127 (RFC 6121 §4.7.2.3)
               default     true: make this the account used when --account is not given
+              download-dir          where tern download saves, or default ($XDG_DOWNLOAD_DIR/tern, ~/Downloads/tern)
+              download-limit        the cap on one download in MB, or default (512)
+              allow-http-downloads  true/false: fetch offers with plain http: URLs (uploads are always https)
+              notify-command        "PROGRAM [ARGS]" run for each alert with the title and text added as
+                                    arguments (never through a shell), or none
+              desktop-notify        off, osc9 or osc777: the terminal escape that raises a desktop notification
             """)
 
     @ParentCommand var group: AccountCommand
-    @Argument(help: "The setting: server, host, port, direct-tls, ca-file, resource, priority or default.")
-    var key: String
+    @Argument(help: "The setting (see below).") var key: String
     // Unrecognised words too, so a negative priority is a value rather than an unknown option.
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The new value.", valueName: "value")) var values: [String] = []
 
@@ -153,7 +158,10 @@ enum AccountListing {
 /// Parsing, validating and describing the per-account settings of `tern account set`.
 /// Pure apart from reading a CA file, so it is tested without a store or a server.
 enum AccountSettings {
-    static let keys = ["server", "host", "port", "direct-tls", "ca-file", "resource", "priority", "default"]
+    static let keys = [
+        "server", "host", "port", "direct-tls", "ca-file", "resource", "priority", "default",
+        "download-dir", "download-limit", "allow-http-downloads", "notify-command", "desktop-notify",
+    ]
     static let priorities = -128...127
 
     /// The key, or a usage error that lists the valid ones.
@@ -203,6 +211,26 @@ enum AccountSettings {
                 throw UsageFailure("priority: expected an integer from -128 to 127, not \(value)")
             }
             account.priority = priority
+        case "download-dir":
+            account.downloadDir = value == "default" ? nil : Paths.absolute((value as NSString).expandingTildeInPath)
+        case "download-limit":
+            if value == "default" {
+                account.downloadLimitMB = nil
+            } else {
+                guard let megabytes = Int(value), (1...1_000_000).contains(megabytes) else {
+                    throw UsageFailure("download-limit: expected megabytes from 1 to 1000000, or default, not \(value)")
+                }
+                account.downloadLimitMB = megabytes
+            }
+        case "allow-http-downloads":
+            account.allowsHTTPDownloads = try bool(value, key: key)
+        case "notify-command":
+            account.notifyCommand = try notifyCommand(value)
+        case "desktop-notify":
+            guard let choice = Account.DesktopNotify(rawValue: value) else {
+                throw UsageFailure("desktop-notify: expected off, osc9 or osc777, not \(value)")
+            }
+            account.desktopNotify = choice
         default:
             throw UsageFailure("\(key) is not set this way")
         }
@@ -244,6 +272,18 @@ enum AccountSettings {
             throw UsageFailure("ca-file: \(path) holds no PEM certificate")
         }
         return absolute
+    }
+
+    /// A program (and fixed arguments) to run for each alert, or nil for "none". It is run
+    /// directly, never through a shell, so it must name an executable file.
+    static func notifyCommand(_ value: String) throws -> String? {
+        let words = value.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let program = words.first, value != "none" else { return nil }
+        let path = program.contains("/") ? Paths.absolute((program as NSString).expandingTildeInPath) : program
+        guard program.contains("/") ? FileManager.default.isExecutableFile(atPath: path) : Alerts.findInPath(program) != nil else {
+            throw UsageFailure("notify-command: \(program) is not an executable program")
+        }
+        return ([path] + words.dropFirst()).joined(separator: " ")
     }
 
     /// The resource as RFC 7622 prepares it, checked as part of the account's own full JID.
@@ -309,6 +349,13 @@ enum AccountSettings {
             Shown(key: "default", json: isDefault, text: String(isDefault)),
             Shown(key: "state", json: stateName(account.state), text: stateName(account.state)),
             Shown(key: "credentials", json: credentialName(credential), text: credentialText),
+            optional("download-dir", account.downloadDir, none: "default ($XDG_DOWNLOAD_DIR/tern, else ~/Downloads/tern)"),
+            Shown(
+                key: "download-limit", json: account.downloadLimitMB ?? NSNull(),
+                text: account.downloadLimitMB.map { "\($0) MB" } ?? "default (512 MB)"),
+            Shown(key: "allow-http-downloads", json: account.allowsHTTPDownloads, text: String(account.allowsHTTPDownloads)),
+            optional("notify-command", account.notifyCommand.map(Sanitizer.inert), none: "none"),
+            Shown(key: "desktop-notify", json: account.desktopNotify.rawValue, text: account.desktopNotify.rawValue),
         ]
     }
 
@@ -322,6 +369,11 @@ enum AccountSettings {
         case "ca-file": return "ca-file: " + (account.caFile ?? "none")
         case "resource": return "resource: " + Sanitizer.inert(account.resource)
         case "priority": return "priority: \(account.priority)"
+        case "download-dir": return "download-dir: " + (account.downloadDir.map(Sanitizer.inert) ?? "default")
+        case "download-limit": return "download-limit: " + (account.downloadLimitMB.map { "\($0) MB" } ?? "default")
+        case "allow-http-downloads": return "allow-http-downloads: \(account.allowsHTTPDownloads)"
+        case "notify-command": return "notify-command: " + (account.notifyCommand.map(Sanitizer.inert) ?? "none")
+        case "desktop-notify": return "desktop-notify: \(account.desktopNotify.rawValue)"
         default: return "default: \(isDefault)"
         }
     }

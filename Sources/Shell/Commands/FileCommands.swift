@@ -53,7 +53,7 @@ struct DownloadCommand: AsyncParsableCommand {
 enum FileDownloadRun {
     static func run(id: Int64, store: Store, account: Account, to: String?) async throws -> FileTransfer {
         let directory = to.map { ($0 as NSString).expandingTildeInPath }
-            ?? DownloadFiles.defaultDirectory(accountSetting: nil, environment: ProcessInfo.processInfo.environment)
+            ?? FileDownloads.directory(of: account, environment: ProcessInfo.processInfo.environment)
         let transfer = HTTPTransfer()
         let stop = SignalStop { transfer.cancel() }
         defer { withExtendedLifetime(stop) {} }

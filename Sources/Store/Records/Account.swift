@@ -21,6 +21,17 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
     public var isDefault: Bool
     public var state: State
     public var createdAt: Double
+    /// Files and alerts (migration 0018); see `tern account set`.
+    public var downloadDir: String? = nil
+    public var downloadLimitMB: Int? = nil
+    public var allowsHTTPDownloads = false
+    public var notifyCommand: String? = nil
+    public var desktopNotify: DesktopNotify = .off
+
+    /// The terminal escape that raises a desktop notification, if any.
+    public enum DesktopNotify: String, Codable, Sendable, CaseIterable {
+        case off, osc9, osc777
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, jid, resource, host, port
@@ -31,6 +42,11 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
         case isDefault = "is_default"
         case state
         case createdAt = "created_at"
+        case downloadDir = "download_dir"
+        case downloadLimitMB = "download_limit_mb"
+        case allowsHTTPDownloads = "allow_http_downloads"
+        case notifyCommand = "notify_command"
+        case desktopNotify = "desktop_notify"
     }
 
     public init(
