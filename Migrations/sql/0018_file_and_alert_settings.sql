@@ -1,5 +1,5 @@
--- tern store, version 18: per-account settings for files and alerts, and per-conversation
--- alert policies (issue 14). Migrations are append-only: once shipped, this file is never edited.
+-- tern store, version 18: per-account settings for files and alerts, upload progress, and
+-- per-conversation alert policies (issue 14). Migrations are append-only: once shipped, this file is never edited.
 --
 -- download_dir:         where `tern download` saves (NULL: $XDG_DOWNLOAD_DIR/tern, else ~/Downloads/tern)
 -- download_limit_mb:    the cap on one download (NULL: 512)
@@ -13,6 +13,9 @@ ALTER TABLE account ADD COLUMN allow_http_downloads INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE account ADD COLUMN notify_command TEXT;
 ALTER TABLE account ADD COLUMN desktop_notify TEXT NOT NULL DEFAULT 'off'
     CHECK (desktop_notify IN ('off', 'osc9', 'osc777'));
+
+-- How many bytes of a file intent's upload have gone, for a progress bar in whichever process waits.
+ALTER TABLE intent ADD COLUMN progress INTEGER;
 
 -- policy: 'all' (every message), 'mentions' (only a mention of our nick, or in a one-to-one
 -- conversation every message), 'none'. Without a row: 'all' with a contact, 'mentions' in a room.

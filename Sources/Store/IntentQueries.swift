@@ -17,6 +17,11 @@ extension Store {
         }
     }
 
+    /// How far a file intent's upload is; a reader in any process draws its progress bar.
+    public func setIntentProgress(id: Int64, bytes: Int64) throws {
+        try write { db in try db.execute(sql: "UPDATE intent SET progress = ? WHERE id = ?", arguments: [bytes, id]) }
+    }
+
     public func intent(id: Int64) throws -> Intent? {
         try read { db in try Intent.fetchOne(db, key: id) }
     }

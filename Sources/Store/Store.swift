@@ -83,6 +83,9 @@ public final class Store: Sendable {
             listener?(UpgradeStep(messages: messages, step: index + 1, steps: pending.count, name: name))
             try migrator.migrate(pool, upTo: identifier)
         }
+        // The reads above opened reader connections whose schema cache predates the
+        // migrations: without this, a table that gained columns fails to decode on them.
+        pool.invalidateReadOnlyConnections()
     }
 
     static var migrator: DatabaseMigrator {

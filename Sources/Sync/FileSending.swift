@@ -70,8 +70,10 @@ public enum FileSending {
             removeCopy(path)
             throw Intents.Refusal(failure.description)
         }
-        try await upload(path: path, size: size, slot: slot, account: context.account)
         let store = context.store
+        try await upload(path: path, size: size, slot: slot, account: context.account) { progress in
+            if let id = intent.id { try? store.setIntentProgress(id: id, bytes: progress.done) }
+        }
         if let text = args.text {
             _ = try Outbox.enqueueChat(store: store, account: context.account, to: intent.target, body: text)
         }
@@ -83,7 +85,9 @@ public enum FileSending {
         _ = await context.engine.flush()
     }
 
-    private static func upload(path: String, size: Int64, slot: HTTPUpload.Slot, account: Account) async throws {
+    private static func upload(
+        path: String, size: Int64, slot: HTTPUpload.Slot, account: Account, progress: @escaping @Sendable (TransferProgress) -> Void
+    ) async throws {
         var delays = retryDelays[...]
         while true {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -91,7 +95,8 @@ public enum FileSending {
             do throws(HTTPTransferError) {
                 defer { close(fd) }
                 try await HTTPTransfer().upload(
-                    from: fd, size: size, to: slot.putURL, headers: slot.headers, contentType: nil, trust: HTTPTrust(account: account))
+                    from: fd, size: size, to: slot.putURL, headers: slot.headers, contentType: nil, trust: HTTPTrust(account: account),
+                    progress: progress)
                 return
             } catch {
                 guard error.isTransient, let delay = delays.popFirst() else {

@@ -96,6 +96,11 @@ public enum HTTPTransferError: Error, Sendable, Equatable, CustomStringConvertib
 public struct TransferProgress: Sendable, Equatable {
     public var done: Int64
     public var total: Int64?
+
+    public init(done: Int64, total: Int64?) {
+        self.done = done
+        self.total = total
+    }
 }
 
 /// One HTTP upload or download through libcurl's GnuTLS build (the `CCurl` shim).
@@ -128,6 +133,7 @@ public final class HTTPTransfer: Sendable {
         let result = await perform(job, url: url, put: true, headers: lines, caFile: caFile, pin: pin, uploadFD: fd, uploadSize: size)
         try check(result, job)
         guard result.status == 200 || result.status == 201 else { throw .status(Int(result.status)) }
+        progress(TransferProgress(done: size, total: size))  // the last report is throttled away otherwise
     }
 
     /// GETs `url` into `fd`, at most `limit` bytes (0: no limit); returns the bytes written.
@@ -140,6 +146,7 @@ public final class HTTPTransfer: Sendable {
         let result = await perform(job, url: url, put: false, headers: [], caFile: caFile, pin: pin, uploadFD: -1, uploadSize: 0)
         try check(result, job)
         guard result.status == 200 else { throw .status(Int(result.status)) }
+        progress(TransferProgress(done: job.written, total: job.written))
         return job.written
     }
 

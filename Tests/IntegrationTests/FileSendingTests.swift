@@ -41,6 +41,11 @@ import Testing
         let url = try #require(messages.last?["body"] as? String)
         #expect(url.hasPrefix("https://") && url.hasSuffix(".bin"))
         #expect(try await peerDownload(url) == source.data)
+        // The upload's progress was recorded where any waiting process can draw it.
+        let store = try Store(directory: home.path)
+        let account = try #require(try store.defaultAccount())
+        let upload = try #require(try store.intents(accountID: account.rowID, includeFinished: true).first { $0.kind == .file })
+        #expect(upload.progress == 250_000)
         // The copy in the data directory is gone once sent.
         let outgoing = (home.path as NSString).appendingPathComponent("outgoing")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: outgoing))?.isEmpty ?? true)

@@ -58,7 +58,19 @@ struct SendCommand: AsyncParsableCommand {
         }
         var intent = stored
         if !queueOnly, let id = stored.id {
+            // Whichever process uploads records its progress; the bar follows it from the Store.
+            let bar = isatty(STDERR_FILENO) == 1 ? ProgressBar(label: "upload") : nil
+            let drawing = bar.map { bar in
+                Task { [store = context.store, total = stored.arguments.size] in
+                    while !Task.isCancelled {
+                        if let done = (try? store.intent(id: id))??.progress { bar.show(TransferProgress(done: done, total: total)) }
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+            }
             let (row, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: id, wait: Self.fileWait)
+            drawing?.cancel()
+            bar?.finish()
             intent = row ?? stored
             if !outcome.settled, let note = outcome.note { Terminal.error("queued: \(note)") }
         }

@@ -83,11 +83,13 @@ public struct Intent: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var error: String?
     public var createdAt: Double
     public var doneAt: Double?
+    /// A file upload: the bytes sent so far (migration 0018).
+    public var progress: Int64? = nil
 
     enum CodingKeys: String, CodingKey {
         case id
         case accountID = "account_id"
-        case kind, target, payload, state, attempts, error
+        case kind, target, payload, state, attempts, error, progress
         case createdAt = "created_at"
         case doneAt = "done_at"
     }
