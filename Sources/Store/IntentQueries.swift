@@ -115,7 +115,11 @@ extension Store {
     public func cancelIntent(_ intent: Intent) throws -> Intent {
         try write { db in
             try db.execute(
-                sql: "UPDATE intent SET state = 'cancelled', done_at = ? WHERE id = ? AND state = 'queued' AND attempts = 0",
+                // A file upload under way stops too: the uploader sees the state and aborts.
+                sql: """
+                    UPDATE intent SET state = 'cancelled', done_at = ?
+                    WHERE id = ? AND ((state = 'queued' AND attempts = 0) OR (kind = 'file' AND state IN ('queued', 'sent')))
+                    """,
                 arguments: [Store.now, intent.id])
             let changed = db.changesCount == 1
             let current = try Intent.fetchOne(db, key: intent.id) ?? intent

@@ -71,8 +71,16 @@ public enum FileSending {
             throw Intents.Refusal(failure.description)
         }
         let store = context.store
-        try await upload(path: path, size: size, slot: slot, account: context.account) { progress in
-            if let id = intent.id { try? store.setIntentProgress(id: id, bytes: progress.done) }
+        let transfer = HTTPTransfer()
+        try await upload(path: path, size: size, slot: slot, account: context.account, transfer: transfer) { progress in
+            guard let id = intent.id else { return }
+            try? store.setIntentProgress(id: id, bytes: progress.done)
+            // `tern outbox cancel`, or Ctrl-C in the `send --file` that waits: stop the upload.
+            if (try? store.intent(id: id))??.state == .cancelled { transfer.cancel() }
+        }
+        if let id = intent.id, (try? store.intent(id: id))??.state == .cancelled {
+            removeCopy(path)
+            return  // cancelled as the last bytes went: the link is not sent
         }
         if let text = args.text {
             _ = try Outbox.enqueueChat(store: store, account: context.account, to: intent.target, body: text)
@@ -86,7 +94,8 @@ public enum FileSending {
     }
 
     private static func upload(
-        path: String, size: Int64, slot: HTTPUpload.Slot, account: Account, progress: @escaping @Sendable (TransferProgress) -> Void
+        path: String, size: Int64, slot: HTTPUpload.Slot, account: Account, transfer: HTTPTransfer,
+        progress: @escaping @Sendable (TransferProgress) -> Void
     ) async throws {
         var delays = retryDelays[...]
         while true {
@@ -94,14 +103,14 @@ public enum FileSending {
             guard fd >= 0 else { throw Intents.Refusal("cannot read the queued copy: \(String(cString: strerror(errno)))") }
             do throws(HTTPTransferError) {
                 defer { close(fd) }
-                try await HTTPTransfer().upload(
+                try await transfer.upload(
                     from: fd, size: size, to: slot.putURL, headers: slot.headers, contentType: nil, trust: HTTPTrust(account: account),
                     progress: progress)
                 return
             } catch {
                 guard error.isTransient, let delay = delays.popFirst() else {
                     removeCopy(path)
-                    throw Intents.Refusal("upload failed: \(error)")
+                    throw Intents.Refusal(error == .cancelled ? "cancelled" : "upload failed: \(error)")
                 }
                 try? await Task.sleep(for: delay)
             }

@@ -249,4 +249,37 @@ import XMPP
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         #expect(names == ["_._.bashrc", "a_._._b_c.txt", "bashrc", "bashrc (1)", "file", "gpj.exe"], "the link and five new files, no .profile")
     }
+
+    @Test func a_cancelled_download_stops_and_leaves_no_partial_file() async throws {
+        let file = try randomFile(bytes: 200_000)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        let hostile = try startProcess("/usr/bin/env", [
+            "python3", (server.peerScript as NSString).deletingLastPathComponent + "/../hostile/https_files.py",
+            "--cert", server.caFile, "--key", (server.caFile as NSString).deletingPathExtension + ".key", "--body", file.path, "--slow",
+        ])
+        defer { hostile.process.terminate() }
+        var port: Int?
+        try await waitFor("the slow file server to listen") {
+            port = jsonLines(hostile.output().stdout).first?["port"] as? Int
+            return port != nil || !hostile.process.isRunning
+        }
+        let url = "https://localhost:\(try #require(port))/slow.bin"
+        try await withEngine { store, account, _ in
+            let offer = StoredMessage(
+                accountID: account.rowID, conversation: "bob@localhost", direction: .incoming, sender: "bob@localhost/x",
+                recipient: account.jid, body: url, timestamp: Store.now, receivedAt: Store.now, dedupKey: "o:slow")
+            _ = try store.insertMessages([offer])
+            let id = try #require(try store.files(accountID: account.rowID).first?.rowID)
+            let folder = scratchDirectory()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let transfer = HTTPTransfer()
+            await #expect(throws: HTTPTransferError.cancelled) {
+                _ = try await FileDownloads.download(id: id, store: store, account: account, into: folder, transfer: transfer) { progress in
+                    if progress.done > 0 { transfer.cancel() }
+                }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "no partial file")
+            #expect(try store.file(accountID: account.rowID, id: id)?.state == .offered, "the offer is as it was")
+        }
+    }
 }

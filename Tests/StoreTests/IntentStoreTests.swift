@@ -88,6 +88,23 @@ import Testing
         #expect(try store.readyIntents(accountID: account.rowID).map(\.id) == [resentID])
     }
 
+    @Test func a_file_upload_under_way__can_be_cancelled__other_taken_intents_cannot() throws {
+        let (store, account) = try makeStore()
+        let file = try store.enqueueIntent(Intent(
+            accountID: account.rowID, kind: .file, target: "bob@x", payload: Intent.Payload(name: "a.bin", path: "/tmp/a", size: 9),
+            createdAt: 1))
+        let block = try #require(try store.addDetailsIntent(accountID: account.rowID, .block, jid: "bad@x").id)
+        #expect(try store.takeIntent(id: file.id!))
+        #expect(try store.takeIntent(id: block))
+        try store.setIntentProgress(id: file.id!, bytes: 4)
+        #expect(try store.cancelIntent(file).state == .cancelled)
+        #expect(throws: OutboxEditError.self) { try store.cancelIntent(try #require(try store.intent(id: block))) }
+        // The uploader's own outcome no longer changes it.
+        try store.finishIntent(id: file.id!, error: "cancelled")
+        let after = try #require(try store.intent(id: file.id!))
+        #expect(after.state == .cancelled && after.error == nil && after.progress == 4)
+    }
+
     @Test func summary__says_what_each_kind_does() {
         func intent(_ kind: Intent.Kind, _ payload: Intent.Payload) -> Intent {
             Intent(accountID: 1, kind: kind, target: "t@x", payload: payload, createdAt: 0)

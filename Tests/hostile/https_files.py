@@ -14,6 +14,7 @@ def main():
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--body", required=True, help="file whose bytes every GET returns")
+    parser.add_argument("--slow", action="store_true", help="send 1 KiB every 100 ms")
     args = parser.parse_args()
     with open(args.body, "rb") as f:
         payload = f.read()
@@ -25,7 +26,14 @@ def main():
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("Content-Disposition", 'attachment; filename="../../.profile"')
             self.end_headers()
-            self.wfile.write(payload)
+            if not args.slow:
+                self.wfile.write(payload)
+                return
+            import time
+            for start in range(0, len(payload), 1024):
+                self.wfile.write(payload[start:start + 1024])
+                self.wfile.flush()
+                time.sleep(0.1)
 
         def log_message(self, *_):
             pass

@@ -68,7 +68,10 @@ struct SendCommand: AsyncParsableCommand {
                     }
                 }
             }
+            // Ctrl-C cancels the upload, whichever process carries it out.
+            let stop = SignalStop { [store = context.store] in _ = try? store.cancelIntent(stored) }
             let (row, outcome) = try await IntentRunner(store: context.store, account: account).run(intent: id, wait: Self.fileWait)
+            withExtendedLifetime(stop) {}
             drawing?.cancel()
             bar?.finish()
             intent = row ?? stored
@@ -76,6 +79,7 @@ struct SendCommand: AsyncParsableCommand {
         }
         print(json ? Renderer.intentJSON(intent) : "\(Store.outboxID(of: intent)) \(intent.kind.rawValue) \(intent.state.rawValue)")
         if intent.state == .failed { throw Failure(intent.error ?? "refused") }
+        if intent.state == .cancelled { throw Failure("upload cancelled") }
     }
 
     private func readBody() throws -> String {
