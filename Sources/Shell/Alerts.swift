@@ -85,8 +85,8 @@ enum Alerts {
 /// raises one (or one summary) when the burst is over. The notify command runs detached with
 /// a timeout, at most `maxRunning` at once; one that hangs or fails costs the shell nothing.
 final class AlertRaiser: @unchecked Sendable {
-    static let window: Duration = .milliseconds(700)
-    static let commandTimeout: Duration = .seconds(5)
+    static let windowSeconds = 0.7
+    static let commandTimeoutSeconds = 5.0
     static let maxRunning = 2
 
     private let editor: LineEditor
@@ -114,10 +114,8 @@ final class AlertRaiser: @unchecked Sendable {
             return !flushScheduled
         }
         guard schedule else { return }
-        Task.detached { [self] in
-            try? await Task.sleep(for: Self.window)
-            flush()
-        }
+        // A Dispatch timer, not a task: the alert must come even when the cooperative pool is busy.
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.windowSeconds) { [self] in flush() }
     }
 
     private func flush() {
@@ -168,8 +166,7 @@ final class AlertRaiser: @unchecked Sendable {
             return
         }
         let pid = process.processIdentifier
-        Task.detached {
-            try? await Task.sleep(for: Self.commandTimeout)
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.commandTimeoutSeconds) {
             // SIGKILL: a program that ignores SIGTERM must not keep its slot.
             if process.isRunning { kill(pid, SIGKILL) }
             slot.release()

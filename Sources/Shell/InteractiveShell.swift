@@ -63,9 +63,7 @@ actor InteractiveShell {
 
     func run() async {
         account = try? context.account()
-        editor.completer = { line, _ in
-            line.contains(" ") ? [] : CommandTable.completionWords
-        }
+        editor.completer = { line, word in ShellCompletion.candidates(line: line, word: word) }
         if let account {
             say("tern — \(account.jid). /help lists commands.")
             conversation = try? context.store.lastConversation(accountID: account.rowID)

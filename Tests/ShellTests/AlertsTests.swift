@@ -54,9 +54,12 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let script = directory + "/notify.sh"
-        try "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> \"\(directory)/args\"\n".write(
-            toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+        // Written through a close-on-exec descriptor: a child another test forks meanwhile must
+        // not hold it open for writing, or exec would fail with ETXTBSY.
+        let fd = open(script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        let text = "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> \"\(directory)/args\"\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
         let editor = try LineEditor(historyFile: nil, interactive: false, input: open("/dev/null", O_RDONLY), output: open("/dev/null", O_WRONLY))
         let raiser = AlertRaiser(editor: editor)
         raiser.configure(command: "\(script) fixed", desktop: .off)
@@ -86,14 +89,14 @@ import Testing
         }
         #expect(raiser.snapshot.started == 2)
         #expect(raiser.snapshot.dropped == 1)
-        try await waitUntil(timeout: .seconds(15)) {
+        try await waitUntil(timeout: .seconds(30)) {
             raiser.raise(Alerts.Alert(title: "later", text: "x"))
-            try? await Task.sleep(for: AlertRaiser.window + .milliseconds(200))
+            try? await Task.sleep(for: .milliseconds(900))
             return raiser.snapshot.started > 2
         }
     }
 
-    private func waitUntil(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+    private func waitUntil(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while await !condition() {
             guard ContinuousClock.now < deadline else { throw CancellationError() }
