@@ -86,7 +86,6 @@ enum Alerts {
 /// a timeout, at most `maxRunning` at once; one that hangs or fails costs the shell nothing.
 final class AlertRaiser: @unchecked Sendable {
     static let windowSeconds = 0.7
-    static let commandTimeoutSeconds = 5.0
     static let maxRunning = 2
 
     private let editor: LineEditor
@@ -95,12 +94,17 @@ final class AlertRaiser: @unchecked Sendable {
     private var pending: [Alerts.Alert] = []
     private var flushScheduled = false
     private var running = 0
+    private var pids: Set<Int32> = []
     private var settings: (command: String?, desktop: Account.DesktopNotify) = (nil, .off)
     /// Alerts raised, commands started and commands dropped (too many running), for tests.
     private(set) var counts = (raised: 0, started: 0, dropped: 0)
 
-    init(editor: LineEditor) {
+    /// How long a notify command may run before it is killed.
+    private let commandTimeout: Double
+
+    init(editor: LineEditor, commandTimeout: Double = 5) {
         self.editor = editor
+        self.commandTimeout = commandTimeout
     }
 
     func configure(command: String?, desktop: Account.DesktopNotify) {
@@ -166,9 +170,11 @@ final class AlertRaiser: @unchecked Sendable {
             return
         }
         let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.commandTimeoutSeconds) {
+        lock.withLock { _ = pids.insert(pid) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + commandTimeout) { [self] in
             // SIGKILL: a program that ignores SIGTERM must not keep its slot.
             if process.isRunning { kill(pid, SIGKILL) }
+            lock.withLock { _ = pids.remove(pid) }
             slot.release()
         }
     }
@@ -190,4 +196,9 @@ final class AlertRaiser: @unchecked Sendable {
     }
 
     var snapshot: (raised: Int, started: Int, dropped: Int) { lock.withLock { counts } }
+
+    /// Kills the notify commands still running (the shell is quitting, or a test ends).
+    func killRunning() {
+        for pid in lock.withLock({ pids }) { kill(pid, SIGKILL) }
+    }
 }

@@ -603,6 +603,7 @@ actor InteractiveShell {
         for follower in intentFollowers { follower.cancel() }
         for follower in intentFollowers { await follower.value }
         await stopSync()
+        alerts.killRunning()  // a notify command that hangs must not outlive the shell
     }
 
     // MARK: - Output

@@ -77,22 +77,32 @@ import Testing
         #expect(summary == "fixed\ntern\n5 new\n")
     }
 
-    @Test func a_hung_notify_command_is_killed_and_never_holds_more_than_its_slots() async throws {
-        let editor = try LineEditor(historyFile: nil, interactive: false, input: open("/dev/null", O_RDONLY), output: open("/dev/null", O_WRONLY))
-        let raiser = AlertRaiser(editor: editor)
-        // Runs until killed whatever its extra arguments (no script file: a file written just
-        // now can be busy for exec while another test forks).
-        raiser.configure(command: "/usr/bin/tail -f /dev/null", desktop: .off)
+    @Test func notify_commands_hold_at_most_two_slots_and_a_hung_one_is_killed_to_free_its_own() async throws {
+        // `tail -f /dev/null` runs until killed, whatever arguments follow.
+        let hung = "/usr/bin/tail -f /dev/null"
+        let quiet = { try LineEditor(historyFile: nil, interactive: false, input: open("/dev/null", O_RDONLY), output: open("/dev/null", O_WRONLY)) }
+        let patient = AlertRaiser(editor: try quiet(), commandTimeout: 300)
+        defer { patient.killRunning() }
+        patient.configure(command: hung, desktop: .off)
         for n in 0..<3 {
-            raiser.raise(Alerts.Alert(title: "a\(n)", text: "x"))
-            try await waitUntil { raiser.snapshot.started + raiser.snapshot.dropped == n + 1 }
+            patient.raise(Alerts.Alert(title: "a\(n)", text: "x"))
+            try await waitUntil { patient.snapshot.started + patient.snapshot.dropped == n + 1 }
         }
-        #expect(raiser.snapshot.started == 2)
-        #expect(raiser.snapshot.dropped == 1)
-        try await waitUntil(timeout: .seconds(30)) {
-            raiser.raise(Alerts.Alert(title: "later", text: "x"))
+        #expect(patient.snapshot.started == 2)
+        #expect(patient.snapshot.dropped == 1, "a third would wait behind two hung ones: it is dropped")
+
+        let strict = AlertRaiser(editor: try quiet(), commandTimeout: 1)
+        defer { strict.killRunning() }
+        strict.configure(command: hung, desktop: .off)
+        strict.raise(Alerts.Alert(title: "first", text: "x"))
+        try await waitUntil { strict.snapshot.started == 1 }
+        strict.raise(Alerts.Alert(title: "second", text: "x"))
+        try await waitUntil { strict.snapshot.started == 2 }
+        // Only the kill at the timeout can free the slots: tail never exits by itself.
+        try await waitUntil {
+            strict.raise(Alerts.Alert(title: "later", text: "x"))
             try? await Task.sleep(for: .milliseconds(900))
-            return raiser.snapshot.started > 2
+            return strict.snapshot.started > 2
         }
     }
 
