@@ -53,7 +53,7 @@ import XMPP
     }
 
     /// The client answered the server's `<r/>` with this `h`, or nil when it did not.
-    func ackWritten(_ link: EmbeddedTransport, timeout: Duration = .seconds(5)) async -> String? {
+    func ackWritten(_ link: EmbeddedTransport, timeout: Duration = .seconds(30)) async -> String? {
         await link.waitForWrite(timeout: timeout) { $0.matches("a", NS.sm) }?["h"]
     }
 
@@ -232,7 +232,7 @@ import XMPP
         #expect(failing.entries == ["broken handled 1,2"], "no observer runs after a failed commit")
     }
 
-    func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+    func waitUntil(timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
             guard ContinuousClock.now < deadline else {

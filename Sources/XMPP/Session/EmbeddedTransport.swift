@@ -90,8 +90,10 @@ public final class EmbeddedTransport: StreamTransport, Sendable {
     /// What the client wrote, parsed; anything unparsable is left out.
     public var writtenElements: [Element] { written.compactMap { try? StreamParser.element(fromSerialized: $0) } }
 
-    /// Waits until the client has written an element that `matches`, and returns it.
-    public func waitForWrite(timeout: Duration = .seconds(5), where matches: (Element) -> Bool) async -> Element? {
+    /// Waits until the client has written an element that `matches`, and returns it. The
+    /// default wait is long because it returns at once when the element is there, and a whole
+    /// test suite on two cores can take seconds.
+    public func waitForWrite(timeout: Duration = .seconds(30), where matches: (Element) -> Bool) async -> Element? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let found = writtenElements.first(where: matches) { return found }
