@@ -45,6 +45,9 @@ actor InteractiveShell {
     /// Our chat state toward the current conversation (XEP-0085), and the tasks that feed it.
     var typing = TypingNotifier()
     var typingTasks: [Task<Void, Never>] = []
+    /// Downloads under way, as the prompt shows them (`file 3 45%`).
+    var transferNotes: [Int64: String] = [:]
+    var endedTransfers: Set<Int64> = []
     /// The last chat state each contact sent us, by bare JID.
     var peerStates: [String: ChatState] = [:]
     private var quitting = false
@@ -620,7 +623,7 @@ actor InteractiveShell {
         editor.print(text)
     }
 
-    private func updatePrompt() {
+    func updatePrompt() {
         var parts: [String] = []
         if let account { parts.append(account.jid) }
         var state = link.rendering
@@ -631,6 +634,7 @@ actor InteractiveShell {
         parts.append("[\(state)]")
         if let conversation { parts.append(Sanitizer.inert(conversation)) }
         if let note = typingNote() { parts.append("(\(note))") }
+        if !transferNotes.isEmpty { parts.append("[" + transferNotes.keys.sorted().compactMap { transferNotes[$0] }.joined(separator: ", ") + "]") }
         let others = unread.values.reduce(0, +)
         if others > 0 { parts.append("(\(others) unread)") }
         editor.setPrompt(parts.joined(separator: " ") + "> ")

@@ -41,9 +41,14 @@ extension InteractiveShell {
             ? (arguments[1] as NSString).expandingTildeInPath
             : FileDownloads.directory(of: account, environment: ProcessInfo.processInfo.environment)
         let store = context.store
+        let interactive = editor.interactive
         @Sendable func fetch() async -> String {
             do {
-                let file = try await FileDownloads.download(id: id, store: store, account: account, into: directory)
+                // On a terminal the prompt shows how far it is; the shell never waits for it.
+                let file = try await FileDownloads.download(id: id, store: store, account: account, into: directory) { [weak self] progress in
+                    guard interactive else { return }
+                    Task { await self?.showTransfer(id, progress) }
+                }
                 return "-- file \(id) saved: " + Sanitizer.inert(file.path ?? "")
             } catch {
                 return "-- file \(id) not downloaded: " + Sanitizer.inert("\(error)")
@@ -51,10 +56,28 @@ extension InteractiveShell {
         }
         guard editor.interactive else { return say(await fetch()) }
         say("-- downloading file \(id)…")
+        endedTransfers.remove(id)
         Task { [weak self] in
             let line = await fetch()
-            await self?.say(line)
+            await self?.endTransfer(id, line)
         }
+    }
+
+    /// The prompt's note for a download under way: `file 3 45%`, redrawn when the figure changes.
+    func showTransfer(_ id: Int64, _ progress: TransferProgress) {
+        guard !endedTransfers.contains(id) else { return }  // a report that came after the end
+        let figure = progress.total.map { "\(min(100, progress.done * 100 / max($0, 1)))%" } ?? ByteCount.text(progress.done)
+        let note = "file \(id) \(figure)"
+        guard transferNotes[id] != note else { return }
+        transferNotes[id] = note
+        updatePrompt()
+    }
+
+    func endTransfer(_ id: Int64, _ line: String) {
+        transferNotes[id] = nil
+        endedTransfers.insert(id)
+        say(line)
+        updatePrompt()
     }
 
     /// The offer line for a message that offers a file, if it does.
