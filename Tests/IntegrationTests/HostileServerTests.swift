@@ -285,13 +285,15 @@ import Testing
         let before = scene.hostile.connections
 
         let watch = try scene.home.start(["sync", "--watch", "--json"])
-        try await Task.sleep(for: .seconds(8))
+        // Shorter than the shortest wait after the second failure (15 s × a jitter of 0.5-1),
+        // so a third connection cannot fall inside however fast the first two come.
+        try await Task.sleep(for: .seconds(7))
         watch.interrupt()
         let result = try await watch.finish(timeout: .seconds(10))
         let attempts = scene.hostile.connections - before
         // The second failure in a row is no network hiccup: the next try waits 15 s or more
         // (it used to be one every half second).
-        #expect(attempts == 2, "\(attempts) connections in 8 s")
+        #expect(attempts == 2, "\(attempts) connections in 7 s")
         let events = result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let details = events.compactMap { $0["detail"] as? String }
         #expect(details.contains { $0.contains("handled-count-too-high") }, "the reason stays visible: \(details)")
