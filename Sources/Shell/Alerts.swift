@@ -46,8 +46,11 @@ enum Alerts {
 
     /// Several alerts that came together, as one.
     static func summary(_ alerts: [Alert]) -> Alert {
-        let mentions = alerts.filter(\.isMention).count
-        let text = mentions > 0 ? "\(alerts.count) new, \(mentions) mentioning you" : "\(alerts.count) new"
+        summary(count: alerts.count, mentions: alerts.filter(\.isMention).count)
+    }
+
+    static func summary(count: Int, mentions: Int) -> Alert {
+        let text = mentions > 0 ? "\(count) new, \(mentions) mentioning you" : "\(count) new"
         return Alert(title: "tern", text: text, isMention: mentions > 0)
     }
 
@@ -91,7 +94,8 @@ final class AlertRaiser: @unchecked Sendable {
     private let editor: LineEditor
     private let lock = NSLock()
     // Guarded by `lock`.
-    private var pending: [Alerts.Alert] = []
+    /// The burst being gathered: its first alert and its size (a flood keeps no more than that).
+    private var pending: (first: Alerts.Alert?, count: Int, mentions: Int) = (nil, 0, 0)
     private var flushScheduled = false
     private var running = 0
     private var pids: Set<Int32> = []
@@ -113,7 +117,7 @@ final class AlertRaiser: @unchecked Sendable {
 
     func raise(_ alert: Alerts.Alert) {
         let schedule = lock.withLock { () -> Bool in
-            pending.append(alert)
+            pending = (pending.first ?? alert, pending.count + 1, pending.mentions + (alert.isMention ? 1 : 0))
             defer { flushScheduled = true }
             return !flushScheduled
         }
@@ -123,15 +127,15 @@ final class AlertRaiser: @unchecked Sendable {
     }
 
     private func flush() {
-        let (alerts, settings) = lock.withLock { () -> ([Alerts.Alert], (command: String?, desktop: Account.DesktopNotify)) in
+        let (burst, settings) = lock.withLock { () -> ((first: Alerts.Alert?, count: Int, mentions: Int), (command: String?, desktop: Account.DesktopNotify)) in
             defer {
-                pending = []
+                pending = (nil, 0, 0)
                 flushScheduled = false
             }
             return (pending, self.settings)
         }
-        guard !alerts.isEmpty else { return }
-        let alert = alerts.count == 1 ? alerts[0] : Alerts.summary(alerts)
+        guard let first = burst.first else { return }
+        let alert = burst.count == 1 ? first : Alerts.summary(count: burst.count, mentions: burst.mentions)
         lock.withLock { counts.raised += 1 }
         editor.bell()
         if editor.interactive, let escape = Alerts.escape(alert, settings.desktop) { editor.writeOut(escape) }

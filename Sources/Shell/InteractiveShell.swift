@@ -48,7 +48,8 @@ actor InteractiveShell {
     /// Downloads under way, as the prompt shows them (`file 3 45%`).
     var transferNotes: [Int64: String] = [:]
     var endedTransfers: Set<Int64> = []
-    /// The last chat state each contact sent us, by bare JID.
+    static let peerStatesKept = 256
+    /// The last chat state each contact sent us, by bare JID, while it is one the prompt shows.
     var peerStates: [String: ChatState] = [:]
     private var quitting = false
     /// The message ids `/search` last listed, for `/goto N`.
@@ -576,7 +577,13 @@ actor InteractiveShell {
             say("-- " + Renderer.retrying(reason: reason, delay: delay, failures: failures))
             retryNote = "retry in \(SyncEngine.spoken(delay))"
         case .chatState(let jid, let state):
-            peerStates[jid] = state
+            // Only what the prompt shows is kept, and only so many: anyone can send states.
+            if state == .composing || state == .paused {
+                if peerStates.count >= Self.peerStatesKept, peerStates[jid] == nil { peerStates.removeAll() }
+                peerStates[jid] = state
+            } else {
+                peerStates[jid] = nil
+            }
         }
         updatePrompt()
     }

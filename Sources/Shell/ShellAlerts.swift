@@ -14,7 +14,10 @@ extension InteractiveShell {
     }
 
     func alert(for message: StoredMessage, isMention: Bool, offersFile: Bool) {
-        guard message.direction == .incoming, let account = try? requireCurrentAccount() else { return }
+        // The conversation on screen alerts only for a mention: no Store reads for the rest.
+        guard message.direction == .incoming, message.conversation != currentConversation || isMention,
+            let account = try? requireCurrentAccount()
+        else { return }
         let isRoom = message.type == "groupchat"
         let stored = try? context.store.alertPolicy(accountID: account.rowID, conversation: message.conversation)
         let sender = SenderNames(store: context.store, accountID: account.rowID).name(message)

@@ -60,11 +60,7 @@ extension InteractiveShell {
     }
 
     private func contactName(_ jid: String) -> String {
-        if let accountID = try? requireCurrentAccount().rowID, let contact = try? context.store.contact(accountID: accountID, jid: jid),
-            let name = contact.name, !name.isEmpty
-        {
-            return Sanitizer.inert(name)
-        }
-        return Sanitizer.inert(jid.split(separator: "@").first.map(String.init) ?? jid)
+        let roster = (try? requireCurrentAccount()).flatMap { SenderNames(store: context.store, accountID: $0.rowID).rosterName(jid) }
+        return roster ?? Sanitizer.inert(jid.split(separator: "@").first.map(String.init) ?? jid)
     }
 }

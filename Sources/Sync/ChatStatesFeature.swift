@@ -36,10 +36,16 @@ struct ChatStatesFeature: SessionFeature {
 }
 
 /// Contacts that sent us a chat state this process: ours may go to them (XEP-0085 §5.1).
+/// Anyone can send one, so the set is bounded: past `capacity` it starts again (a contact
+/// that still types will be learned again from its next state).
 actor ChatStatePeers {
+    static let capacity = 1024
     private var supporting: Set<String> = []
 
-    func add(_ bare: String) { supporting.insert(bare) }
+    func add(_ bare: String) {
+        if supporting.count >= Self.capacity, !supporting.contains(bare) { supporting.removeAll(keepingCapacity: true) }
+        supporting.insert(bare)
+    }
     func supports(_ bare: String) -> Bool { supporting.contains(bare) }
 }
 

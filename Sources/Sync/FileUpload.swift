@@ -19,13 +19,18 @@ public enum FileUpload {
         }
     }
 
+    /// How many of the server's disco#items are asked whether they are the upload service.
+    static let maxCandidates = 16
+
     /// The first item of the server's disco#items that is an upload service (§3).
     public static func findService(on engine: SyncEngine, domain: JID) async throws -> HTTPUpload.Service {
         // The server itself may be the service; its components are the usual place.
         var candidates = [domain]
         let items = try await engine.request(
             IQ.request(.get, id: UUID().uuidString.lowercased(), to: domain, payload: Element("query", namespace: NS.discoItems)))
-        for item in items.child("query", namespace: NS.discoItems)?.children("item", namespace: NS.discoItems) ?? [] {
+        let listed = items.child("query", namespace: NS.discoItems)?.children("item", namespace: NS.discoItems) ?? []
+        // Each is asked in turn (up to 15 s each): a long list is cut, not waited through.
+        for item in listed.prefix(maxCandidates) {
             if let jid = item["jid"].flatMap({ try? JID($0) }) { candidates.append(jid) }
         }
         for candidate in candidates {

@@ -44,3 +44,12 @@ extension SyncEngineTests {
         #expect(item.stanza.contains("<active xmlns='http://jabber.org/protocol/chatstates'/>"), "\(item.stanza)")
     }
 }
+
+@Suite struct ChatStatePeersTests {
+    @Test func the_set_of_peers_stays_bounded_whoever_sends_states() async {
+        let peers = ChatStatePeers()
+        for n in 0..<(ChatStatePeers.capacity + 10) { await peers.add("stranger\(n)@example.org") }
+        #expect(await peers.supports("stranger\(ChatStatePeers.capacity + 9)@example.org"))
+        #expect(await !peers.supports("stranger0@example.org"), "the oldest were let go")
+    }
+}

@@ -133,17 +133,10 @@ enum FileRenderer {
     /// `ID  state  name  size  from  path`
     static func line(_ file: FileTransfer, names: SenderNames) -> String {
         let size = file.size.map(ByteCount.text) ?? "?"
-        var line = "\(file.rowID)  \(file.state.rawValue)  \(name(file))  \(size)  from \(senderName(file, names))"
+        var line = "\(file.rowID)  \(file.state.rawValue)  \(name(file))  \(size)  from \(names.contact(file.sender))"
         if let path = file.path { line += "  \(Sanitizer.inert(path))" }
         if let error = file.error, file.state == .failed { line += "  (\(Sanitizer.inert(error)))" }
         return line
-    }
-
-    static func senderName(_ file: FileTransfer, _ names: SenderNames) -> String {
-        let message = StoredMessage(
-            accountID: file.accountID, conversation: file.conversation, direction: file.direction, sender: file.sender,
-            recipient: "", body: "", timestamp: file.createdAt, receivedAt: file.createdAt, dedupKey: "")
-        return names.name(message)
     }
 
     /// CLI.md's file object.

@@ -89,11 +89,18 @@ struct SenderNames {
     func name(_ message: StoredMessage) -> String {
         if message.direction == .outgoing { return "me" }
         if message.type == "groupchat", let nick = message.nick { return Sanitizer.inert(nick) }
-        let bare = (try? JID(message.sender).bare.description) ?? message.sender
-        if let contact = try? store.contact(accountID: accountID, jid: bare), let name = contact.name, !name.isEmpty {
-            return Sanitizer.inert(name)
-        }
-        return Renderer.sender(message.sender)
+        return contact(message.sender)
+    }
+
+    /// A one-to-one sender (a full or bare JID): its roster name, else the JID as shown.
+    func contact(_ jid: String) -> String {
+        rosterName((try? JID(jid).bare.description) ?? jid) ?? Renderer.sender(jid)
+    }
+
+    /// The roster name of a bare JID, made inert, when it has one.
+    func rosterName(_ bare: String) -> String? {
+        guard let contact = try? store.contact(accountID: accountID, jid: bare), let name = contact.name, !name.isEmpty else { return nil }
+        return Sanitizer.inert(name)
     }
 }
 
