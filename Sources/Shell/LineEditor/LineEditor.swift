@@ -112,6 +112,15 @@ public final class LineEditor: @unchecked Sendable {
     var observedLine = ""
     var acceptedLine: String?
 
+    /// The terminal's width in columns, read at each call so a resize counts at once; nil when
+    /// the output is not a terminal (piped output is never wrapped).
+    public var columns: Int? {
+        guard interactive else { return nil }
+        var size = winsize()
+        guard ioctl(output, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     /// The editor currently inside `run`; readline's C callbacks cannot carry context.
     static let active = Mutex<LineEditor?>(nil)
 
