@@ -33,6 +33,14 @@ static inline void tern_rl_set_catch_sigwinch(int on) { rl_catch_sigwinch = on; 
 /* Stop readline from calling setenv(LINES/COLUMNS): setenv races with getenv on other threads. */
 static inline void tern_rl_set_change_environment(int on) { rl_change_environment = on; }
 
+/* Readline puts the terminal back in cooked mode (echo on) around every line handler call.
+ * Keys typed ahead that the kernel processes in that window are echoed: a password typed
+ * right after its command would show. With no deprep function the terminal stays in
+ * readline's mode from install to the end of the run; LineEditor deprepares it itself. */
+static inline void tern_rl_keep_terminal_prepared(int keep) {
+    rl_deprep_term_function = keep ? NULL : rl_deprep_terminal;
+}
+
 /* Completion. */
 static inline void tern_rl_set_attempted_completion_function(rl_completion_func_t *f) {
     rl_attempted_completion_function = f;

@@ -552,3 +552,43 @@ extension LineEditorTerminalTests {
         #expect(!saved.contains("xz"))
     }
 }
+
+extension LineEditorTerminalTests {
+    /// Readline used to put the terminal back in cooked mode while a line was handled: keys
+    /// typed ahead in that window were echoed by the terminal itself, a password among them.
+    @Test func terminal__keysTypedWhileALineIsHandled__areNotEchoedByTheTerminal() async throws {
+        let terminal = try Terminal()
+        defer { terminal.close() }
+        let editor = try LineEditor(historyFile: nil, prompt: "P> ", interactive: true, input: terminal.slave, output: terminal.slave)
+        let inHandler = Shared(false)
+        let typed = Shared(false)
+        let answer = Shared<String?>(nil)
+        let finished = Mutex(false)
+        let runner = Thread {
+            _ = editor.run(paced: true) { line in
+                guard line == "/pw" else { return }
+                Task {
+                    answer.update { $0 = "asked" }
+                    let secret = await editor.ask("Password: ", secret: true)
+                    answer.update { $0 = secret }
+                    editor.lineHandled()
+                }
+                // Still inside readline's line handler while the password is typed.
+                inHandler.update { $0 = true }
+                while !typed.value { usleep(1000) }
+                usleep(300_000)  // the kernel has processed (and in cooked mode, echoed) the keys by now
+            }
+            finished.withLock { $0 = true }
+        }
+        runner.start()
+        #expect(terminal.waitFor { $0.contains("P> ") })
+        terminal.type("/pw\r")
+        #expect(terminal.waitFor { _ in inHandler.value })
+        terminal.type("hunter2\r")
+        typed.update { $0 = true }
+        #expect(terminal.waitFor { _ in answer.value == "hunter2" })
+        #expect(!terminal.output.contains("hunter2"), "\(terminal.output.debugDescription)")
+        editor.stop()
+        #expect(terminal.waitFor { _ in finished.withLock { $0 } })
+    }
+}

@@ -237,6 +237,9 @@ extension LineEditor {
         shownQuestion = nil
         parkedLine = nil
         restoreParkedLineAfterInput = false
+        // The terminal stayed in readline's mode between lines (tern_rl_keep_terminal_prepared).
+        rl_deprep_terminal()
+        tern_rl_keep_terminal_prepared(0)
         if newlineAtEnd {
             writeOut("\n")
             newlineAtEnd = false
@@ -257,6 +260,7 @@ extension LineEditor {
         tern_rl_set_catch_signals(0)
         tern_rl_set_catch_sigwinch(0)
         tern_rl_set_change_environment(0)
+        tern_rl_keep_terminal_prepared(1)
         tern_rl_set_blank_word_breaks()
         Self.hookCompletion(true)
         // Non-standard descriptors get their own FILE on a dup so fclose leaves the caller's fd open.
@@ -275,7 +279,18 @@ extension LineEditor {
     /// Called by readline on this thread with a finished line, or nil at end of input.
     /// Tells the edit observer what the command line now holds, when that changed.
     private func observeEdit() {
-        guard handlerInstalled, shownQuestion == nil, let observer = shared.withLock({ $0.editObserver }) else { return }
+        guard handlerInstalled, let observer = shared.withLock({ $0.editObserver }) else { return }
+        let accepted = acceptedLine
+        acceptedLine = nil
+        // A question's prompt came up with the accepted line: its buffer holds an answer, so the
+        // observer hears only that the command line went and the new one is empty.
+        guard shownQuestion == nil else {
+            if let accepted {
+                observedLine = ""
+                observer("", accepted)
+            }
+            return
+        }
         var text = ""
         if let buffer = tern_rl_line_buffer() {
             let length = max(0, Int(tern_rl_end()))
@@ -283,8 +298,6 @@ extension LineEditor {
                 String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
             }
         }
-        let accepted = acceptedLine
-        acceptedLine = nil
         guard text != observedLine || accepted != nil else { return }
         observedLine = text
         observer(text, accepted)
