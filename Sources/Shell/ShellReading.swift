@@ -34,8 +34,11 @@ struct ReadingState {
 }
 
 extension InteractiveShell {
+    /// Read once: NO_COLOR, TERM and the locale do not change under a running shell.
+    private static let environment = ProcessInfo.processInfo.environment
+
     var lineStyle: ChatLines.Style {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = Self.environment
         return ChatLines.Style(
             columns: editor.columns,
             colour: SenderColours.allowed(interactive: editor.interactive, environment: environment),
@@ -53,7 +56,8 @@ extension InteractiveShell {
         let line = ChatLines.line(
             message, name: lineName(message), state: state, otherConversation: otherConversationName(message), style: style)
         if mention {
-            say(Renderer.mention(line.text, colour: style.colour))
+            // Reverse video is not colour: a mention stands out at any terminal (NO_COLOR too).
+            say(Renderer.mention(line.text, colour: editor.interactive))
             return
         }
         guard message.direction == .outgoing, let state, let column = line.markColumn, let key = trackAs ?? message.outboxID else {
