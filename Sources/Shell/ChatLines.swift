@@ -34,7 +34,8 @@ enum ChatLines {
         let outgoing = message.direction == .outgoing
         var head = Renderer.clock24(message.timestamp) + " "
         var markColumn: Int?
-        if outgoing {
+        // Ours from another client of ours (carbons, the archive) has no outbox row, so no mark.
+        if outgoing, state != nil {
             markColumn = TerminalText.width(head) + 1
             head += style.marks.slot(state) + " "
         }
@@ -75,6 +76,12 @@ enum ChatLines {
         let weekday = weekdays[Int(parts.tm_wday) % 7]
         let month = months[Int(parts.tm_mon) % 12]
         return "-- \(weekday) \(parts.tm_mday) \(month) \(Int(parts.tm_year) + 1900) --"
+    }
+
+    /// Whether a line of `day` needs a separator before it: it starts another day than the line
+    /// before it, or it is the first line shown and not from today.
+    static func startsDay(_ day: Int, after last: Int?, today: Int) -> Bool {
+        day != last && (last != nil || day != today)
     }
 
     /// The local day of `seconds`, to tell when consecutive lines cross one.

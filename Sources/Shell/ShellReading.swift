@@ -51,7 +51,7 @@ extension InteractiveShell {
         let style = lineStyle
         let day = ChatLines.day(message.timestamp)
         let today = ChatLines.day(Date().timeIntervalSince1970)
-        if day != reading.lastDay, reading.lastDay != nil || day != today { say(ChatLines.daySeparator(message.timestamp)) }
+        if ChatLines.startsDay(day, after: reading.lastDay, today: today) { say(ChatLines.daySeparator(message.timestamp)) }
         reading.lastDay = day
         let line = ChatLines.line(
             message, name: lineName(message), state: state, otherConversation: otherConversationName(message), style: style)

@@ -125,6 +125,22 @@ private let plain = ChatLines.Style(columns: nil, colour: false, marks: Delivery
         #expect(ChatLines.day(noon) == ChatLines.day(noon + 3600))
         #expect(ChatLines.day(noon) != ChatLines.day(noon + 86_400))
     }
+
+    @Test func day_separator__when_lines_cross_a_day_or_the_first_is_not_from_today() {
+        let today = 126_340
+        #expect(!ChatLines.startsDay(today, after: nil, today: today), "a first line from today needs none")
+        #expect(ChatLines.startsDay(today - 1, after: nil, today: today))
+        #expect(!ChatLines.startsDay(today - 1, after: today - 1, today: today))
+        #expect(ChatLines.startsDay(today, after: today - 1, today: today))
+        #expect(ChatLines.startsDay(today - 3, after: today, today: today), "older history after today's lines")
+    }
+
+    @Test func line__ours_from_another_client_has_no_mark_slot() {
+        let row = message("from my phone", direction: .outgoing)
+        let line = ChatLines.line(row, name: "me", state: nil, style: plain)
+        #expect(line.text == "\(Renderer.clock24(row.timestamp)) me: from my phone")
+        #expect(line.markColumn == nil)
+    }
 }
 
 @Suite struct SenderColourTests {

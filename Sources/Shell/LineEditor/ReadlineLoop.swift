@@ -50,6 +50,8 @@ extension LineEditor {
             state.awaitingHandled = false
             defer {
                 state.pendingLines = []
+                state.pendingLineMarks = [:]
+                state.pendingMarkChanges = []
                 state.questions = []
             }
             return (state.pendingLines, state.questions)
@@ -198,6 +200,7 @@ extension LineEditor {
     }
 
     private func runInteractive() {
+        printedRows.forgetAll()  // a run before this one printed elsewhere on the screen
         configureReadline()
         loadHistory()
         let savedSignals = SignalRoute.install(wakeFD: wakeWrite)
