@@ -45,6 +45,9 @@ static inline void tern_rl_set_blank_word_breaks(void) {
     rl_completer_word_break_characters = " \t\n";
 }
 
+/* The prompt readline shows now (a newer one may be waiting to be set). */
+static inline const char *tern_rl_prompt(void) { return rl_prompt; }
+
 /* Whether the last key's command drew outside the input line: a cleared screen or a
  * completion listing (LineMarks then forgets the rows it counted). */
 static inline int tern_rl_last_func_redraws(void) {

@@ -145,7 +145,8 @@ extension LineEditor {
     /// Loop thread, after readline accepted `line` at the command prompt: its rows stay above.
     func countAcceptedLine(_ line: String) {
         guard let columns else { return printedRows.forgetAll() }
-        let prompt = shared.withLock { $0.prompt }
+        // The prompt on screen, not `shared.prompt`: a newer one may not be shown yet.
+        let prompt = tern_rl_prompt().map { String(cString: $0) } ?? ""
         let width = TerminalText.width(prompt) + TerminalText.width(line)
         printedRows.printed(rows: PrintedRows.inputRows(width: width, columns: columns), mark: nil)
     }
