@@ -52,6 +52,22 @@ extension LineEditorTerminalTests {
         #expect(terminal.waitFor { _ in !editor.isRunning })
     }
 
+    @Test func replaceMark__after_ctrl_l_leaves_the_screen_alone() async throws {
+        let (terminal, editor) = try runningEditor(rows: 20, columns: 40)
+        defer { terminal.close() }
+        editor.print("12:00 ○  me: first", mark: LineMark(key: "a", column: 7))
+        #expect(terminal.waitFor { $0.contains("me: first") })
+        // Readline's clear-screen: the line is gone from where the rows say it is.
+        terminal.type("\u{0C}")
+        usleep(200_000)
+        editor.replaceMark(of: "a", with: "✓ ")
+        editor.print("after")
+        #expect(terminal.waitFor { $0.contains("after") })
+        #expect(!terminal.output.contains("7G"))
+        editor.stop()
+        #expect(terminal.waitFor { _ in !editor.isRunning })
+    }
+
     /// An editor running on a fresh pty of this size, its prompt shown.
     private func runningEditor(rows: UInt16, columns: UInt16) throws -> (Terminal, LineEditor) {
         let terminal = try Terminal()
