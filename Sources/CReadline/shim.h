@@ -53,6 +53,18 @@ static inline void tern_rl_set_blank_word_breaks(void) {
     rl_completer_word_break_characters = " \t\n";
 }
 
+/* The prompt readline shows now (a newer one may be waiting to be set). */
+static inline const char *tern_rl_prompt(void) { return rl_prompt; }
+
+/* Whether the last key's command drew outside the input line: a cleared screen or a
+ * completion listing (LineMarks then forgets the rows it counted). */
+static inline int tern_rl_last_func_redraws(void) {
+    rl_command_func_t *f = rl_last_func;
+    return f == rl_clear_screen || f == rl_clear_display || f == rl_complete || f == rl_possible_completions
+        || f == rl_insert_completions || f == rl_menu_complete || f == rl_backward_menu_complete
+        || f == rl_old_menu_complete;
+}
+
 /* History bookkeeping. */
 static inline int tern_history_length(void) { return history_length; }
 static inline int tern_history_base(void) { return history_base; }

@@ -54,6 +54,8 @@ actor InteractiveShell {
     private var quitting = false
     /// The message ids `/search` last listed, for `/goto N`.
     var searchHits: [Int64] = []
+    /// Names, day separators and delivery marks of the lines shown (ShellReading).
+    var reading = ReadingState()
     let idle = IdleTracker()
 
     init(context: AppContext) throws {
@@ -144,7 +146,7 @@ actor InteractiveShell {
             // The current conversation is a room or an occupant when it is one: send it there as such.
             let item = try Outbox.enqueueChat(store: context.store, account: account, to: key, body: text)
             if let row = try context.store.history(accountID: account.rowID, conversation: key, limit: 1).last {
-                say(Renderer.line(row.message, state: item.state))
+                showMessage(row.message, state: item.state, trackAs: item.id)
             }
             if let engine { Task { await engine.flush() } }
         }
@@ -182,7 +184,7 @@ actor InteractiveShell {
     /// Queued like any message, and shown changed at once.
     private func sendEdit(_ edit: Outbox.Edit, of target: StoredMessage, account: Account) throws {
         let (item, changed) = try Outbox.enqueueEdit(store: context.store, account: account, edit, of: target)
-        say(Renderer.line(changed, state: item.state))
+        showMessage(changed, state: item.state, trackAs: item.id)
         if let engine { Task { await engine.flush() } }
         updatePrompt()
     }
@@ -192,7 +194,7 @@ actor InteractiveShell {
         let key = try conversationKey(recipient, account: account)
         enterConversation(key)
         for entry in try context.store.history(accountID: account.rowID, conversation: key, limit: 10) {
-            say(Renderer.line(entry.message, state: entry.state))
+            showMessage(entry.message, state: entry.state)
         }
         updatePrompt()
     }
@@ -246,7 +248,7 @@ actor InteractiveShell {
         guard let target else { throw Failure("which conversation? /history JID") }
         let entries = try context.store.history(accountID: account.rowID, conversation: target, limit: limit)
         if entries.isEmpty { say("no messages with \(target)") }
-        for entry in entries { say(Renderer.line(entry.message, state: entry.state)) }
+        for entry in entries { showMessage(entry.message, state: entry.state) }
     }
 
     func showOutbox(_ arguments: [String] = []) async throws {
@@ -547,7 +549,7 @@ actor InteractiveShell {
             let mention = isMention(message)
             // A mention of our nick stands out; the alert rings the bell (the terminal turns it
             // into its own notification: urgency hint, badge, sound).
-            say(mention ? Renderer.mention(Renderer.line(message), colour: editor.interactive) : Renderer.line(message))
+            showMessage(message, state: nil, mention: mention)
             let offer = offerLine(for: message)
             if let offer { say(offer) }
             alert(for: message, isMention: mention, offersFile: offer != nil)
@@ -566,9 +568,11 @@ actor InteractiveShell {
             if state != .connecting || detail != nil {
                 say("-- \(state.rawValue)" + (detail.map { ": \(Sanitizer.inert($0))" } ?? ""))
             }
-        case .outbox(_, let state):
+        case .outbox(let id, let state):
+            deliveryChanged(id, to: state)
             if state == .failed { say("-- a message failed: /outbox shows why") }
         case .presence, .subscriptionRequest, .subscribed, .unsubscribed, .strangers:
+            if case .presence = event {} else { rosterMayHaveChanged() }
             if let line = RosterRenderer.event(event, json: false) { say(line) }
             if case .subscriptionRequest(let jid, _) = event { raise(Alerts.Alert(title: "subscription request", text: "from \(jid)")) }
         case .dropped(let reports):

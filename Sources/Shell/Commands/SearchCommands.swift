@@ -81,29 +81,6 @@ enum SearchRequest {
     }
 }
 
-/// Who sent a message, as people know them: "me", a room nick, or the roster name.
-struct SenderNames {
-    let store: Store
-    let accountID: Int64
-
-    func name(_ message: StoredMessage) -> String {
-        if message.direction == .outgoing { return "me" }
-        if message.type == "groupchat", let nick = message.nick { return Sanitizer.inert(nick) }
-        return contact(message.sender)
-    }
-
-    /// A one-to-one sender (a full or bare JID): its roster name, else the JID as shown.
-    func contact(_ jid: String) -> String {
-        rosterName((try? JID(jid).bare.description) ?? jid) ?? Renderer.sender(jid)
-    }
-
-    /// The roster name of a bare JID, made inert, when it has one.
-    func rosterName(_ bare: String) -> String? {
-        guard let contact = try? store.contact(accountID: accountID, jid: bare), let name = contact.name, !name.isEmpty else { return nil }
-        return Sanitizer.inert(name)
-    }
-}
-
 /// How a hit looks: the snippet's matches in bold on a terminal, `[`…`]` elsewhere and in JSON.
 enum SearchRenderer {
     static let boldOn = "\u{1B}[1m"

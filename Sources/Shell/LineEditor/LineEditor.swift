@@ -73,6 +73,9 @@ public final class LineEditor: @unchecked Sendable {
         var prompt: String
         var promptChanged = false
         var pendingLines: [String] = []
+        /// Marks on some of `pendingLines`, by index (`print(_:mark:)`), and mark changes to make.
+        var pendingLineMarks: [Int: LineMark] = [:]
+        var pendingMarkChanges: [(key: String, mark: String)] = []
         var stopRequested = false
         var running = false
         /// FIFO; the first one gets the next line.
@@ -111,6 +114,8 @@ public final class LineEditor: @unchecked Sendable {
     /// What the edit observer was last told, and the line Enter accepted since.
     var observedLine = ""
     var acceptedLine: String?
+    /// Interactive: rows printed since each tracked line (LineMarks).
+    var printedRows = PrintedRows()
 
     /// The terminal's width in columns, read at each call so a resize counts at once; nil when
     /// the output is not a terminal (piped output is never wrapped).
@@ -185,15 +190,18 @@ public final class LineEditor: @unchecked Sendable {
 
     /// Prints `text` and a newline above the prompt, keeping the half-typed line. Any thread.
     public func print(_ text: String) {
-        let queued = shared.withLock { state -> Bool in
-            guard interactive, state.running, !Self.isCurrentThread(state.handlerThread) else { return false }
+        let (queued, onLoop) = shared.withLock { state -> (Bool, Bool) in
+            let onLoop = Self.isCurrentThread(state.handlerThread)
+            guard interactive, state.running, !onLoop else { return (false, onLoop) }
             state.pendingLines.append(text)
-            return true
+            return (true, false)
         }
         if queued {
             wake()
         } else {
             writeOut(text + "\n")
+            // From inside onLine, on the loop thread: below the accepted line, so counted.
+            if interactive, onLoop, let columns { printedRows.printed(rows: PrintedRows.rows(of: text, columns: columns), mark: nil) }
         }
     }
 

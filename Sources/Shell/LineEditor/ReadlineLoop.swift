@@ -50,6 +50,8 @@ extension LineEditor {
             state.awaitingHandled = false
             defer {
                 state.pendingLines = []
+                state.pendingLineMarks = [:]
+                state.pendingMarkChanges = []
                 state.questions = []
             }
             return (state.pendingLines, state.questions)
@@ -198,6 +200,7 @@ extension LineEditor {
     }
 
     private func runInteractive() {
+        printedRows.forgetAll()  // a run before this one printed elsewhere on the screen
         configureReadline()
         loadHistory()
         let savedSignals = SignalRoute.install(wakeFD: wakeWrite)
@@ -218,6 +221,7 @@ extension LineEditor {
                 readSecretByte()
             } else {
                 rl_callback_read_char()
+                forgetMarksIfScreenChanged()
                 if restoreParkedLineAfterInput {
                     restoreParkedLineAfterInput = false
                     if handlerInstalled, shownQuestion == nil, restoreParkedLine() { rl_redisplay() }
@@ -324,7 +328,12 @@ extension LineEditor {
         let line = String(cString: raw)
         free(raw)
         let shown = shownQuestion
-        if shown == nil { acceptedLine = line }
+        if shown == nil {
+            acceptedLine = line
+            countAcceptedLine(line)
+        } else {
+            printedRows.forgetAll()
+        }
         let answer = shared.withLock { state -> CheckedContinuation<String?, Never>?? in
             // Typed at a question's prompt: that question's answer, or nothing if it was withdrawn.
             if let shown {
@@ -354,22 +363,27 @@ extension LineEditor {
 
     /// Prints queued lines above the prompt and applies a new prompt, in one redraw.
     private func processQueue() {
-        let (lines, newPrompt) = shared.withLock { state -> ([String], String?) in
+        let (lines, marks, changes, newPrompt) = shared.withLock { state in
             defer {
                 state.pendingLines = []
+                state.pendingLineMarks = [:]
+                state.pendingMarkChanges = []
                 state.promptChanged = false
             }
-            return (state.pendingLines, state.promptChanged ? state.prompt : nil)
+            return (state.pendingLines, state.pendingLineMarks, state.pendingMarkChanges, state.promptChanged ? state.prompt : nil)
         }
         // While a question is up the new prompt waits in `shared`; syncQuestion takes it back.
         let applyPrompt = shownQuestion == nil ? newPrompt : nil
         if !handlerInstalled {
+            // No prompt on screen to clear: where the cursor is, only readline knows.
             if !lines.isEmpty { writeOut(lines.joined(separator: "\n") + "\n") }
+            printedRows.forgetAll()
             if let applyPrompt { _ = rl_set_prompt(applyPrompt) }
-        } else if !lines.isEmpty || applyPrompt != nil {
+        } else if !lines.isEmpty || applyPrompt != nil || !changes.isEmpty {
             fflush(tern_rl_outstream())
             _ = rl_clear_visible_line()
-            if !lines.isEmpty { writeOut(lines.joined(separator: "\n") + "\n") }
+            writeCounting(lines, marks: marks)
+            applyMarkChanges(changes)
             if let applyPrompt { _ = rl_set_prompt(applyPrompt) }
             _ = rl_forced_update_display()
         }

@@ -10,6 +10,8 @@ import Synchronization
 
 extension LineEditor {
     func handleSignal(_ signo: Int32) {
+        // ^C leaves a line, a resize may reflow the screen, fg redraws: rows no longer add up.
+        printedRows.forgetAll()
         switch signo {
         case SIGINT:
             guard handlerInstalled else { return }
