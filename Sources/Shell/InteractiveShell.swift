@@ -55,6 +55,8 @@ actor InteractiveShell {
     /// The message ids `/search` last listed, for `/goto N`.
     var searchHits: [Int64] = []
     let idle = IdleTracker()
+    /// The account and conversation Tab completes against (read on the editor's thread).
+    let completionScope = ShellCompletion.ScopeBox()
 
     init(context: AppContext) throws {
         self.context = context
@@ -67,7 +69,9 @@ actor InteractiveShell {
 
     func run() async {
         account = try? context.account()
-        editor.completer = { line, word in ShellCompletion.candidates(line: line, word: word) }
+        editor.completer = { [store = context.store, scope = completionScope] line, word in
+            ShellCompletion.candidates(line: line, word: word, store: store, scope: scope.current)
+        }
         if let account {
             say("tern — \(account.jid). /help lists commands.")
             conversation = try? context.store.lastConversation(accountID: account.rowID)
@@ -116,8 +120,8 @@ actor InteractiveShell {
                 return
             }
             let arguments = Array(words.dropFirst())
-            guard arguments.count >= command.minArguments else {
-                say("usage: \(command.synopsis)")
+            if let problem = command.usageError(arguments) {
+                say(problem)
                 return
             }
             do {
@@ -236,7 +240,7 @@ actor InteractiveShell {
             } else if let number = Int(argument) {
                 limit = max(1, number)
             } else {
-                target = try JID(argument).bare.description
+                target = try JID(contactJID(argument)).bare.description
             }
         }
         if let around {
@@ -461,7 +465,7 @@ actor InteractiveShell {
     }
 
     nonisolated func help(_ name: String?) {
-        editor.print(CommandTable.helpText(for: name))
+        editor.print(CommandTable.helpText(for: name, columns: editor.columns))
     }
 
     func quit() async {
@@ -639,6 +643,7 @@ actor InteractiveShell {
             state += ", \(queued) queued"
         }
         parts.append("[\(state)]")
+        completionScope.set(.init(accountID: account?.rowID, conversation: conversation))
         if let conversation { parts.append(Sanitizer.inert(conversation)) }
         if let note = typingNote() { parts.append("(\(note))") }
         if !transferNotes.isEmpty { parts.append("[" + transferNotes.keys.sorted().compactMap { transferNotes[$0] }.joined(separator: ", ") + "]") }

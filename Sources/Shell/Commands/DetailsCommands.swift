@@ -13,7 +13,7 @@ import XMPP
 struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a contact's vCard, resources (presence, client, version), last activity and roster facts.",
+        abstract: CommandTable.summary(ofSubcommand: "info"),
         discussion: "Fetched fresh when the account can connect; otherwise the cached details with their age.")
 
     @OptionGroup var global: GlobalOptions
@@ -96,7 +96,7 @@ struct VCardShowCommand: AsyncParsableCommand {
 
 struct BlockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "block", abstract: "Block a JID (XEP-0191): the server drops what it sends you.",
+        commandName: "block", abstract: CommandTable.summary(ofSubcommand: "block"),
         discussion: "Applied now when possible; otherwise queued and applied on the next connection.")
 
     @OptionGroup var global: GlobalOptions
@@ -112,7 +112,7 @@ struct BlockCommand: AsyncParsableCommand {
 
 struct UnblockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "unblock", abstract: "Unblock a JID (XEP-0191).",
+        commandName: "unblock", abstract: CommandTable.summary(ofSubcommand: "unblock"),
         discussion: "Applied now when possible; otherwise queued and applied on the next connection.")
 
     @OptionGroup var global: GlobalOptions
@@ -128,7 +128,7 @@ struct UnblockCommand: AsyncParsableCommand {
 
 struct BlockedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "blocked", abstract: "List blocked JIDs, as cached at the last connection, with pending changes.")
+        commandName: "blocked", abstract: CommandTable.summary(ofSubcommand: "blocked"))
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON Lines.") var json = false
