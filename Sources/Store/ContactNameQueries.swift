@@ -56,3 +56,21 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Contact and room JIDs of every account in the store at `directory`, for a shell's
+    /// completion script: opened read-only, never created or migrated, and empty on any doubt
+    /// (no store yet, an older schema, a busy writer), so Tab can never change or block anything.
+    public static func completionJIDs(directory: String) -> [String] {
+        let path = (directory as NSString).appendingPathComponent("tern.sqlite")
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(0.2)
+        guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return [] }
+        let jids = try? queue.read { db in
+            try String.fetchAll(db, sql: "SELECT jid FROM contact UNION SELECT jid FROM room ORDER BY 1")
+        }
+        return jids ?? []
+    }
+}

@@ -63,6 +63,15 @@ struct TerminalCompletionTests {
         let account = try #require(try store.account(jid: server.jid(me)))
         #expect(try store.history(accountID: account.rowID, conversation: "uy", limit: 5).isEmpty)
         #expect(try store.outbox(accountID: account.rowID, includeFinished: true).allSatisfy { $0.recipient == bobJID })
+
+        // The shells' completion scripts ask tern for stored JIDs the same way: `tern send z<Tab>`.
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try await runProcess(ternBinary, ["--generate-completion-script", shell])
+            #expect(script.status == 0 && script.stdout.contains("---completion send"), "\(shell)")
+        }
+        let asked = try await runProcess(
+            ternBinary, ["---completion", "send", "--", "positional@0", "4", "1", "tern", "send", "--home", home.path, "z"])
+        #expect(asked.lines == [zoltanJID])
     }
 
     @Test func a_nick_of_the_current_room_completes_and_addresses_the_occupant() async throws {

@@ -17,7 +17,8 @@ struct InfoCommand: AsyncParsableCommand {
         discussion: "Fetched fresh when the account can connect; otherwise the cached details with their age.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The contact's JID (a full JID also asks that resource).") var jid: String
+    @Argument(help: "The contact's JID (a full JID also asks that resource), or a roster name.", completion: CompletionKinds.storedJIDs)
+    var jid: String
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Only what is cached; never touch the network.") var cached = false
 
@@ -25,7 +26,7 @@ struct InfoCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            let target = try DetailsFlows.parse(jid)
+            let target = try DetailsFlows.parse(ContactNames.argument(jid, store: context.store, accountID: account.rowID))
             let note = cached ? "cached" : try await DetailsFlows.refresh(target, account: account, context: context, engine: nil)
             let details = try context.store.contactDetails(accountID: account.rowID, jid: target.bare.description)
             for line in DetailsFlows.render(details, note: note, json: json) { print(line) }

@@ -12,7 +12,8 @@ struct SendCommand: AsyncParsableCommand {
         discussion: "Prints the outbox id and the state reached.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The recipient's JID, or a roster name (or JID's first part) naming one contact.") var jid: String
+    @Argument(help: "The recipient's JID, or a roster name (or JID's first part) naming one contact.", completion: CompletionKinds.storedJIDs)
+    var jid: String
     @Argument(help: "The message; `-` reads standard input. With --file, an optional line sent before the file.") var text: [String] = []
     @Option(help: ArgumentHelp("Send this file: HTTP upload (XEP-0363), then its link as a message.", valueName: "PATH"))
     var file: String?
@@ -242,7 +243,9 @@ struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "history", abstract: CommandTable.summary(ofSubcommand: "history"))
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The contact's JID (or roster name), a room's, or a room occupant's (ROOM@SERVICE/NICK: private messages).")
+    @Argument(
+        help: "The contact's JID (or roster name), a room's, or a room occupant's (ROOM@SERVICE/NICK: private messages).",
+        completion: CompletionKinds.storedJIDs)
     var jid: String
     @Option(help: "How many messages.") var limit: Int = 50
     @Option(help: ArgumentHelp("Only messages before this date (ISO 8601, or YYYY-MM-DD).", valueName: "DATE"))
