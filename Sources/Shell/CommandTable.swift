@@ -422,9 +422,14 @@ enum CommandTable {
     }
 
     /// The text after the first word, spacing kept (message bodies are not re-joined words).
+    /// A quoted first word (`"Alice Smith" hi`) ends at the first blank after its closing quote, as `words` reads it.
     static func afterFirstWord(_ text: String) -> String {
         let trimmed = text.drop(while: \.isWhitespace)
-        guard let space = trimmed.firstIndex(where: \.isWhitespace) else { return "" }
+        var quoted = false
+        guard let space = trimmed.firstIndex(where: { character in
+            if character == "\"" { quoted.toggle() }
+            return character.isWhitespace && !quoted
+        }) else { return "" }
         return String(trimmed[trimmed.index(after: space)...])
     }
 

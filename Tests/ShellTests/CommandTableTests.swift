@@ -50,6 +50,13 @@ import Testing
         }
     }
 
+    @Test func the_text_after_a_quoted_name_keeps_its_spacing() {
+        #expect(CommandTable.words("msg \"Alice Smith\" see  you") == ["msg", "Alice Smith", "see", "you"])
+        #expect(CommandTable.afterFirstWord("\"Alice Smith\" see  you") == "see  you")
+        #expect(CommandTable.afterFirstWord("bob \"quoted\"  text") == "\"quoted\"  text")
+        #expect(CommandTable.afterFirstWord("bob") == "")
+    }
+
     @Test func names_and_aliases_are_unique() {
         let names = CommandTable.commands.flatMap { [$0.name] + $0.aliases }
         #expect(Set(names).count == names.count)
