@@ -23,9 +23,17 @@ enum ShellCompletion {
         func set(_ new: Scope) { scope.withLock { $0 = new } }
     }
 
+    /// Only candidates the Sanitizer leaves as they are: a nick or JID a peer chose with control
+    /// or bidi characters in it is never put on the line or listed raw.
     static func candidates(
         line: String, word: String, store: Store? = nil, scope: Scope = Scope(),
         environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [String] {
+        unfiltered(line: line, word: word, store: store, scope: scope, environment: environment).filter { Sanitizer.inert($0) == $0 }
+    }
+
+    private static func unfiltered(
+        line: String, word: String, store: Store?, scope: Scope, environment: [String: String]
     ) -> [String] {
         let reader = Reader(store: store, scope: scope, environment: environment)
         guard line.hasPrefix("/") else {

@@ -54,6 +54,7 @@ import Testing
                 Occupant(accountID: account.rowID, room: room, nick: "Zora"),
                 Occupant(accountID: account.rowID, room: room, nick: "zed"),
                 Occupant(accountID: account.rowID, room: room, nick: "me", isSelf: true),
+                Occupant(accountID: account.rowID, room: room, nick: "zz\u{1B}[2Jevil"),
             ], removals: [])
         return (store, ShellCompletion.Scope(accountID: account.rowID, conversation: room))
     }
@@ -76,7 +77,7 @@ import Testing
         #expect(complete("/chat t") == ["tea@rooms.example.org"])
         #expect(complete("/leave ") == ["tea@rooms.example.org"])
         // Nicks of the current room, ours left out; at the start of a plain line with a colon.
-        #expect(complete("/kick z") == ["zed", "Zora"])
+        #expect(complete("/kick z") == ["zed", "Zora"], "a nick with an escape sequence is never offered")
         #expect(complete("Zo") == ["Zora:"])
         #expect(complete("thanks zo") == ["Zora"])
         // Stored accounts, presence values, fixed choices, command names for /help.
