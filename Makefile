@@ -88,6 +88,7 @@ bench: release
 	python3 Benchmarks/startup_to_prompt.py --messages 1000000
 	.build/release/tern-export-bench
 	.build/release/tern-bench search $(SEARCH_BENCH_MESSAGES)
+	.build/release/tern-bench completion
 	python3 Benchmarks/roster_print.py
 	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
 	rm -rf $(BENCH_SERVER_DIR)

@@ -32,8 +32,8 @@ struct ShellArgument: Sendable, Equatable {
         case word
         /// Free text: the rest of the line, spacing kept.
         case text
-        /// `--flag VALUE`: the flag, then a value of `valueKind`.
-        case option(String)
+        /// `--flag VALUE`: the flag, then its value of the given kind (two words on the line; `name` is the value's).
+        indirect case option(String, Kind)
     }
 
     let name: String
@@ -53,7 +53,7 @@ struct ShellArgument: Sendable, Equatable {
         let bare: String
         switch kind {
         case .choice(let words): bare = words.joined(separator: "|")
-        case .option(let flag): bare = "\(flag) \(name)"
+        case .option(let flag, _): bare = "\(flag) \(name)"
         default: bare = name
         }
         return optional ? "[\(bare)]" : bare
@@ -205,7 +205,7 @@ enum CommandTable {
             examples: ["/retract"]
         ) { shell, args, _ in try await shell.retract(args.first) },
         ShellCommandSpec(
-            "history", [.optional("CONTACT", .conversation), .optional("N", .number), .optional("ID", .option("--around"))],
+            "history", [.optional("CONTACT", .conversation), .optional("N", .number), .optional("ID", .option("--around", .id))],
             summary: "Show a conversation, oldest first.",
             detail: "The last N messages (default 20) of CONTACT or the current conversation; --around ID: N messages around that one.",
             examples: ["/history bob@example.org 50", "/history 10 --around 1234"], subcommand: "history"
@@ -235,7 +235,7 @@ enum CommandTable {
             "offline", summary: "Disconnect and keep working locally; messages queue until /sync."
         ) { shell, _, _ in await shell.goOffline() },
         ShellCommandSpec(
-            "join", [.optional("ROOM", .room), .optional("NICK", .word), .optional("FILE", .option("--password-file"))],
+            "join", [.optional("ROOM", .room), .optional("NICK", .word), .optional("FILE", .option("--password-file", .path(foldersOnly: false)))],
             summary: "Join a room (creating it if it is new) and bookmark it with autojoin.",
             detail: "With no ROOM, accepts the newest invitation.", examples: ["/join tea@rooms.example.org alice", "/join"],
             subcommand: "join"

@@ -14,41 +14,29 @@ enum ContactNames {
         case ambiguous([Store.NamedContact])
     }
 
-    /// An exact name beats an exact local part, which beats a prefix (of the name, of any word
-    /// in it, or of the JID); several at the best level found are ambiguous.
+    /// An exact name beats an exact local part, which beats a prefix (of the JID, the name or a
+    /// word of the name: `Store.NamedContact.starts(with:)`); several at the best level found
+    /// are ambiguous.
     static func resolve(_ text: String, among contacts: [Store.NamedContact]) -> Resolution {
         guard !text.contains("@") else { return .jid(text) }
-        let wanted = fold(text)
+        var folder = Store.NamedContact.Folder()
+        let wanted = folder.fold(text)
         guard !wanted.isEmpty else { return .unknown }
-        let folded = contacts.map { (contact: $0, name: $0.name.map(fold), local: fold(localPart($0.jid))) }
-        let levels: [(_ name: String?, _ local: String) -> Bool] = [
-            { name, _ in name == wanted },
-            { _, local in local == wanted },
-            { name, local in matchesPrefix(wanted, name: name, local: local) },
+        let levels: [(Store.NamedContact, inout Store.NamedContact.Folder) -> Bool] = [
+            { contact, folder in contact.name.map { folder.fold($0) } == wanted },
+            { contact, folder in folder.fold(localPart(contact.jid)) == wanted },
+            { contact, folder in contact.starts(with: wanted, folder: &folder) },
         ]
         for level in levels {
-            let found = folded.filter { level($0.name, $0.local) }.map(\.contact)
+            let found = contacts.filter { level($0, &folder) }
             if found.count == 1 { return .jid(found[0].jid) }
             if found.count > 1 { return .ambiguous(found) }
         }
         return .unknown
     }
 
-    /// Whether `wanted` (folded) starts the local part, the name or a word of the name.
-    static func matchesPrefix(_ wanted: String, name: String?, local: String) -> Bool {
-        local.hasPrefix(wanted) || nameStarts(with: wanted, name)
-    }
-
-    /// Whether `wanted` (folded) starts the (folded) name or one of its words: `smi` finds Alice Smith.
-    static func nameStarts(with wanted: String, _ name: String?) -> Bool {
-        guard let name else { return false }
-        return name.hasPrefix(wanted) || name.split(whereSeparator: \.isWhitespace).contains { $0.hasPrefix(wanted) }
-    }
-
-    /// Case and diacritics folded, so `Zébédée`, `zebedee` and `ZEBEDEE` compare equal.
-    static func fold(_ text: String) -> String {
-        text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-    }
+    /// Case and diacritics folded (`Store.NamedContact.fold`).
+    static func fold(_ text: String) -> String { Store.NamedContact.fold(text) }
 
     static func localPart(_ jid: String) -> String {
         guard let at = jid.firstIndex(of: "@") else { return jid }

@@ -47,8 +47,9 @@ enum ShellCompletion {
         // The argument being completed: 0 for the first after the command word.
         let index = words.count - 1 - (line.hasSuffix(" ") ? 0 : 1)
         guard let argument = command.argument(at: index) else { return [] }
-        if case .option(let flag) = argument.kind {
-            return command.argument(at: index - 1) == argument ? [] : [flag].filter { $0.hasPrefix(word) }
+        // An option's first word is its flag, the second its value.
+        if case .option(let flag, let valueKind) = argument.kind {
+            return command.argument(at: index - 1) == argument ? reader.candidates(valueKind, word) : [flag].filter { $0.hasPrefix(word) }
         }
         return reader.candidates(argument.kind, word)
     }
@@ -70,7 +71,8 @@ enum ShellCompletion {
             case .presence: ShellArgument.presenceValues.filter { $0.hasPrefix(word.lowercased()) }
             case .choice(let choices): choices.filter { $0.hasPrefix(word.lowercased()) }
             case .command: CommandTable.commands.map(\.name).filter { $0.hasPrefix(word.lowercased()) }
-            case .jid, .number, .id, .word, .text, .option: []
+            case .option(let flag, _): [flag].filter { $0.hasPrefix(word) }
+            case .jid, .number, .id, .word, .text: []
             }
         }
 
@@ -79,11 +81,9 @@ enum ShellCompletion {
             guard let store, let accountID = scope.accountID,
                 let contacts = try? store.namedContacts(accountID: accountID)
             else { return [] }
-            let wanted = ContactNames.fold(word)
-            return contacts.filter { contact in
-                ContactNames.fold(contact.jid).hasPrefix(wanted)
-                    || ContactNames.nameStarts(with: wanted, contact.name.map(ContactNames.fold))
-            }.map(\.jid)
+            var folder = Store.NamedContact.Folder()
+            let wanted = folder.fold(word)
+            return contacts.filter { $0.starts(with: wanted, folder: &folder) }.map(\.jid)
         }
 
         func rooms(_ word: String) -> [String] {

@@ -45,6 +45,8 @@ import Testing
         #expect(try resolve("alice", store, account).get() == "alice@example.org", "exact name, though Alice Smith starts so too")
         #expect(try resolve("al", store, account).get() == "al@example.net", "exact local part, though Alice and Alan start so")
         #expect(try resolve("Big Al", store, account).get() == "al@example.net")
+        #expect(try resolve("big a", store, account).get() == "al@example.net", "a prefix of the whole name")
+        #expect(Store.NamedContact.fold("ZÉBÉDÉE Ａ") == "zebedee a", "case, accents and width folded")
     }
 
     @Test func ambiguous_and_unknown_names_are_one_line_errors_naming_the_candidates() throws {

@@ -87,6 +87,10 @@ import Testing
         #expect(complete("/help ms") == ["msg"])
         #expect(complete("/history bob@example.org 10 ") == ["--around"])
         #expect(complete("/history bob@example.org 10 --around ").isEmpty, "an id")
+        #expect(complete("/join tea@rooms.example.org me --pass") == ["--password-file"])
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(complete("/join tea@rooms.example.org me --password-file \(folder)/rea") == ["\(folder)/readme.txt"], "its value: a path")
         // A new JID, a number: nothing to offer.
         #expect(complete("/register ").isEmpty && complete("/goto ").isEmpty)
         #expect(complete("/nosuch x").isEmpty)
