@@ -187,7 +187,7 @@ enum CommandTable {
         ) { shell, _, _ in try await shell.listFiles() },
         ShellCommandSpec(
             "download", [ShellArgument("ID", .id), .optional("DIR", .path(foldersOnly: true))],
-            summary: "Fetch a received file, by the id files lists, into the download folder.",
+            summary: "Fetch a received file (by its id, as files lists them) into the download folder.",
             detail: "DIR: into that folder instead.", examples: ["/download 3", "/download 3 ~/Downloads"], subcommand: "download"
         ) { shell, args, _ in try await shell.download(args) },
         ShellCommandSpec(
