@@ -635,6 +635,8 @@ actor InteractiveShell {
     }
 
     func updatePrompt() {
+        // Every change of account or conversation ends here: Tab completes against them.
+        completionScope.set(.init(accountID: account?.rowID, conversation: conversation))
         var parts: [String] = []
         if let account { parts.append(account.jid) }
         var state = link.rendering
@@ -643,7 +645,6 @@ actor InteractiveShell {
             state += ", \(queued) queued"
         }
         parts.append("[\(state)]")
-        completionScope.set(.init(accountID: account?.rowID, conversation: conversation))
         if let conversation { parts.append(Sanitizer.inert(conversation)) }
         if let note = typingNote() { parts.append("(\(note))") }
         if !transferNotes.isEmpty { parts.append("[" + transferNotes.keys.sorted().compactMap { transferNotes[$0] }.joined(separator: ", ") + "]") }
