@@ -50,6 +50,10 @@ extension LineEditor {
         _ = rl_bind_key(9, tabKey)
     }
 
+    /// Whether the last key was Tab, which may have listed candidates below the line (so drawn
+    /// outside it): readline records `tabKey`, not rl_complete or rl_possible_completions. Loop thread only.
+    var lastKeyWasTab: Bool { tern_rl_last_func_is(tabKey) != 0 }
+
     fileprivate func tab(_ count: Int32, _ key: Int32) -> Int32 {
         switch tabPresses.press(repeated: tern_rl_last_func_is(tabKey) != 0) {
         case .complete:
