@@ -1,6 +1,6 @@
 # tern: build, test against a throwaway Prosody, and a two-user local demo.
 #
-#   make build | release | test | bench | fuzz | clean
+#   make build | release | test | bench | fuzz | completions | clean
 #   make demo        shell as alice@localhost against a local demo server
 #   make demo-bob    the same as bob (run it in a second terminal)
 #   make demo-stop   stop the demo server (accounts and history are kept)
@@ -20,7 +20,7 @@ DEMO_DIR := .demo
 TERN := .build/release/tern
 SEARCH_BENCH_MESSAGES ?= 1000000
 
-.PHONY: all deps build release test bench fuzz demo demo-bob demo-server demo-stop demo-clean clean
+.PHONY: all deps build release test bench fuzz demo demo-bob demo-server demo-stop demo-clean clean completions
 
 all: build
 
@@ -32,6 +32,11 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+# Shell completion scripts for bash, zsh and fish (see README, Subcommands), from the debug build.
+completions: build
+	mkdir -p .build/completions
+	for shell in bash zsh fish; do .build/debug/tern --generate-completion-script $$shell > .build/completions/tern.$$shell; done
 
 # Builds first, so the servers only run while the tests do. The trap stops them
 # on success, failure and ^C alike, and the test status is kept. The second
@@ -83,6 +88,7 @@ bench: release
 	python3 Benchmarks/startup_to_prompt.py --messages 1000000
 	.build/release/tern-export-bench
 	.build/release/tern-bench search $(SEARCH_BENCH_MESSAGES)
+	.build/release/tern-bench completion
 	python3 Benchmarks/roster_print.py
 	-$(TESTSERVER) stop $(BENCH_SERVER_DIR)
 	rm -rf $(BENCH_SERVER_DIR)

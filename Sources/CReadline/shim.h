@@ -65,6 +65,14 @@ static inline int tern_rl_last_func_redraws(void) {
         || f == rl_old_menu_complete;
 }
 
+/* Tab: complete, then list, then cycle (like readline's complete and menu-complete). Readline
+ * records the function bound to the last key in rl_last_func; tern's Tab function reads it to
+ * tell a repeated Tab, and sets it to rl_menu_complete so that one keeps cycling. */
+static inline int tern_rl_last_func_is(rl_command_func_t *f) { return rl_last_func == f; }
+static inline void tern_rl_set_last_func_menu_complete(void) { rl_last_func = rl_menu_complete; }
+static inline void tern_rl_forget_last_func(void) { rl_last_func = 0; }
+static inline void tern_rl_set_completion_suppress_append(int on) { rl_completion_suppress_append = on; }
+
 /* History bookkeeping. */
 static inline int tern_history_length(void) { return history_length; }
 static inline int tern_history_base(void) { return history_base; }

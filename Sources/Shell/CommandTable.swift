@@ -1,244 +1,435 @@
-/// The shell's commands as data: `/help`, usage errors and completion all come from this table
-/// (the Profanity cmd_defs pattern).
+/// The shell's commands as data (the Profanity cmd_defs.c pattern): each command's arguments
+/// with their kinds, its examples and its argument counts. `/help`, usage errors and Tab
+/// completion are all derived from this table, and the CLI subcommands that do the same job
+/// (`ShellCommandSpec.subcommand`) take their abstract from it, so the three cannot drift.
+struct ShellArgument: Sendable, Equatable {
+    /// What an argument holds: completion offers candidates by kind, and contact kinds go
+    /// through `ContactNames` so a roster name works where a JID does.
+    enum Kind: Sendable, Equatable {
+        /// A contact: a bare JID, or a roster name / JID local part resolved by `ContactNames`.
+        case contact
+        /// Where messages go: a contact (names resolve) or a room, or a room occupant (ROOM/NICK).
+        case conversation
+        /// A room we know (joined, wanted or bookmarked).
+        case room
+        /// An occupant of the current room.
+        case nick
+        /// A stored account.
+        case account
+        /// A JID typed in full (a new account, say): nothing to complete from.
+        case jid
+        /// An existing file, or with `foldersOnly` an existing folder.
+        case path(foldersOnly: Bool)
+        /// One of online, chat, away, xa, dnd.
+        case presence
+        /// One of fixed words.
+        case choice([String])
+        /// A command name (for /help).
+        case command
+        /// A whole number; an id shown by another command.
+        case number, id
+        /// One free word (a nick to take, a field name).
+        case word
+        /// Free text: the rest of the line, spacing kept.
+        case text
+        /// `--flag VALUE`: the flag, then its value of the given kind (two words on the line; `name` is the value's).
+        indirect case option(String, Kind)
+    }
+
+    let name: String
+    let kind: Kind
+    let optional: Bool
+
+    init(_ name: String, _ kind: Kind, optional: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.optional = optional
+    }
+
+    static func optional(_ name: String, _ kind: Kind) -> ShellArgument { ShellArgument(name, kind, optional: true) }
+
+    /// How the argument reads in a synopsis: `CONTACT`, `[TEXT]`, `[online|away]`, `[--around ID]`.
+    var synopsis: String {
+        let bare: String
+        switch kind {
+        case .choice(let words): bare = words.joined(separator: "|")
+        case .option(let flag, _): bare = "\(flag) \(name)"
+        default: bare = name
+        }
+        return optional ? "[\(bare)]" : bare
+    }
+
+    /// Words the argument takes on the line; nil for free text, which takes the rest.
+    var wordCount: Int? {
+        switch kind {
+        case .text: nil
+        case .option: 2
+        default: 1
+        }
+    }
+
+    static let presenceValues = ["online", "chat", "away", "xa", "dnd"]
+}
+
 struct ShellCommandSpec: Sendable {
     let name: String
     let aliases: [String]
-    let arguments: String
+    let arguments: [ShellArgument]
     let summary: String
-    let minArguments: Int
+    /// Shell-only remarks `/help COMMAND` adds below the summary (the shared summary stays short).
+    let detail: String?
+    let examples: [String]
+    /// The CLI subcommand that does the same job; its abstract is `summary`.
+    let subcommand: String?
     /// Runs the command with its words and the raw text after the command word (spacing kept).
     let action: @Sendable (InteractiveShell, [String], String) async throws -> Void
 
-    var synopsis: String { "/\(name)" + (arguments.isEmpty ? "" : " \(arguments)") }
+    init(
+        _ name: String, aliases: [String] = [], _ arguments: [ShellArgument] = [], summary: String, detail: String? = nil,
+        examples: [String] = [], subcommand: String? = nil,
+        action: @escaping @Sendable (InteractiveShell, [String], String) async throws -> Void
+    ) {
+        self.name = name
+        self.aliases = aliases
+        self.arguments = arguments
+        self.summary = summary
+        self.detail = detail
+        self.examples = examples
+        self.subcommand = subcommand
+        self.action = action
+    }
+
+    var synopsis: String { ([("/" + name)] + arguments.map(\.synopsis)).joined(separator: " ") }
+
+    /// Words the command needs at least: its required arguments'.
+    var minArguments: Int { arguments.filter { !$0.optional }.reduce(0) { $0 + ($1.wordCount ?? 1) } }
+
+    /// Words it takes at most; nil when it ends in free text.
+    var maxArguments: Int? {
+        var total = 0
+        for argument in arguments {
+            guard let words = argument.wordCount else { return nil }
+            total += words
+        }
+        return total
+    }
+
+    /// The argument that the word at `index` (0 for the first after the command word) fills,
+    /// counting an option's flag and value as its two words; free text fills all that follow.
+    func argument(at index: Int) -> ShellArgument? {
+        var position = 0
+        for argument in arguments {
+            guard let words = argument.wordCount else { return argument }
+            if index < position + words { return argument }
+            position += words
+        }
+        return nil
+    }
+
+    /// One line when `words` (after the command word) are too few or too many, else nil.
+    func usageError(_ words: [String]) -> String? {
+        let example = examples.first.map { "  e.g. \($0)" } ?? ""
+        if words.count < minArguments { return "usage: \(synopsis)\(example)" }
+        if let maxArguments, words.count > maxArguments {
+            let allowed = maxArguments == 0 ? "no arguments" : "at most \(maxArguments) argument\(maxArguments == 1 ? "" : "s")"
+            return "too many arguments: /\(name) takes \(allowed); usage: \(synopsis)\(example)"
+        }
+        return nil
+    }
 }
 
 enum CommandTable {
     static let commands: [ShellCommandSpec] = [
         ShellCommandSpec(
-            name: "login", aliases: ["connect"], arguments: "[JID]",
-            summary: "Connect now; with a JID, switch to that stored account and connect.", minArguments: 0
+            "login", aliases: ["connect"], [.optional("JID", .account)],
+            summary: "Connect now; with a JID, switch to that stored account and connect.", examples: ["/login alice@example.org"]
         ) { shell, args, _ in try await shell.login(args.first) },
         ShellCommandSpec(
-            name: "logout", aliases: ["disconnect"], arguments: "",
-            summary: "Close the session cleanly and stay offline.", minArguments: 0
+            "logout", aliases: ["disconnect"], summary: "End the session: no tern process connects the account until the next login.",
+            detail: "/login connects again.", subcommand: "logout"
         ) { shell, _, _ in await shell.logout() },
         ShellCommandSpec(
-            name: "account", aliases: [], arguments: "[JID]",
-            summary: "List the stored accounts; with a JID, make that account the shell's current one.", minArguments: 0
+            "account", [.optional("JID", .account)],
+            summary: "List the stored accounts; with a JID, make that account the shell's current one.",
+            examples: ["/account bob@example.org"]
         ) { shell, args, _ in try await shell.switchAccount(args.first) },
         ShellCommandSpec(
-            name: "register", aliases: [], arguments: "JID",
-            summary: "Create an account on the server (XEP-0077), store it and switch to it.", minArguments: 1
+            "register", [ShellArgument("JID", .jid)],
+            summary: "Create an account on the server (in-band registration, XEP-0077), store it and log in.",
+            detail: "The shell then switches to it.", examples: ["/register carol@example.org"], subcommand: "register"
         ) { shell, args, _ in try await shell.register(args[0]) },
         ShellCommandSpec(
-            name: "unregister", aliases: [], arguments: "",
-            summary: "Delete the current account from the server (asks you to type its JID).", minArguments: 0
+            "unregister", summary: "Delete the account from the server (XEP-0077); local history stays.",
+            detail: "Acts on the current account, once you type its JID.", subcommand: "unregister"
         ) { shell, _, _ in try await shell.unregister() },
         ShellCommandSpec(
-            name: "passwd", aliases: [], arguments: "",
-            summary: "Change the current account's password on the server.", minArguments: 0
+            "passwd", summary: "Change the account's password on the server (XEP-0077).", subcommand: "passwd"
         ) { shell, _, _ in try await shell.changePassword() },
         ShellCommandSpec(
-            name: "msg", aliases: [], arguments: "JID [TEXT]",
-            summary: "Send TEXT to JID (queued at once, delivered when online) and switch to that conversation.",
-            minArguments: 1
-        ) { shell, args, raw in try await shell.message(args[0], text: CommandTable.afterFirstWord(raw)) },
+            "msg", [ShellArgument("CONTACT", .conversation), .optional("TEXT", .text)],
+            summary: "Queue a message durably and deliver it as soon as there is a connection.",
+            detail: "CONTACT becomes the current conversation (without TEXT that is all it does): a JID, a room, "
+                + "or a roster name or JID's first part that names one contact.",
+            examples: ["/msg alice@example.org see you at six", "/msg Alice see you at six"], subcommand: "send"
+        ) { shell, args, raw in try await shell.message(shell.contactJID(args[0]), text: CommandTable.afterFirstWord(raw)) },
         ShellCommandSpec(
-            name: "notify", aliases: [], arguments: "[all|mentions|none|default]",
+            "notify", [.optional("POLICY", .choice(["all", "mentions", "none", "default"]))],
             summary: "Show or set which messages of the current conversation alert you (bell, notification, notify-command).",
-            minArguments: 0
+            examples: ["/notify mentions"]
         ) { shell, args, _ in try await shell.notifyPolicy(args) },
         ShellCommandSpec(
-            name: "file", aliases: ["sendfile"], arguments: "PATH [TEXT]",
+            "file", aliases: ["sendfile"], [ShellArgument("PATH", .path(foldersOnly: false)), .optional("TEXT", .text)],
             summary: "Send a file to the current conversation: HTTP upload, then its link (queued like a message).",
-            minArguments: 1
+            examples: ["/file ~/photos/cat.jpg our cat"]
         ) { shell, _, raw in try await shell.sendFile(raw) },
         ShellCommandSpec(
-            name: "files", aliases: [], arguments: "",
-            summary: "List the newest files offered to you, with their ids and where they were saved.", minArguments: 0
+            "files", summary: "List files received (id, name, size, state, local path), newest first.", subcommand: "files"
         ) { shell, _, _ in try await shell.listFiles() },
         ShellCommandSpec(
-            name: "download", aliases: [], arguments: "ID [DIR]",
-            summary: "Fetch a file offered to you (an id from /files) into DIR or the download folder.", minArguments: 1
+            "download", [ShellArgument("ID", .id), .optional("DIR", .path(foldersOnly: true))],
+            summary: "Fetch a received file (by its id, as files lists them) into the download folder.",
+            detail: "DIR: into that folder instead.", examples: ["/download 3", "/download 3 ~/Downloads"], subcommand: "download"
         ) { shell, args, _ in try await shell.download(args) },
         ShellCommandSpec(
-            name: "chat", aliases: ["query"], arguments: "JID",
-            summary: "Switch the current conversation; plain lines go there.", minArguments: 1
-        ) { shell, args, _ in try await shell.switchConversation(args[0]) },
+            "chat", aliases: ["query"], [ShellArgument("CONTACT", .conversation)],
+            summary: "Switch the current conversation; plain lines go there.", examples: ["/chat bob@example.org", "/chat Bob"]
+        ) { shell, args, _ in try await shell.switchConversation(shell.contactJID(args[0])) },
         ShellCommandSpec(
-            name: "correct", aliases: [], arguments: "TEXT",
-            summary: "Replace the text of your last message in the current conversation (XEP-0308).", minArguments: 1
+            "correct", [ShellArgument("TEXT", .text)],
+            summary: "Replace the text of your last message in the current conversation (XEP-0308).",
+            examples: ["/correct see you at seven"]
         ) { shell, _, raw in try await shell.correctLast(raw) },
         ShellCommandSpec(
-            name: "retract", aliases: [], arguments: "[ID]",
+            "retract", [.optional("ID", .id)],
             summary: "Retract your last message in the current conversation, or the one with this id (XEP-0424).",
-            minArguments: 0
+            examples: ["/retract"]
         ) { shell, args, _ in try await shell.retract(args.first) },
         ShellCommandSpec(
-            name: "history", aliases: [], arguments: "[JID] [N] [--around ID]",
-            summary: "Show the last N messages (default 20) of a conversation, oldest first; --around: N around message ID.",
-            minArguments: 0
+            "history", [.optional("CONTACT", .conversation), .optional("N", .number), .optional("ID", .option("--around", .id))],
+            summary: "Show a conversation, oldest first.",
+            detail: "The last N messages (default 20) of CONTACT or the current conversation; --around ID: N messages around that one.",
+            examples: ["/history bob@example.org 50", "/history 10 --around 1234"], subcommand: "history"
         ) { shell, args, _ in try await shell.history(args) },
         ShellCommandSpec(
-            name: "search", aliases: ["find"], arguments: "QUERY",
-            summary: "Search all history: words, \"phrases\", prefix*, -exclude, OR. Prints numbered hits for /goto.",
-            minArguments: 1
+            "search", aliases: ["find"], [ShellArgument("QUERY", .text)],
+            summary: "Ranked full-text search across all history, matches marked in a snippet.",
+            detail: "words, \"phrases\", prefix*, -exclude, OR; the hits are numbered for /goto.",
+            examples: ["/search \"lunch on friday\" -cancelled"], subcommand: "search"
         ) { shell, _, raw in try await shell.search(raw) },
         ShellCommandSpec(
-            name: "goto", aliases: [], arguments: "N",
-            summary: "Open hit N of the last /search in its conversation, among the messages around it.", minArguments: 1
+            "goto", [ShellArgument("N", .number)],
+            summary: "Open hit N of the last /search in its conversation, among the messages around it.", examples: ["/goto 2"]
         ) { shell, args, _ in try await shell.goto(args[0]) },
         ShellCommandSpec(
-            name: "outbox", aliases: [], arguments: "[cancel ID | retry ID]",
-            summary: "List pending messages and actions with their kinds; cancel a queued one or retry a failed one (ID, a unique prefix, or iN).",
-            minArguments: 0
+            "outbox", [.optional("ACTION", .choice(["cancel", "retry"])), .optional("ID", .id)],
+            summary: "List every pending outgoing action (messages, room actions, roster, vCard and blocklist changes) "
+                + "with its kind and state; cancel or retry one.",
+            detail: "ID: as listed, a unique prefix of it, or iN for an action.", examples: ["/outbox retry 7f3a"],
+            subcommand: "outbox"
         ) { shell, args, _ in try await shell.showOutbox(args) },
         ShellCommandSpec(
-            name: "sync", aliases: [], arguments: "",
-            summary: "Connect (or retry) now and flush the outbox.", minArguments: 0
+            "sync", summary: "Connect now, flush the outbox and fetch what arrived.", detail: "The shell stays connected.",
+            subcommand: "sync"
         ) { shell, _, _ in try await shell.syncNow() },
         ShellCommandSpec(
-            name: "offline", aliases: [], arguments: "",
-            summary: "Disconnect and keep working locally; messages queue until /sync.", minArguments: 0
+            "offline", summary: "Disconnect and keep working locally; messages queue until /sync."
         ) { shell, _, _ in await shell.goOffline() },
         ShellCommandSpec(
-            name: "join", aliases: [], arguments: "[ROOM@SERVICE] [NICK] [--password-file F]",
-            summary: "Join a room and bookmark it with autojoin; with no room, accept the newest invitation.",
-            minArguments: 0
+            "join", [.optional("ROOM", .room), .optional("NICK", .word), .optional("FILE", .option("--password-file", .path(foldersOnly: false)))],
+            summary: "Join a room (creating it if it is new) and bookmark it with autojoin.",
+            detail: "With no ROOM, accepts the newest invitation.", examples: ["/join tea@rooms.example.org alice", "/join"],
+            subcommand: "join"
         ) { shell, args, _ in try await shell.joinRoom(args) },
         ShellCommandSpec(
-            name: "leave", aliases: ["part"], arguments: "[ROOM]",
-            summary: "Leave a room (the current one by default) and turn its autojoin off.", minArguments: 0
+            "leave", aliases: ["part"], [.optional("ROOM", .room)], summary: "Leave a room and turn its bookmark's autojoin off.",
+            detail: "The current room unless ROOM is given.", examples: ["/leave tea@rooms.example.org"], subcommand: "leave"
         ) { shell, args, _ in try await shell.leaveRoom(args) },
         ShellCommandSpec(
-            name: "decline", aliases: [], arguments: "ROOM",
-            summary: "Turn down the pending invitations to a room.", minArguments: 1
+            "decline", [ShellArgument("ROOM", .room)], summary: "Turn down the pending invitations to a room.",
+            examples: ["/decline tea@rooms.example.org"]
         ) { shell, args, _ in try await shell.declineInvites(args) },
         ShellCommandSpec(
-            name: "rooms", aliases: [], arguments: "",
-            summary: "List rooms with their state, and pending invitations.", minArguments: 0
+            "rooms", summary: "List rooms (state, nick, autojoin, subject) and pending invitations.", subcommand: "rooms"
         ) { shell, _, _ in try await shell.showRooms() },
         ShellCommandSpec(
-            name: "who", aliases: ["occupants"], arguments: "[ROOM]",
-            summary: "Occupants of a room with role and affiliation.", minArguments: 0
+            "who", aliases: ["occupants"], [.optional("ROOM", .room)], summary: "Occupants of a room with role and affiliation.",
+            examples: ["/who tea@rooms.example.org"]
         ) { shell, args, _ in try await shell.who(args) },
         ShellCommandSpec(
-            name: "topic", aliases: ["subject"], arguments: "[TEXT]",
-            summary: "Show the current room's subject, or set it (queued until the room is joined).", minArguments: 0
+            "topic", aliases: ["subject"], [.optional("TEXT", .text)],
+            summary: "Set a room's subject (XEP-0045 §8.1); queued until the room is joined.",
+            detail: "Acts on the current room; with no TEXT, shows its subject.", examples: ["/topic Friday: lunch at noon"],
+            subcommand: "topic"
         ) { shell, _, raw in try await shell.topic(raw) },
         ShellCommandSpec(
-            name: "config", aliases: [], arguments: "FIELD VALUE",
-            summary: "Change one setting of the current room you own (roomname, persistentroom, membersonly, …).",
-            minArguments: 2
+            "config", [ShellArgument("FIELD", .word), ShellArgument("VALUE", .text)],
+            summary: "Change one setting of a room you own (XEP-0045 §10.2); queued until the room is joined.",
+            detail: "Acts on the current room. FIELD: roomname, persistentroom, membersonly, …",
+            examples: ["/config roomname Tea room"], subcommand: "config"
         ) { shell, args, raw in try await shell.configure(args[0], value: CommandTable.afterFirstWord(raw)) },
         ShellCommandSpec(
-            name: "nick", aliases: [], arguments: "NICK",
-            summary: "Change your nick in the current room (queued until it is joined).", minArguments: 1
+            "nick", [ShellArgument("NICK", .word)],
+            summary: "Change your nick in a room (XEP-0045 §7.6); queued until the room is joined.",
+            detail: "Acts on the current room.", examples: ["/nick ally"], subcommand: "nick"
         ) { shell, args, _ in try await shell.changeNick(args) },
         ShellCommandSpec(
-            name: "kick", aliases: [], arguments: "NICK [REASON]",
-            summary: "Remove an occupant from the current room (moderators).", minArguments: 1
+            "kick", [ShellArgument("NICK", .nick), .optional("REASON", .text)],
+            summary: "Kick an occupant out of a room (XEP-0045 §8.2); needs the moderator role.",
+            detail: "Acts on the current room.", examples: ["/kick spammer enough"], subcommand: "kick"
         ) { shell, args, raw in try await shell.moderate(true, args, raw: raw) },
         ShellCommandSpec(
-            name: "ban", aliases: [], arguments: "JID [REASON]",
-            summary: "Ban a user from the current room (admins and owners).", minArguments: 1
-        ) { shell, args, raw in try await shell.moderate(false, args, raw: raw) },
+            "ban", [ShellArgument("CONTACT", .contact), .optional("REASON", .text)],
+            summary: "Ban a JID from a room (XEP-0045 §9.1); needs the admin affiliation.",
+            detail: "Acts on the current room.", examples: ["/ban spam@example.net"], subcommand: "ban"
+        ) { shell, args, raw in try await shell.moderate(false, shell.resolvingFirstContact(args), raw: raw) },
         ShellCommandSpec(
-            name: "invite", aliases: [], arguments: "JID [REASON]",
-            summary: "Invite someone to the current room (XEP-0249).", minArguments: 1
-        ) { shell, args, raw in try await shell.invite(args, raw: raw) },
+            "invite", [ShellArgument("CONTACT", .contact), .optional("REASON", .text)],
+            summary: "Invite someone to a room (XEP-0249 direct invitation).",
+            detail: "To the current room.", examples: ["/invite bob@example.org tea?", "/invite Bob"], subcommand: "invite"
+        ) { shell, args, raw in try await shell.invite(shell.resolvingFirstContact(args), raw: raw) },
         ShellCommandSpec(
-            name: "roster", aliases: ["contacts"], arguments: "[--pending]",
-            summary: "List contacts by group with presence; --pending: requests and unsent edits.", minArguments: 0
+            "roster", aliases: ["contacts"], [.optional("FILTER", .choice(["--pending"]))],
+            summary: "List contacts by group with subscription, presence and status (from the Store; works offline).",
+            detail: "--pending: requests and unsent edits only.", examples: ["/roster --pending"], subcommand: "roster"
         ) { shell, args, _ in try await shell.showRoster(args) },
         ShellCommandSpec(
-            name: "add", aliases: [], arguments: "JID [NAME]",
-            summary: "Add a contact and ask to see their presence (queued while offline).", minArguments: 1
+            "add", [ShellArgument("JID", .jid), .optional("NAME", .text)],
+            summary: "Add a contact and ask for a presence subscription (queued while offline).",
+            detail: "NAME is how names in arguments and Tab find them.", examples: ["/add zebedee@example.org Zébédée"],
+            subcommand: "add"
         ) { shell, args, raw in
             let name = CommandTable.afterFirstWord(CommandTable.afterFirstWord(raw))
             try await shell.contactAction(.add, args[0], name: name.isEmpty ? nil : name)
         },
         ShellCommandSpec(
-            name: "remove", aliases: [], arguments: "JID",
-            summary: "Remove a contact from the roster.", minArguments: 1
-        ) { shell, args, _ in try await shell.contactAction(.remove, args[0]) },
+            "remove", [ShellArgument("CONTACT", .contact)],
+            summary: "Remove a contact from the roster; the server cancels the subscriptions.", examples: ["/remove Bob"],
+            subcommand: "remove"
+        ) { shell, args, _ in try await shell.contactAction(.remove, shell.contactJID(args[0])) },
         ShellCommandSpec(
-            name: "accept", aliases: [], arguments: "JID",
-            summary: "Accept a subscription request (and ask for theirs back).", minArguments: 1
-        ) { shell, args, _ in try await shell.contactAction(.accept, args[0]) },
+            "accept", [ShellArgument("CONTACT", .contact)],
+            summary: "Let a contact see your presence, and ask to see theirs unless you already do.",
+            examples: ["/accept dave@example.org"], subcommand: "accept"
+        ) { shell, args, _ in try await shell.contactAction(.accept, shell.contactJID(args[0])) },
         ShellCommandSpec(
-            name: "deny", aliases: [], arguments: "JID",
-            summary: "Refuse or revoke a subscription.", minArguments: 1
-        ) { shell, args, _ in try await shell.contactAction(.deny, args[0]) },
+            "deny", [ShellArgument("CONTACT", .contact)], summary: "Refuse (or revoke) a contact's presence subscription.",
+            examples: ["/deny dave@example.org"], subcommand: "deny"
+        ) { shell, args, _ in try await shell.contactAction(.deny, shell.contactJID(args[0])) },
         ShellCommandSpec(
-            name: "status", aliases: [], arguments: "[online|chat|away|xa|dnd] [MESSAGE]",
-            summary: "Show or set your presence and status message.", minArguments: 0
+            "status", [.optional("SHOW", .choice(ShellArgument.presenceValues)), .optional("MESSAGE", .text)],
+            summary: "Set your presence and status message: stored, sent now when tern is connected, else on the next connection.",
+            detail: "With no argument, shows them.", examples: ["/status away back at two"], subcommand: "status"
         ) { shell, args, _ in try await shell.setStatus(show: nil, words: args) },
         ShellCommandSpec(
-            name: "online", aliases: ["back"], arguments: "[MESSAGE]", summary: "Set your presence to online.", minArguments: 0
+            "online", aliases: ["back"], [.optional("MESSAGE", .text)], summary: "Set your presence to online.",
+            examples: ["/online"]
         ) { shell, args, _ in try await shell.setStatus(show: "online", words: args) },
         ShellCommandSpec(
-            name: "away", aliases: [], arguments: "[MESSAGE]", summary: "Set your presence to away.", minArguments: 0
+            "away", [.optional("MESSAGE", .text)], summary: "Set your presence to away.", examples: ["/away lunch"]
         ) { shell, args, _ in try await shell.setStatus(show: "away", words: args) },
         ShellCommandSpec(
-            name: "xa", aliases: [], arguments: "[MESSAGE]", summary: "Set your presence to extended away.", minArguments: 0
+            "xa", [.optional("MESSAGE", .text)], summary: "Set your presence to extended away.", examples: ["/xa on holiday"]
         ) { shell, args, _ in try await shell.setStatus(show: "xa", words: args) },
         ShellCommandSpec(
-            name: "dnd", aliases: [], arguments: "[MESSAGE]", summary: "Set your presence to do not disturb.", minArguments: 0
+            "dnd", [.optional("MESSAGE", .text)], summary: "Set your presence to do not disturb.", examples: ["/dnd writing"]
         ) { shell, args, _ in try await shell.setStatus(show: "dnd", words: args) },
         ShellCommandSpec(
-            name: "info", aliases: ["whois"], arguments: "JID",
-            summary: "A contact's vCard, resources (client, version), last activity and roster facts; cached when offline.",
-            minArguments: 1
-        ) { shell, args, _ in try await shell.details(.info, args) },
+            "info", aliases: ["whois"], [ShellArgument("CONTACT", .contact)],
+            summary: "Show a contact's vCard, resources (presence, client, version), last activity and roster facts.",
+            detail: "Cached when offline.", examples: ["/info bob@example.org", "/info Bob"], subcommand: "info"
+        ) { shell, args, _ in try await shell.details(.info, shell.resolvingFirstContact(args)) },
         ShellCommandSpec(
-            name: "block", aliases: [], arguments: "JID",
-            summary: "Block a JID (XEP-0191); queued while offline.", minArguments: 1
-        ) { shell, args, _ in try await shell.details(.block, args) },
+            "block", [ShellArgument("CONTACT", .contact)], summary: "Block a JID (XEP-0191): the server drops what it sends you.",
+            detail: "Queued while offline.", examples: ["/block spam@example.net"], subcommand: "block"
+        ) { shell, args, _ in try await shell.details(.block, shell.resolvingFirstContact(args)) },
         ShellCommandSpec(
-            name: "unblock", aliases: [], arguments: "JID",
-            summary: "Unblock a JID; queued while offline.", minArguments: 1
-        ) { shell, args, _ in try await shell.details(.unblock, args) },
+            "unblock", [ShellArgument("CONTACT", .contact)], summary: "Unblock a JID (XEP-0191).",
+            detail: "Queued while offline.", examples: ["/unblock spam@example.net"], subcommand: "unblock"
+        ) { shell, args, _ in try await shell.details(.unblock, shell.resolvingFirstContact(args)) },
         ShellCommandSpec(
-            name: "blocked", aliases: [], arguments: "",
-            summary: "List blocked JIDs (as cached at the last connection) and pending changes.", minArguments: 0
+            "blocked", summary: "List blocked JIDs, as cached at the last connection, with pending changes.", subcommand: "blocked"
         ) { shell, args, _ in try await shell.details(.blocked, args) },
         ShellCommandSpec(
-            name: "help", aliases: ["?"], arguments: "[COMMAND]",
-            summary: "List commands, or explain one.", minArguments: 0
+            "help", aliases: ["?"], [.optional("COMMAND", .command)], summary: "List commands, or explain one.",
+            examples: ["/help msg"]
         ) { shell, args, _ in shell.help(args.first) },
         ShellCommandSpec(
-            name: "quit", aliases: ["exit"], arguments: "",
-            summary: "Leave the shell (queued messages stay queued).", minArguments: 0
+            "quit", aliases: ["exit"], summary: "Leave the shell (queued messages stay queued)."
         ) { shell, _, _ in await shell.quit() },
     ]
 
+    /// CLI subcommands named like a shell command that do another job: `tern login` stores an
+    /// account while `/login` connects a stored one; `tern account` edits settings while
+    /// `/account` switches between stored ones.
+    static let sameNameOtherJob: Set<String> = ["login", "account"]
+
     static func find(_ word: String) -> ShellCommandSpec? {
         commands.first { $0.name == word || $0.aliases.contains(word) }
+    }
+
+    /// The abstract of the CLI subcommand `name`: the summary of its shell twin.
+    static func summary(ofSubcommand name: String) -> String {
+        commands.first { $0.subcommand == name }?.summary ?? ""
     }
 
     static var completionWords: [String] {
         commands.flatMap { [$0.name] + $0.aliases }.map { "/" + $0 }
     }
 
-    static func helpText(for name: String?) -> String {
+    /// `/help` or `/help COMMAND`, wrapped at `columns` (nil: unwrapped) with continuation
+    /// lines indented under the summary column, so no word is cut.
+    static func helpText(for name: String?, columns: Int? = nil) -> String {
         if let name {
             let word = name.hasPrefix("/") ? String(name.dropFirst()) : name
             guard let command = find(word) else { return "unknown command /\(word); try /help" }
-            var text = "\(command.synopsis)\n  \(command.summary)"
-            if !command.aliases.isEmpty { text += "\n  aliases: " + command.aliases.map { "/" + $0 }.joined(separator: ", ") }
-            return text
+            var lines = [command.synopsis]
+            for paragraph in [command.summary, command.detail].compactMap({ $0 }) {
+                lines += wrapped("  " + paragraph, columns: columns, indent: 2)
+            }
+            if !command.aliases.isEmpty {
+                lines += wrapped("  aliases: " + command.aliases.map { "/" + $0 }.joined(separator: ", "), columns: columns, indent: 4)
+            }
+            if !command.examples.isEmpty {
+                lines.append("  examples:")
+                lines += command.examples.flatMap { wrapped("    " + $0, columns: columns, indent: 6) }
+            }
+            return lines.joined(separator: "\n")
         }
-        let width = commands.map(\.synopsis.count).max() ?? 0
-        let lines = commands.map { $0.synopsis.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.summary }
-        return (["Commands (any other line is sent to the current conversation):"] + lines.map { "  " + $0 })
-            .joined(separator: "\n")
+        let summaryColumn = 2 + min(commands.map(\.synopsis.count).max() ?? 0, synopsisColumnWidth) + 2
+        var lines = wrapped(
+            "Commands (any other line is sent to the current conversation; /help COMMAND explains one):", columns: columns, indent: 2)
+        for command in commands {
+            let head = "  " + command.synopsis
+            // A synopsis longer than the column gets a line of its own; its summary starts below.
+            if head.count < summaryColumn {
+                lines += wrapped(
+                    head.padding(toLength: summaryColumn, withPad: " ", startingAt: 0) + command.summary, columns: columns,
+                    indent: summaryColumn)
+            } else {
+                lines.append(head)
+                lines += wrapped(String(repeating: " ", count: summaryColumn) + command.summary, columns: columns, indent: summaryColumn)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The widest synopsis the summary column makes room for; longer ones take a line of their own.
+    static let synopsisColumnWidth = 26
+
+    private static func wrapped(_ text: String, columns: Int?, indent: Int) -> [String] {
+        guard let columns else { return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+        return TerminalText.wrap(text, columns: columns, indent: indent)
     }
 
     /// The text after the first word, spacing kept (message bodies are not re-joined words).
+    /// A quoted first word (`"Alice Smith" hi`) ends at the first blank after its closing quote, as `words` reads it.
     static func afterFirstWord(_ text: String) -> String {
         let trimmed = text.drop(while: \.isWhitespace)
-        guard let space = trimmed.firstIndex(where: \.isWhitespace) else { return "" }
+        var quoted = false
+        guard let space = trimmed.firstIndex(where: { character in
+            if character == "\"" { quoted.toggle() }
+            return character.isWhitespace && !quoted
+        }) else { return "" }
         return String(trimmed[trimmed.index(after: space)...])
     }
 

@@ -57,6 +57,8 @@ actor InteractiveShell {
     /// Names, day separators and delivery marks of the lines shown (ShellReading).
     var reading = ReadingState()
     let idle = IdleTracker()
+    /// The account and conversation Tab completes against (read on the editor's thread).
+    let completionScope = ShellCompletion.ScopeBox()
 
     init(context: AppContext) throws {
         self.context = context
@@ -69,7 +71,9 @@ actor InteractiveShell {
 
     func run() async {
         account = try? context.account()
-        editor.completer = { line, word in ShellCompletion.candidates(line: line, word: word) }
+        editor.completer = { [store = context.store, scope = completionScope] line, word in
+            ShellCompletion.candidates(line: line, word: word, store: store, scope: scope.current)
+        }
         if let account {
             say("tern — \(account.jid). /help lists commands.")
             conversation = try? context.store.lastConversation(accountID: account.rowID)
@@ -118,8 +122,8 @@ actor InteractiveShell {
                 return
             }
             let arguments = Array(words.dropFirst())
-            guard arguments.count >= command.minArguments else {
-                say("usage: \(command.synopsis)")
+            if let problem = command.usageError(arguments) {
+                say(problem)
                 return
             }
             do {
@@ -238,7 +242,7 @@ actor InteractiveShell {
             } else if let number = Int(argument) {
                 limit = max(1, number)
             } else {
-                target = try JID(argument).bare.description
+                target = try JID(contactJID(argument)).bare.description
             }
         }
         if let around {
@@ -463,7 +467,7 @@ actor InteractiveShell {
     }
 
     nonisolated func help(_ name: String?) {
-        editor.print(CommandTable.helpText(for: name))
+        editor.print(CommandTable.helpText(for: name, columns: editor.columns))
     }
 
     func quit() async {
@@ -635,6 +639,8 @@ actor InteractiveShell {
     }
 
     func updatePrompt() {
+        // Every change of account or conversation ends here: Tab completes against them.
+        completionScope.set(.init(accountID: account?.rowID, conversation: conversation))
         var parts: [String] = []
         if let account { parts.append(account.jid) }
         var state = link.rendering

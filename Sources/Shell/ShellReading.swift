@@ -126,6 +126,8 @@ extension InteractiveShell {
 
     private func forgetSettledMarks() {
         for (id, state) in reading.marks where OutboxWatch.isSettled(state) { reading.marks[id] = nil }
-        reading.markOrder.removeAll { reading.marks[$0] == nil }
+        // The closure must not read `reading` while `removeAll` modifies it (exclusive access).
+        let kept = reading.marks
+        reading.markOrder.removeAll { kept[$0] == nil }
     }
 }

@@ -235,7 +235,7 @@ import Testing
         let receiver = try Peer(server: server, user: "test12").startReceiving(from: server.jid("test11"), count: 1)
         let shell = try await home.run([], stdin: "/help\n/msg \(server.jid("test12")) typed  in the shell\n/quit\n")
         #expect(shell.status == 0, "\(shell.stderr)")
-        #expect(shell.stdout.contains("/msg JID [TEXT]"), "help is printed from the command table")
+        #expect(shell.stdout.contains("/msg CONTACT [TEXT]"), "help is printed from the command table")
         let got = try await receiver.finish(timeout: .seconds(60))
         #expect(Peer.messages(got).map { $0["body"] as? String } == ["typed  in the shell"])
     }

@@ -35,6 +35,7 @@ final class TerminalShell: @unchecked Sendable {
         env["TERM"] = "xterm-256color"
         env["COLUMNS"] = nil
         env["LINES"] = nil
+        env["SWIFT_BACKTRACE"] = "interactive=no"  // a crash prints its trace and ends, never waits for a key
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let handle = FileHandle(fileDescriptor: slave, closeOnDealloc: false)

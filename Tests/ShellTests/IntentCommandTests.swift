@@ -18,17 +18,6 @@ import Testing
         return (store, account)
     }
 
-    /// Runs the command as `tern` would; nil for success, else the exit status it chose.
-    private func run(_ arguments: [String]) async throws -> Int32? {
-        guard var command = try Tern.parseAsRoot(Tern.globalOptionsMoved(arguments)) as? any AsyncParsableCommand else { return -1 }
-        do {
-            try await command.run()
-            return nil
-        } catch let exit as ExitCode {
-            return exit.rawValue
-        }
-    }
-
     @Test func unknownSubcommand__is_named__never_the_shell() {
         #expect(Tern.unknownSubcommand(["topci", "x"]) == "topci")
         #expect(Tern.unknownSubcommand(["--home", "/tmp/x", "kik", room]) == "kik")
@@ -50,11 +39,11 @@ import Testing
 
     @Test func queueOnly__stores_each_action_and_the_outbox_lists_it_with_its_kind() async throws {
         let (store, account) = try prepare()
-        #expect(try await run(["--home", home, "topic", room, "Friday", "--queue-only"]) == nil)
-        #expect(try await run(["--home", home, "nick", room, "ada", "--queue-only"]) == nil)
-        #expect(try await run(["--home", home, "kick", room, "bob", "--reason", "spam", "--queue-only"]) == nil)
-        #expect(try await run(["--home", home, "ban", room, "eve@example.org", "--queue-only"]) == nil)
-        #expect(try await run(["--home", home, "invite", room, "carol@example.org", "--queue-only"]) == nil)
+        #expect(try await runTern(["--home", home, "topic", room, "Friday", "--queue-only"]) == nil)
+        #expect(try await runTern(["--home", home, "nick", room, "ada", "--queue-only"]) == nil)
+        #expect(try await runTern(["--home", home, "kick", room, "bob", "--reason", "spam", "--queue-only"]) == nil)
+        #expect(try await runTern(["--home", home, "ban", room, "eve@example.org", "--queue-only"]) == nil)
+        #expect(try await runTern(["--home", home, "invite", room, "carol@example.org", "--queue-only"]) == nil)
         let intents = try store.intents(accountID: account.rowID)
         #expect(intents.map(\.kind) == [.roomSubject, .roomNick, .roomKick, .roomBan, .roomInvite])
         #expect(intents.allSatisfy { $0.state == .queued && $0.target == room })
@@ -69,33 +58,33 @@ import Testing
 
     @Test func badArguments__are_usage_errors__an_unknown_room_a_failure() async throws {
         _ = try prepare()
-        #expect(try await run(["--home", home, "topic", "not a room", "x", "--queue-only"]) == 64)
-        #expect(try await run(["--home", home, "kick", room, "bad/nick", "--queue-only"]) == nil, "a nick may hold a slash")
-        #expect(try await run(["--home", home, "ban", room, "@@", "--queue-only"]) == 64)
-        #expect(try await run(["--home", home, "invite", "other@conference.example.org", "a@b", "--queue-only"]) == 1)
+        #expect(try await runTern(["--home", home, "topic", "not a room", "x", "--queue-only"]) == 64)
+        #expect(try await runTern(["--home", home, "kick", room, "bad/nick", "--queue-only"]) == nil, "a nick may hold a slash")
+        #expect(try await runTern(["--home", home, "ban", room, "@@", "--queue-only"]) == 64)
+        #expect(try await runTern(["--home", home, "invite", "other@conference.example.org", "a@b", "--queue-only"]) == 1)
     }
 
     @Test func outbox_cancel_and_retry__work_on_intents_by_their_id() async throws {
         let (store, account) = try prepare()
-        #expect(try await run(["--home", home, "topic", room, "one", "--queue-only"]) == nil)
+        #expect(try await runTern(["--home", home, "topic", room, "one", "--queue-only"]) == nil)
         let intent = try #require(try store.intents(accountID: account.rowID).first)
         let id = Store.outboxID(of: intent)
-        #expect(try await run(["--home", home, "outbox", "retry", id]) == 1, "queued, not failed")
-        #expect(try await run(["--home", home, "outbox", "cancel", id]) == nil)
+        #expect(try await runTern(["--home", home, "outbox", "retry", id]) == 1, "queued, not failed")
+        #expect(try await runTern(["--home", home, "outbox", "cancel", id]) == nil)
         #expect(try store.intent(id: intent.id ?? 0)?.state == .cancelled)
-        #expect(try await run(["--home", home, "outbox", "cancel", id]) == 1, "already cancelled")
-        #expect(try await run(["--home", home, "outbox", "cancel", "i999"]) == 64, "unknown")
+        #expect(try await runTern(["--home", home, "outbox", "cancel", id]) == 1, "already cancelled")
+        #expect(try await runTern(["--home", home, "outbox", "cancel", "i999"]) == 64, "unknown")
         #expect(throws: UsageFailure.self) { try OutboxEditing.run(.cancel, "i999", store: store, accountID: account.rowID, json: false) }
     }
 
     @Test func presence__is_listed_until_a_session_has_it__and_is_neither_cancelled_nor_retried() async throws {
         let (store, account) = try prepare()
         #expect(try OutboxListing(store: store, accountID: account.rowID).presence == nil, "never set: nothing to send")
-        #expect(try await run(["--home", home, "status", "away", "back", "at", "3"]) == nil)
+        #expect(try await runTern(["--home", home, "status", "away", "back", "at", "3"]) == nil)
         let lines = try OutboxListing(store: store, accountID: account.rowID).lines(json: true)
         let object = try #require(lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.last)
         #expect(object["kind"] as? String == "presence" && object["body"] as? String == "away: back at 3")
-        #expect(try await run(["--home", home, "outbox", "cancel", "presence"]) == 1)
+        #expect(try await runTern(["--home", home, "outbox", "cancel", "presence"]) == 1)
         let own = try store.ownPresence(accountID: account.rowID)
         try store.markOwnPresenceSent(accountID: account.rowID, revision: own.revision)
         #expect(try OutboxListing(store: store, accountID: account.rowID).isEmpty, "sent: off the list")

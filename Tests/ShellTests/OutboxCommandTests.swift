@@ -82,7 +82,9 @@ import Testing
     @Test func shell__outbox_entry__documents_cancel_and_retry() {
         let spec = CommandTable.find("outbox")
         #expect(spec?.minArguments == 0)
-        #expect(CommandTable.helpText(for: "/outbox").contains("/outbox [cancel ID | retry ID]"))
+        let help = CommandTable.helpText(for: "/outbox")
+        #expect(help.hasPrefix("/outbox [cancel|retry] [ID]"))
+        #expect(help.contains("/outbox retry 7f3a"), "an example")
     }
 
     @Test func result__json_is_the_outbox_listing_object() throws {

@@ -105,7 +105,7 @@ struct LoginCommand: AsyncParsableCommand {
 struct LogoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logout",
-        abstract: "End the session: no tern process connects the account until the next login.")
+        abstract: CommandTable.summary(ofSubcommand: "logout"))
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Also drop the stored credentials.") var forget = false

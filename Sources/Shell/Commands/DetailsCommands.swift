@@ -13,11 +13,12 @@ import XMPP
 struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a contact's vCard, resources (presence, client, version), last activity and roster facts.",
+        abstract: CommandTable.summary(ofSubcommand: "info"),
         discussion: "Fetched fresh when the account can connect; otherwise the cached details with their age.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The contact's JID (a full JID also asks that resource).") var jid: String
+    @Argument(help: "The contact's JID (a full JID also asks that resource), or a roster name.", completion: CompletionKinds.storedJIDs)
+    var jid: String
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Only what is cached; never touch the network.") var cached = false
 
@@ -25,7 +26,7 @@ struct InfoCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            let target = try DetailsFlows.parse(jid)
+            let target = try DetailsFlows.parse(ContactNames.argument(jid, store: context.store, accountID: account.rowID))
             let note = cached ? "cached" : try await DetailsFlows.refresh(target, account: account, context: context, engine: nil)
             let details = try context.store.contactDetails(accountID: account.rowID, jid: target.bare.description)
             for line in DetailsFlows.render(details, note: note, json: json) { print(line) }
@@ -96,7 +97,7 @@ struct VCardShowCommand: AsyncParsableCommand {
 
 struct BlockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "block", abstract: "Block a JID (XEP-0191): the server drops what it sends you.",
+        commandName: "block", abstract: CommandTable.summary(ofSubcommand: "block"),
         discussion: "Applied now when possible; otherwise queued and applied on the next connection.")
 
     @OptionGroup var global: GlobalOptions
@@ -112,7 +113,7 @@ struct BlockCommand: AsyncParsableCommand {
 
 struct UnblockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "unblock", abstract: "Unblock a JID (XEP-0191).",
+        commandName: "unblock", abstract: CommandTable.summary(ofSubcommand: "unblock"),
         discussion: "Applied now when possible; otherwise queued and applied on the next connection.")
 
     @OptionGroup var global: GlobalOptions
@@ -128,7 +129,7 @@ struct UnblockCommand: AsyncParsableCommand {
 
 struct BlockedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "blocked", abstract: "List blocked JIDs, as cached at the last connection, with pending changes.")
+        commandName: "blocked", abstract: CommandTable.summary(ofSubcommand: "blocked"))
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON Lines.") var json = false

@@ -6,7 +6,7 @@ import Sync
 /// `tern files` and `tern download` (CLI.md): files offered to us, and fetching one.
 struct FilesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "files", abstract: "List files received (id, name, size, state, local path), newest first.")
+        commandName: "files", abstract: CommandTable.summary(ofSubcommand: "files"))
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "How many files.") var limit: Int = 50
@@ -28,7 +28,7 @@ struct FilesCommand: AsyncParsableCommand {
 struct DownloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "download",
-        abstract: "Fetch a received file (an id from tern files) into the download folder.",
+        abstract: CommandTable.summary(ofSubcommand: "download"),
         discussion: """
             The folder is --to, else $XDG_DOWNLOAD_DIR/tern, else ~/Downloads/tern. A file that \
             exists is never overwritten: the new one is saved as NAME (1).EXT.

@@ -8,10 +8,12 @@ import XMPP
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Queue a message durably, then try to deliver it. Prints the outbox id and the state reached.")
+        abstract: CommandTable.summary(ofSubcommand: "send"),
+        discussion: "Prints the outbox id and the state reached.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The recipient's JID.") var jid: String
+    @Argument(help: "The recipient's JID, or a roster name (or JID's first part) naming one contact.", completion: CompletionKinds.storedJIDs)
+    var jid: String
     @Argument(help: "The message; `-` reads standard input. With --file, an optional line sent before the file.") var text: [String] = []
     @Option(help: ArgumentHelp("Send this file: HTTP upload (XEP-0363), then its link as a message.", valueName: "PATH"))
     var file: String?
@@ -25,11 +27,12 @@ struct SendCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            if let file { return try await sendFile(file, account: account, context: context) }
+            let recipient = try ContactNames.argument(jid, store: context.store, accountID: account.rowID)
+            if let file { return try await sendFile(file, to: recipient, account: account, context: context) }
             let body = try readBody()
             let item: OutboxItem
             do {
-                item = try Outbox.enqueueChat(store: context.store, account: account, to: jid, body: body)
+                item = try Outbox.enqueueChat(store: context.store, account: account, to: recipient, body: body)
             } catch let error as SyncError {
                 throw UsageFailure(error.description)
             }
@@ -46,11 +49,11 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     /// Stores a file intent and, unless `--queue-only`, waits for its upload: prints `ID file STATE`.
-    private func sendFile(_ path: String, account: Account, context: AppContext) async throws {
+    private func sendFile(_ path: String, to recipient: String, account: Account, context: AppContext) async throws {
         let caption = text == ["-"] ? try readBody() : text.joined(separator: " ")
         let stored: Intent
         do {
-            stored = try FileSending.enqueue(store: context.store, account: account, to: jid, path: path, text: caption)
+            stored = try FileSending.enqueue(store: context.store, account: account, to: recipient, path: path, text: caption)
         } catch let error as SyncError {
             throw UsageFailure(error.description)
         } catch let error as FileSending.Failure {
@@ -111,7 +114,8 @@ struct SendCommand: AsyncParsableCommand {
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Connect, flush the outbox and fetch what arrived, then disconnect (or stay with --watch).")
+        abstract: CommandTable.summary(ofSubcommand: "sync"),
+        discussion: "Then disconnects, or stays connected with --watch.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Stay connected and print every event as it arrives.") var watch = false
@@ -236,10 +240,13 @@ final class SignalStop: Sendable {
 }
 
 struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show a conversation, oldest first.")
+    static let configuration = CommandConfiguration(commandName: "history", abstract: CommandTable.summary(ofSubcommand: "history"))
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The contact's JID, a room's, or a room occupant's (ROOM@SERVICE/NICK: private messages).") var jid: String
+    @Argument(
+        help: "The contact's JID (or roster name), a room's, or a room occupant's (ROOM@SERVICE/NICK: private messages).",
+        completion: CompletionKinds.storedJIDs)
+    var jid: String
     @Option(help: "How many messages.") var limit: Int = 50
     @Option(help: ArgumentHelp("Only messages before this date (ISO 8601, or YYYY-MM-DD).", valueName: "DATE"))
     var before: String?
@@ -253,7 +260,8 @@ struct HistoryCommand: AsyncParsableCommand {
             let context = try AppContext(global)
             let account = try context.account()
             let address: JID
-            do { address = try JID(jid) } catch { throw UsageFailure("\(error)") }
+            let named = try ContactNames.argument(jid, store: context.store, accountID: account.rowID)
+            do { address = try JID(named) } catch { throw UsageFailure("\(error)") }
             let conversation = address.bare
             // A room occupant's private messages are a conversation of their own (XEP-0045 §7.5).
             let room = try context.store.room(accountID: account.rowID, jid: conversation.description)
@@ -319,7 +327,7 @@ enum DateArgument {
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
-        abstract: "List every pending outgoing action (messages, room actions, roster, vCard and blocklist changes) with its kind and state; cancel or retry one.",
+        abstract: CommandTable.summary(ofSubcommand: "outbox"),
         subcommands: [OutboxCancelCommand.self, OutboxRetryCommand.self])
 
     // Here rather than in each subcommand: `tern --home D outbox cancel ID` arrives as

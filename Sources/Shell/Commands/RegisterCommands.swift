@@ -75,7 +75,7 @@ enum RegistrationDialog {
 struct RegisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "register",
-        abstract: "Create an account on the server (in-band registration, XEP-0077), store it and log in.")
+        abstract: CommandTable.summary(ofSubcommand: "register"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The new account's JID, e.g. alice@example.org.") var jid: String
@@ -111,7 +111,8 @@ struct RegisterCommand: AsyncParsableCommand {
 struct UnregisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unregister",
-        abstract: "Delete the account from the server (XEP-0077). Local history stays unless --purge.")
+        abstract: CommandTable.summary(ofSubcommand: "unregister"),
+        discussion: "With --purge, local history goes too.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Do not ask for confirmation (for scripts).") var yes = false
@@ -130,7 +131,7 @@ struct UnregisterCommand: AsyncParsableCommand {
 
 struct PasswdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "passwd", abstract: "Change the account's password on the server (XEP-0077).")
+        commandName: "passwd", abstract: CommandTable.summary(ofSubcommand: "passwd"))
 
     @OptionGroup var global: GlobalOptions
     @Option(help: ArgumentHelp("Read the new password from this file.", valueName: "FILE")) var passwordFile: String?

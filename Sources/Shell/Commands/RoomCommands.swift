@@ -8,7 +8,7 @@ import Sync
 struct JoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "join",
-        abstract: "Join a room (creating it if it is new) and bookmark it with autojoin.",
+        abstract: CommandTable.summary(ofSubcommand: "join"),
         discussion: "Works offline: the room is joined on the next connection, and messages to it wait until then.")
 
     @OptionGroup var global: GlobalOptions
@@ -65,7 +65,7 @@ struct JoinCommand: AsyncParsableCommand {
 
 struct LeaveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "leave", abstract: "Leave a room and turn its bookmark's autojoin off.")
+        commandName: "leave", abstract: CommandTable.summary(ofSubcommand: "leave"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
@@ -83,7 +83,7 @@ struct LeaveCommand: AsyncParsableCommand {
 
 struct RoomsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rooms", abstract: "List rooms (state, nick, autojoin, subject) and pending invitations.")
+        commandName: "rooms", abstract: CommandTable.summary(ofSubcommand: "rooms"))
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON Lines.") var json = false
@@ -119,7 +119,7 @@ struct RoomActionOptions: ParsableArguments {
 
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "topic", abstract: "Set a room's subject (XEP-0045 §8.1); queued until the room is joined.")
+        commandName: "topic", abstract: CommandTable.summary(ofSubcommand: "topic"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
@@ -133,7 +133,7 @@ struct TopicCommand: AsyncParsableCommand {
 
 struct NickCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "nick", abstract: "Change your nick in a room (XEP-0045 §7.6); queued until the room is joined.")
+        commandName: "nick", abstract: CommandTable.summary(ofSubcommand: "nick"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
@@ -147,7 +147,7 @@ struct NickCommand: AsyncParsableCommand {
 
 struct KickCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kick", abstract: "Kick an occupant out of a room (XEP-0045 §8.2); needs the moderator role.")
+        commandName: "kick", abstract: CommandTable.summary(ofSubcommand: "kick"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
@@ -162,7 +162,7 @@ struct KickCommand: AsyncParsableCommand {
 
 struct BanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ban", abstract: "Ban a JID from a room (XEP-0045 §9.1); needs the admin affiliation.")
+        commandName: "ban", abstract: CommandTable.summary(ofSubcommand: "ban"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
@@ -177,7 +177,7 @@ struct BanCommand: AsyncParsableCommand {
 
 struct InviteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "invite", abstract: "Invite someone to a room (XEP-0249 direct invitation).")
+        commandName: "invite", abstract: CommandTable.summary(ofSubcommand: "invite"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The room, ROOM@SERVICE.") var room: String
@@ -193,7 +193,7 @@ struct InviteCommand: AsyncParsableCommand {
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
-        abstract: "Change one setting of a room you own (XEP-0045 §10.2); queued until the room is joined.",
+        abstract: CommandTable.summary(ofSubcommand: "config"),
         discussion: """
             FIELD is the form's variable or its short name: roomname, roomdesc, persistentroom, publicroom, \
             membersonly, moderatedroom, passwordprotectedroom, roomsecret, maxusers, whois, … A yes/no \

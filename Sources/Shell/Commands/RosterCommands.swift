@@ -11,7 +11,7 @@ import Sync
 struct RosterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roster",
-        abstract: "List contacts by group with subscription, presence and status (from the Store; works offline).")
+        abstract: CommandTable.summary(ofSubcommand: "roster"))
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON Lines, one roster item per line.") var json = false
@@ -47,7 +47,7 @@ struct RosterCommand: AsyncParsableCommand {
 
 struct AddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Add a contact and ask for a presence subscription (queued while offline).")
+        commandName: "add", abstract: CommandTable.summary(ofSubcommand: "add"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The contact's bare JID.") var jid: String
@@ -92,7 +92,7 @@ struct EditContactCommand: AsyncParsableCommand {
 
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "remove", abstract: "Remove a contact from the roster; the server cancels the subscriptions.")
+        commandName: "remove", abstract: CommandTable.summary(ofSubcommand: "remove"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The contact's bare JID.") var jid: String
@@ -104,7 +104,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
 struct AcceptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "accept", abstract: "Let a contact see your presence, and ask to see theirs unless you already do.")
+        commandName: "accept", abstract: CommandTable.summary(ofSubcommand: "accept"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The contact's bare JID.") var jid: String
@@ -116,7 +116,7 @@ struct AcceptCommand: AsyncParsableCommand {
 
 struct DenyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deny", abstract: "Refuse (or revoke) a contact's presence subscription.")
+        commandName: "deny", abstract: CommandTable.summary(ofSubcommand: "deny"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The contact's bare JID.") var jid: String
@@ -129,7 +129,7 @@ struct DenyCommand: AsyncParsableCommand {
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Set your presence and status message: stored, sent now when tern is connected, else on the next connection.",
+        abstract: CommandTable.summary(ofSubcommand: "status"),
         discussion: "Without arguments, prints the stored presence. A first word that is not a show keeps the show and sets the message.")
 
     @OptionGroup var global: GlobalOptions

@@ -7,7 +7,7 @@ import XMPP
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Ranked full-text search across all history, matches marked in a snippet.",
+        abstract: CommandTable.summary(ofSubcommand: "search"),
         discussion: """
             QUERY: words (all must match), "exact phrases" (quote them for the shell too: '"a b"'), \
             prefix*, -exclude, and OR between two terms. Case and accents are ignored.

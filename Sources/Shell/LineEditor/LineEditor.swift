@@ -102,6 +102,7 @@ public final class LineEditor: @unchecked Sendable {
     var newlineAtEnd = false
     var candidates: [String] = []
     var candidateIndex = 0
+    var tabPresses = TabPresses()
     var inStream: UnsafeMutablePointer<FILE>?
     var outStream: UnsafeMutablePointer<FILE>?
     /// Interactive: the question whose prompt is up (readline's, or the secret reader's).

@@ -154,6 +154,6 @@ extension LineEditor {
     /// Loop thread, after a key: a key that redraws the screen or lists below the line
     /// (clear-screen, completion) leaves rows nobody counted.
     func forgetMarksIfScreenChanged() {
-        if shownQuestion != nil || secretInput != nil || tern_rl_last_func_redraws() != 0 { printedRows.forgetAll() }
+        if shownQuestion != nil || secretInput != nil || tern_rl_last_func_redraws() != 0 || lastKeyWasTab { printedRows.forgetAll() }
     }
 }

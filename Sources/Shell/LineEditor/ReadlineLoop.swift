@@ -209,6 +209,7 @@ extension LineEditor {
             return state.prompt
         }
         rl_callback_handler_install(prompt, readlineLineHandler)
+        Self.bindTab()
         handlerInstalled = true
 
         while endReason == nil {

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Contact arguments in the shell: a roster name or JID local part stands for the one contact
+/// it names (`ContactNames`); the command table's actions pass contact-kind arguments through here.
+extension InteractiveShell {
+    /// `text` when it has `@`; otherwise the bare JID of the one contact it names, or a
+    /// one-line error listing the candidates, so nothing is ever sent to a guessed address.
+    func contactJID(_ text: String) throws -> String {
+        let account = try requireCurrentAccount()
+        do {
+            return try ContactNames.jid(text, store: context.store, accountID: account.rowID)
+        } catch {
+            throw Failure(error.message)
+        }
+    }
+}
+
+extension InteractiveShell {
+    /// `arguments` with the first (a contact) resolved by `contactJID`.
+    func resolvingFirstContact(_ arguments: [String]) throws -> [String] {
+        guard let first = arguments.first else { return arguments }
+        return [try contactJID(first)] + arguments.dropFirst()
+    }
+}
