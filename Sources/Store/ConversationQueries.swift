@@ -171,13 +171,20 @@ extension Store {
         try Int.fetchOne(db, sql: unreadCountSQL, arguments: [accountID, conversation, lastRead, ourNick, unreadCountCap]) ?? 0
     }
 
-    /// Read messages leave the unread index, so it holds only what is waiting.
+    /// Read messages leave the unread index, so it holds what is waiting rather than the
+    /// history. At most `flagReadBatch` at a time: a conversation with a huge backlog (an archive
+    /// catch-up nobody read) must not make opening it slow. Counts do not depend on it (they
+    /// take only ids above the read mark); each later read takes the next batch out.
+    static let flagReadBatch = 2000
+
     static func flagRead(_ db: Database, _ accountID: Int64, _ conversation: String, upTo: Int64) throws {
         try db.execute(
             sql: """
-                UPDATE message SET is_read = 1
-                WHERE account_id = ? AND conversation = ? AND direction = 'in' AND is_read = 0 AND id <= ?
+                UPDATE message SET is_read = 1 WHERE id IN (
+                    SELECT id FROM message
+                    WHERE account_id = ? AND conversation = ? AND direction = 'in' AND is_read = 0 AND id <= ?
+                    LIMIT ?)
                 """,
-            arguments: [accountID, conversation, upTo])
+            arguments: [accountID, conversation, upTo, flagReadBatch])
     }
 }

@@ -107,6 +107,20 @@ import Testing
         #expect(try store.unreadCount(accountID: account.rowID, conversation: "bob@example.org") == Store.unreadCountCap)
     }
 
+    @Test func markRead__takes_a_big_backlog_out_of_the_unread_index_a_batch_at_a_time() throws {
+        let (store, account) = try makeStore()
+        let count = Store.flagReadBatch + 10
+        try insert(store, (1...count).map { message(account, in: "bob@example.org", "m\($0)", at: Double($0)) })
+        func waiting() throws -> Int {
+            try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM message INDEXED BY message_unread WHERE direction = 'in' AND is_read = 0") ?? 0 }
+        }
+        try store.markRead(accountID: account.rowID, conversation: "bob@example.org")
+        #expect(try waiting() == 10)
+        #expect(try store.unreadCount(accountID: account.rowID, conversation: "bob@example.org") == 0, "counts go by the read mark")
+        try store.markRead(accountID: account.rowID, conversation: "bob@example.org")
+        #expect(try waiting() == 0)
+    }
+
     @Test func queries__use_indexes_not_scans_of_history() throws {
         let (store, _) = try makeStore()
         let plans = try store.read { db -> [String] in
