@@ -1,9 +1,10 @@
 import GRDB
 
 /// The conversation list (migration 0019): which conversations the user has, how many of their
-/// messages are unread, and which ones the user closed. Read from the history's own indexes, so
-/// nothing is written on the ingest path: a conversation is listed because it has messages, and
-/// a closed one comes back when a message newer than its closing arrives.
+/// messages are unread, and which ones the user closed. A conversation is listed because it has
+/// messages (found through the time index); its unread count is kept per stored burst
+/// (`countUnread`), so neither the list nor the prompt counts history; a closed one comes back
+/// when a message newer than its closing arrives.
 extension Store {
     /// One conversation as the list shows it.
     public struct ConversationSummary: Sendable, Equatable {
@@ -12,7 +13,7 @@ extension Store {
         /// The conversation key: a bare JID, a room, or `room/nick` for a private chat in a room.
         public let conversation: String
         public let kind: Kind
-        /// Incoming messages the user has not seen (in a room, others' lines only), at most `unreadCountCap`.
+        /// Incoming messages the user has not seen (in a room, others' lines only).
         public let unread: Int
         /// The newest message id the user has seen; the unread marker goes after it.
         public let lastReadID: Int64
@@ -20,28 +21,21 @@ extension Store {
         public let last: HistoryEntry
     }
 
-    /// Counting stops here: "999+" is all a list needs, and the count stays bounded work.
-    public static let unreadCountCap = 1000
-
     /// The account's conversations, newest activity first; closed ones left out. The work is a
     /// few index seeks per conversation, whatever the size of the history.
     public func conversations(accountID: Int64) throws -> [ConversationSummary] {
         try read { db in
             let views = try Self.conversationViews(db, accountID)
-            let rooms = try Self.rooms(db, accountID)
-            let nicks = Dictionary(rooms.map { ($0.jid, $0.currentNick) }, uniquingKeysWith: { first, _ in first })
+            let rooms = Set(try Self.rooms(db, accountID).map(\.jid))
             var summaries: [ConversationSummary] = []
             for conversation in try Self.conversationKeys(db, accountID) {
                 guard let last = try Self.lastEntry(db, accountID, conversation) else { continue }
                 let view = views[conversation]
                 if let view, view.closedAt != nil, let through = view.closedThroughID, (last.message.id ?? 0) <= through { continue }
-                let lastRead = view?.lastReadID ?? 0
                 let kind: ConversationSummary.Kind =
-                    nicks[conversation] != nil ? .room : (conversation.contains("/") ? .occupant : .contact)
+                    rooms.contains(conversation) ? .room : (conversation.contains("/") ? .occupant : .contact)
                 summaries.append(ConversationSummary(
-                    conversation: conversation, kind: kind,
-                    unread: try Self.unreadCount(db, accountID, conversation, after: lastRead, ourNick: nicks[conversation]),
-                    lastReadID: lastRead, last: last))
+                    conversation: conversation, kind: kind, unread: view?.unread ?? 0, lastReadID: view?.lastReadID ?? 0, last: last))
             }
             return summaries.sorted {
                 ($0.last.message.timestamp, $0.last.message.id ?? 0) > ($1.last.message.timestamp, $1.last.message.id ?? 0)
@@ -49,14 +43,10 @@ extension Store {
         }
     }
 
-    /// One conversation's unread count (at most `unreadCountCap`): what the prompt needs when a
-    /// message arrives, without listing every conversation.
+    /// One conversation's unread count: what the prompt needs when a message arrives, without
+    /// listing every conversation.
     public func unreadCount(accountID: Int64, conversation: String) throws -> Int {
-        try read { db in
-            let lastRead = try Self.conversationView(db, accountID, conversation)?.lastReadID ?? 0
-            return try Self.unreadCount(
-                db, accountID, conversation, after: lastRead, ourNick: Self.room(db, accountID, conversation)?.currentNick)
-        }
+        try read { db in try Self.conversationView(db, accountID, conversation)?.unread ?? 0 }
     }
 
     /// The newest message id the user had seen in the conversation (0 when none).
@@ -65,19 +55,21 @@ extension Store {
     }
 
     /// The user has seen the conversation up to message `upTo`, or all of it when nil. It is
-    /// open again if it was closed. The read mark never moves back.
+    /// open again if it was closed. The read mark never moves back. With `upTo`, what is left
+    /// unread is counted from the rows above it: pass a recent id (the message just shown).
     public func markRead(accountID: Int64, conversation: String, upTo: Int64? = nil) throws {
         try write { db in
             // Ids only grow: every message of the conversation stored so far is at most the newest id of all.
-            let newest = try upTo ?? Int64.fetchOne(db, sql: "SELECT max(id) FROM message") ?? 0
+            let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM message") ?? 0
+            let mark = max(try Self.conversationView(db, accountID, conversation)?.lastReadID ?? 0, min(upTo ?? newest, newest))
+            let unread = mark >= newest ? 0 : try Self.unreadAbove(db, accountID, conversation, mark)
             try db.execute(
                 sql: """
-                    INSERT INTO conversation_view (account_id, conversation, last_read_id) VALUES (?, ?, ?)
+                    INSERT INTO conversation_view (account_id, conversation, last_read_id, unread) VALUES (?, ?, ?, ?)
                     ON CONFLICT (account_id, conversation) DO UPDATE SET
-                        last_read_id = max(last_read_id, excluded.last_read_id), closed_at = NULL, closed_through_id = NULL
+                        last_read_id = excluded.last_read_id, unread = excluded.unread, closed_at = NULL, closed_through_id = NULL
                     """,
-                arguments: [accountID, conversation, newest])
-            try Self.flagRead(db, accountID, conversation, upTo: newest)
+                arguments: [accountID, conversation, mark, unread])
         }
     }
 
@@ -89,26 +81,57 @@ extension Store {
             let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM message") ?? 0
             try db.execute(
                 sql: """
-                    INSERT INTO conversation_view (account_id, conversation, last_read_id, closed_at, closed_through_id)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO conversation_view (account_id, conversation, last_read_id, unread, closed_at, closed_through_id)
+                    VALUES (?, ?, ?, 0, ?, ?)
                     ON CONFLICT (account_id, conversation) DO UPDATE SET
-                        last_read_id = max(last_read_id, excluded.last_read_id), closed_at = excluded.closed_at,
+                        last_read_id = excluded.last_read_id, unread = 0, closed_at = excluded.closed_at,
                         closed_through_id = excluded.closed_through_id
                     """,
                 arguments: [accountID, conversation, newest, now, newest])
-            try Self.flagRead(db, accountID, conversation, upTo: newest)
+        }
+    }
+
+    /// Counts what a stored burst adds to each conversation's unread messages, in the burst's
+    /// transaction: one upsert per conversation, not per message (the ingest path, DESIGN §7).
+    /// In a room, lines under our own nick (sent from another client of ours) are not waiting for us.
+    static func countUnread(_ inserted: [StoredMessage], _ db: Database) throws {
+        var counts: [ConversationKey: Int] = [:]
+        var ourNicks: [ConversationKey: String?] = [:]
+        for message in inserted where message.direction == .incoming {
+            let key = ConversationKey(accountID: message.accountID, conversation: message.conversation)
+            if message.type == "groupchat" {
+                if ourNicks[key] == nil { ourNicks[key] = try room(db, key.accountID, key.conversation)?.currentNick }
+                if let nick = ourNicks[key] ?? nil, message.nick == nick { continue }
+            }
+            counts[key, default: 0] += 1
+        }
+        guard !counts.isEmpty else { return }
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO conversation_view (account_id, conversation, unread) VALUES (?, ?, ?)
+                ON CONFLICT (account_id, conversation) DO UPDATE SET unread = unread + excluded.unread
+                """)
+        for (key, count) in counts {
+            try upsert.execute(arguments: [key.accountID, key.conversation, count])
         }
     }
 
     // MARK: - Internals
 
+    struct ConversationKey: Hashable {
+        let accountID: Int64
+        let conversation: String
+    }
+
     struct ConversationView {
         let lastReadID: Int64
+        let unread: Int
         let closedAt: Double?
         let closedThroughID: Int64?
 
         init(row: Row) {
             lastReadID = row["last_read_id"]
+            unread = row["unread"]
             closedAt = row["closed_at"]
             closedThroughID = row["closed_through_id"]
         }
@@ -157,34 +180,16 @@ extension Store {
         try Row.fetchOne(db, sql: lastEntrySQL, arguments: [accountID, conversation]).map(HistoryEntry.init(row:))
     }
 
-    /// A range of the unread index (0019), at most `unreadCountCap` rows. In a room, lines under
-    /// our own nick (sent from another client of ours) are not waiting for us.
-    static let unreadCountSQL = """
-        SELECT count(*) FROM (
-            SELECT 1 FROM message
-            WHERE account_id = ?1 AND conversation = ?2 AND direction = 'in' AND is_read = 0 AND id > ?3
-              AND (?4 IS NULL OR nick IS NULL OR nick <> ?4)
-            LIMIT ?5)
+    /// Incoming messages above `mark`, walking the rowids up from it: cheap for a recent mark,
+    /// which is how the shell reads (the message it just showed). In a room, not our own nick's.
+    static let unreadAboveSQL = """
+        SELECT count(*) FROM message
+        WHERE id > ?1 AND +account_id = ?2 AND +conversation = ?3 AND direction = 'in'
+          AND (?4 IS NULL OR nick IS NULL OR nick <> ?4)
         """
 
-    static func unreadCount(_ db: Database, _ accountID: Int64, _ conversation: String, after lastRead: Int64, ourNick: String?) throws -> Int {
-        try Int.fetchOne(db, sql: unreadCountSQL, arguments: [accountID, conversation, lastRead, ourNick, unreadCountCap]) ?? 0
-    }
-
-    /// Read messages leave the unread index, so it holds what is waiting rather than the
-    /// history. At most `flagReadBatch` at a time: a conversation with a huge backlog (an archive
-    /// catch-up nobody read) must not make opening it slow. Counts do not depend on it (they
-    /// take only ids above the read mark); each later read takes the next batch out.
-    static let flagReadBatch = 2000
-
-    static func flagRead(_ db: Database, _ accountID: Int64, _ conversation: String, upTo: Int64) throws {
-        try db.execute(
-            sql: """
-                UPDATE message SET is_read = 1 WHERE id IN (
-                    SELECT id FROM message
-                    WHERE account_id = ? AND conversation = ? AND direction = 'in' AND is_read = 0 AND id <= ?
-                    LIMIT ?)
-                """,
-            arguments: [accountID, conversation, upTo, flagReadBatch])
+    static func unreadAbove(_ db: Database, _ accountID: Int64, _ conversation: String, _ mark: Int64) throws -> Int {
+        let ourNick = try room(db, accountID, conversation)?.currentNick
+        return try Int.fetchOne(db, sql: unreadAboveSQL, arguments: [mark, accountID, conversation, ourNick]) ?? 0
     }
 }
