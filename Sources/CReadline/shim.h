@@ -45,6 +45,10 @@ static inline void tern_rl_set_blank_word_breaks(void) {
     rl_completer_word_break_characters = " \t\n";
 }
 
+/* Key bindings: which sequence invoked the bound function (its key alone is ambiguous). */
+static inline const char *tern_rl_executing_keyseq(void) { return rl_executing_keyseq; }
+static inline int tern_rl_key_sequence_length(void) { return rl_key_sequence_length; }
+
 /* History bookkeeping. */
 static inline int tern_history_length(void) { return history_length; }
 static inline int tern_history_base(void) { return history_base; }
