@@ -66,6 +66,19 @@ enum CommandTable {
             summary: "Switch the current conversation; plain lines go there.", minArguments: 1
         ) { shell, args, _ in try await shell.switchConversation(args[0]) },
         ShellCommandSpec(
+            name: "list", aliases: ["wins"], arguments: "",
+            summary: "Number the conversations, newest first, with unread counts and their last line.", minArguments: 0
+        ) { shell, _, _ in try await shell.listConversations() },
+        ShellCommandSpec(
+            name: "c", aliases: ["win"], arguments: "N",
+            summary: "Switch to conversation N of /list (Alt-N does the same), showing what is unread.", minArguments: 1
+        ) { shell, args, _ in try await shell.switchToNumber(args[0]) },
+        ShellCommandSpec(
+            name: "close", aliases: [], arguments: "[N|JID]",
+            summary: "Take a conversation (the current one by default) off /list until a new message; history stays.",
+            minArguments: 0
+        ) { shell, args, _ in try await shell.closeConversation(args) },
+        ShellCommandSpec(
             name: "correct", aliases: [], arguments: "TEXT",
             summary: "Replace the text of your last message in the current conversation (XEP-0308).", minArguments: 1
         ) { shell, _, raw in try await shell.correctLast(raw) },
