@@ -8,12 +8,17 @@ import XMPP
 ///     swift run -c release tern-bench [stanzas]
 ///     swift run -c release tern-bench parse [stanzas]      (the parse figure alone, e.g. under a profiler)
 ///     swift run -c release tern-bench search [messages]    (default 1,000,000)
+///     swift run -c release tern-bench conversations [messages]   (the conversation list and unread counts)
 @main
 struct TernBench {
     static func main() throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "search" {
             try SearchBench.run(messages: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000)
+            return
+        }
+        if arguments.first == "conversations" {
+            try ConversationBench.run(messages: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000)
             return
         }
         if arguments.first == "parse" {
