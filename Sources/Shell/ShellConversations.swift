@@ -100,6 +100,8 @@ extension InteractiveShell {
                 key = navigation.order[number - 1]
             } else {
                 key = navigation.order.contains(word) ? word : try conversationKey(word, account: account)
+                // Closing what is not listed would only leave a row behind for a typo.
+                guard navigation.order.contains(key) else { throw Failure("\(Sanitizer.inert(key)) is not on the list (/list)") }
             }
         } else {
             guard let current = currentConversation else { throw Failure("no current conversation: /close N or /close JID") }

@@ -51,7 +51,10 @@ struct TerminalNavigationTests {
         #expect(!read.contains("unread"), "\(read)")
         #expect(read.contains("*1) \(carolJID)"), "the current one is marked: \(read)")
 
-        // /close takes bob off the list; his history stays.
+        // /close takes bob off the list; his history stays. A name not on the list closes nothing.
+        typed = shell.mark
+        shell.type("/close nobody@example.org\r")
+        try await shell.waitFor("nobody@example.org is not on the list", since: typed)
         typed = shell.mark
         shell.type("/close 2\r")
         try await shell.waitFor("closed \(bobJID)", since: typed)
