@@ -29,5 +29,7 @@ public enum SchemaMigrations {
         Migration(
             identifier: "0018_file_and_alert_settings",
             sql: String(decoding: PackageResources._018_file_and_alert_settings_sql, as: UTF8.self)),
+        Migration(
+            identifier: "0019_conversation_view", sql: String(decoding: PackageResources._019_conversation_view_sql, as: UTF8.self)),
     ]
 }

@@ -73,6 +73,10 @@ static inline void tern_rl_set_last_func_menu_complete(void) { rl_last_func = rl
 static inline void tern_rl_forget_last_func(void) { rl_last_func = 0; }
 static inline void tern_rl_set_completion_suppress_append(int on) { rl_completion_suppress_append = on; }
 
+/* Key bindings: which sequence invoked the bound function (its key alone is ambiguous). */
+static inline const char *tern_rl_executing_keyseq(void) { return rl_executing_keyseq; }
+static inline int tern_rl_key_sequence_length(void) { return rl_key_sequence_length; }
+
 /* History bookkeeping. */
 static inline int tern_history_length(void) { return history_length; }
 static inline int tern_history_base(void) { return history_base; }

@@ -195,6 +195,21 @@ enum CommandTable {
             summary: "Switch the current conversation; plain lines go there.", examples: ["/chat bob@example.org", "/chat Bob"]
         ) { shell, args, _ in try await shell.switchConversation(shell.contactJID(args[0])) },
         ShellCommandSpec(
+            "list", aliases: ["wins"],
+            summary: "Number the conversations, newest first, with unread counts and their last line.",
+            detail: "The numbers are what /c N and Alt-1…Alt-9 switch to.", examples: ["/list"]
+        ) { shell, _, _ in try await shell.listConversations() },
+        ShellCommandSpec(
+            "c", aliases: ["win"], [ShellArgument("N", .number)],
+            summary: "Switch to conversation N of /list (Alt-N does the same), showing what is unread.",
+            examples: ["/c 2"]
+        ) { shell, args, _ in try await shell.switchToNumber(args[0]) },
+        ShellCommandSpec(
+            "close", [ShellArgument("N|CONTACT", .conversation, optional: true)],
+            summary: "Take a conversation (the current one by default) off /list until a new message; history stays.",
+            examples: ["/close", "/close 3", "/close bob@example.org"]
+        ) { shell, args, _ in try await shell.closeConversation(args) },
+        ShellCommandSpec(
             "correct", [ShellArgument("TEXT", .text)],
             summary: "Replace the text of your last message in the current conversation (XEP-0308).",
             examples: ["/correct see you at seven"]

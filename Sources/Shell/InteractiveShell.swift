@@ -35,11 +35,12 @@ actor InteractiveShell {
     private var outboxFollower: Task<Void, Never>?
     /// Each waits for the outcome of an intent this shell stored (`followIntent`).
     private var intentFollowers: [Task<Void, Never>] = []
-    private var conversation: String?
+    var conversation: String?
     private var link = Link.own(.offline)
     /// While the server keeps ending sessions right after login: when the next try is.
     private var retryNote: String?
-    private var unread: [String: Int] = [:]
+    /// Conversation numbers and unread counts (ShellConversations.swift).
+    var navigation = ConversationNavigation()
     /// Bell, desktop notification and notify command for what deserves attention (`Alerts`).
     lazy var alerts = AlertRaiser(editor: editor)
     /// Our chat state toward the current conversation (XEP-0085), and the tasks that feed it.
@@ -74,9 +75,12 @@ actor InteractiveShell {
         editor.completer = { [store = context.store, scope = completionScope] line, word in
             ShellCompletion.candidates(line: line, word: word, store: store, scope: scope.current)
         }
+        editor.keyBindings = Self.conversationKeys
         if let account {
             say("tern — \(account.jid). /help lists commands.")
             conversation = try? context.store.lastConversation(accountID: account.rowID)
+            loadConversations()
+            if editor.interactive { resumeConversation(account) }
             if account.state == .active { await startSync() } else { say("\(account.jid) is logged out: /login connects it") }
         } else {
             say("no account yet: quit and run `tern login JID`, or /login JID for a stored one. /help lists commands.")
@@ -145,6 +149,7 @@ actor InteractiveShell {
     func message(_ recipient: String, text: String) async throws {
         let account = try requireAccount()
         let key = try conversationKey(recipient, account: account)
+        showWaiting(in: key, account: account)
         enterConversation(key)
         if !text.isEmpty {
             // The current conversation is a room or an occupant when it is one: send it there as such.
@@ -195,17 +200,12 @@ actor InteractiveShell {
 
     func switchConversation(_ recipient: String) async throws {
         let account = try requireAccount()
-        let key = try conversationKey(recipient, account: account)
-        enterConversation(key)
-        for entry in try context.store.history(accountID: account.rowID, conversation: key, limit: 10) {
-            showMessage(entry.message, state: entry.state)
-        }
-        updatePrompt()
+        try open(try conversationKey(recipient, account: account), account: account)
     }
 
     /// A contact's conversation is their bare JID; an occupant of a room we know (a private
     /// chat, XEP-0045 §7.5) keeps the full room/nick address.
-    private func conversationKey(_ text: String, account: Account) throws -> String {
+    func conversationKey(_ text: String, account: Account) throws -> String {
         let jid: JID
         do { jid = try JID(text) } catch { throw Failure("\(error)") }
         if jid.resource != nil, (try context.store.room(accountID: account.rowID, jid: jid.bare.description)) != nil {
@@ -220,7 +220,7 @@ actor InteractiveShell {
 
     func enterConversation(_ key: String) {
         conversation = key
-        unread[key] = nil
+        markOpened(key)
         updatePrompt()
     }
 
@@ -361,7 +361,8 @@ actor InteractiveShell {
         await stopSync()
         account = chosen
         conversation = nil
-        unread = [:]
+        navigation = ConversationNavigation()
+        loadConversations()
         say("now using \(jid)")
         if chosen.state == .active { await startSync() } else { say("\(jid) is logged out: /login connects it") }
         updatePrompt()
@@ -558,9 +559,7 @@ actor InteractiveShell {
             if let offer { say(offer) }
             alert(for: message, isMention: mention, offersFile: offer != nil)
             if message.direction == .incoming { peerStates[message.conversation] = nil }
-            if message.conversation != conversation {
-                unread[message.conversation, default: 0] += 1
-            }
+            noteArrival(message)
         case .room(let event):
             say(RoomRenderer.event(event, json: false))
             if event.kind == .invite {
@@ -649,11 +648,10 @@ actor InteractiveShell {
             state += ", \(queued) queued"
         }
         parts.append("[\(state)]")
-        if let conversation { parts.append(Sanitizer.inert(conversation)) }
+        if let conversation { parts.append(promptName(of: conversation)) }
         if let note = typingNote() { parts.append("(\(note))") }
         if !transferNotes.isEmpty { parts.append("[" + transferNotes.keys.sorted().compactMap { transferNotes[$0] }.joined(separator: ", ") + "]") }
-        let others = unread.values.reduce(0, +)
-        if others > 0 { parts.append("(\(others) unread)") }
+        if let note = navigation.promptNote() { parts.append(note) }
         editor.setPrompt(parts.joined(separator: " ") + "> ")
     }
 }

@@ -76,6 +76,14 @@ extension InteractiveShell {
         editor.replaceMark(of: id, with: lineStyle.marks.slot(shown))
     }
 
+    /// The current conversation as the prompt names it: the contact's roster name, else its JID.
+    func promptName(of conversation: String) -> String {
+        guard let account = try? requireCurrentAccount() else { return Sanitizer.inert(conversation) }
+        let names = SenderNames(store: context.store, accountID: account.rowID)
+        return reading.names.name(conversation, now: Date().timeIntervalSince1970, lookup: names.rosterName)
+            ?? Sanitizer.inert(conversation)
+    }
+
     /// Roster events may rename a contact: names are read again.
     func rosterMayHaveChanged() {
         reading.names.forget()

@@ -64,6 +64,23 @@ enum TerminalText {
         return lines
     }
 
+    /// `line` cut to fit `columns`, the last column left free (a full row makes some terminals
+    /// wrap); an ellipsis marks the cut.
+    static func cut(_ line: String, to columns: Int) -> String {
+        let room = max(columns - 1, 1)
+        guard width(line) > room else { return line }
+        var used = 0
+        var out = String.UnicodeScalarView()
+        var escape = EscapeScanner()
+        for scalar in line.unicodeScalars {
+            let cells = escape.consume(scalar) ? 0 : width(of: scalar)
+            if used + cells > room - 1 { break }
+            used += cells
+            out.append(scalar)
+        }
+        return String(out) + "…"
+    }
+
     /// A paragraph as words, each with the spacing before it (kept as typed inside a line).
     private static func words(_ paragraph: Substring) -> [(space: String, text: String)] {
         var result: [(space: String, text: String)] = []

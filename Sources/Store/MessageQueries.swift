@@ -51,6 +51,7 @@ extension Store {
             }
             inserted.append(message)
         }
+        try countUnread(inserted, db)
         return inserted
     }
 

@@ -176,8 +176,9 @@ enum StorePathBench {
     }
 
     /// tern's own path: `insertMessages` per burst (its background indexer running as it
-    /// does in the engine), then until the index has caught up.
-    static func measureStore(_ rows: [Row], burst: Int) throws -> Double {
+    /// does in the engine), then until the index has caught up. The rows may be stored as our
+    /// own (outgoing), which no unread count follows, to price that count.
+    static func measureStore(_ rows: [Row], burst: Int, direction: StoredMessage.Direction = .incoming) throws -> Double {
         let directory = scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try Store(directory: directory)
@@ -186,7 +187,7 @@ enum StorePathBench {
         for first in stride(from: 0, to: rows.count, by: burst) {
             let messages = rows[first..<min(first + burst, rows.count)].map { row in
                 StoredMessage(
-                    accountID: account.rowID, conversation: row.conversation, direction: .incoming, sender: row.sender,
+                    accountID: account.rowID, conversation: row.conversation, direction: direction, sender: row.sender,
                     recipient: "alice@example.org", body: row.body, timestamp: row.time, receivedAt: row.time,
                     dedupKey: "o:" + row.key)
             }

@@ -9,6 +9,7 @@ import XMPP
 ///     swift run -c release tern-bench parse [stanzas]      (the parse figure alone, e.g. under a profiler)
 ///     swift run -c release tern-bench search [messages]    (default 1,000,000)
 ///     swift run -c release tern-bench completion [contacts] (default 10,000)
+///     swift run -c release tern-bench conversations [messages]   (the conversation list and unread counts)
 @main
 struct TernBench {
     static func main() throws {
@@ -19,6 +20,10 @@ struct TernBench {
         }
         if arguments.first == "completion" {
             try CompletionBench.run(contacts: arguments.dropFirst().first.flatMap(Int.init) ?? 10_000)
+            return
+        }
+        if arguments.first == "conversations" {
+            try ConversationBench.run(messages: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000)
             return
         }
         if arguments.first == "parse" {

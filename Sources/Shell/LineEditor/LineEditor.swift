@@ -88,6 +88,7 @@ public final class LineEditor: @unchecked Sendable {
         var handlerThread: pthread_t?
         var completer: Completer?
         var editObserver: EditObserver?
+        var keyBindings: [String: String] = [:]
         var historyWarning: String?
     }
 

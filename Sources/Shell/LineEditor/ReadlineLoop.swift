@@ -193,7 +193,7 @@ extension LineEditor {
         _ = write(wakeWrite, &byte, 1)
     }
 
-    private func callLineCallback(_ line: String) {
+    func callLineCallback(_ line: String) {
         shared.withLock { $0.handlerThread = pthread_self() }
         lineCallback?(line)
         shared.withLock { $0.handlerThread = nil }
@@ -211,6 +211,7 @@ extension LineEditor {
         rl_callback_handler_install(prompt, readlineLineHandler)
         Self.bindTab()
         handlerInstalled = true
+        bindKeys()  // after the install, which reads ~/.inputrc the first time
 
         while endReason == nil {
             if shared.withLock({ $0.stopRequested }) {
