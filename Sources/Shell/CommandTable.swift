@@ -197,7 +197,7 @@ enum CommandTable {
         ShellCommandSpec(
             "list", aliases: ["wins"],
             summary: "Number the conversations, newest first, with unread counts and their last line.",
-            detail: "The numbers are what /c N and Alt-1…Alt-9 switch to.", examples: ["/list"]
+            detail: "The numbers are what /c N and Alt-1…Alt-9 switch to.", examples: ["/list"], subcommand: "conversations"
         ) { shell, _, _ in try await shell.listConversations() },
         ShellCommandSpec(
             "c", aliases: ["win"], [ShellArgument("N", .number)],

@@ -72,7 +72,7 @@ extension InteractiveShell {
             let summary = summaries.first { $0.conversation == conversation }
             let line = ConversationLine.render(
                 number: index + 1, conversation: conversation, summary: summary, current: conversation == currentConversation,
-                title: title(of: conversation, kind: summary?.kind, names: names, accountID: account.rowID), names: names)
+                title: ConversationLine.title(of: conversation, kind: summary?.kind, names: names), names: names)
             say(width.map { TerminalText.cut(line, to: $0) } ?? line)
         }
         updatePrompt()  // the numbers in the unread note follow the new order
@@ -111,7 +111,7 @@ extension InteractiveShell {
         navigation.order.removeAll { $0 == key }
         navigation.unread[key] = nil
         if key == currentConversation { conversation = nil }
-        say("closed \(Sanitizer.inert(key)); its history stays (/history \(Sanitizer.inert(key)))")
+        say("closed \(promptName(of: key)); its history stays (/history \(Sanitizer.inert(key)))")
         updatePrompt()
     }
 
@@ -170,22 +170,6 @@ extension InteractiveShell {
             navigation.unread[message.conversation] = try? context.store.unreadCount(accountID: account.rowID, conversation: message.conversation)
         }
     }
-
-    /// How `/list` names a conversation: the roster name or room name with its JID, or the JID.
-    private func title(of conversation: String, kind: Store.ConversationSummary.Kind?, names: SenderNames, accountID: Int64) -> String {
-        let jid = Sanitizer.inert(conversation)
-        switch kind {
-        case .room:
-            if let name = (try? context.store.room(accountID: accountID, jid: conversation))??.name, !name.isEmpty {
-                return "\(Sanitizer.inert(name)) (\(jid))"
-            }
-            return jid
-        case .occupant:
-            return jid
-        case .contact, nil:
-            return names.rosterName(conversation).map { "\($0) (\(jid))" } ?? jid
-        }
-    }
 }
 
 /// One line of `/list`: `1) Bob (bob@example.org)  3 unread  — 12:03 Bob: the last line`.
@@ -201,6 +185,38 @@ enum ConversationLine {
         let last = summary.last.message
         let text = last.retractedAt != nil ? "(retracted)" : Sanitizer.inert(last.body)
         return line + "  — \(Renderer.clock(last.timestamp)) \(who(last, names: names)): \(text)"
+    }
+
+    /// How `/list` and `tern conversations` name a conversation: the roster name or room name
+    /// with its JID, or the JID.
+    static func title(of conversation: String, kind: Store.ConversationSummary.Kind?, names: SenderNames) -> String {
+        let jid = Sanitizer.inert(conversation)
+        switch kind {
+        case .room:
+            if let name = (try? names.store.room(accountID: names.accountID, jid: conversation))??.name, !name.isEmpty {
+                return "\(Sanitizer.inert(name)) (\(jid))"
+            }
+            return jid
+        case .occupant:
+            return jid
+        case .contact, nil:
+            return names.rosterName(conversation).map { "\($0) (\(jid))" } ?? jid
+        }
+    }
+
+    /// One conversation as a JSON Lines object (`tern conversations --json`): its last message
+    /// as `last`, in the message fields of CLI.md.
+    static func json(number: Int, _ summary: Store.ConversationSummary, names: SenderNames) -> String {
+        var object: [String: Any] = [
+            "number": number, "conversation": summary.conversation, "kind": summary.kind.rawValue, "unread": summary.unread,
+            "last": Renderer.messageObject(summary.last.message, state: summary.last.state),
+        ]
+        if summary.kind == .contact, let name = try? names.store.contact(accountID: names.accountID, jid: summary.conversation)?.name,
+            !name.isEmpty
+        {
+            object["name"] = name
+        }
+        return Renderer.json(object)
     }
 
     /// Short, since the conversation is named just before: a nick, a roster name, else the

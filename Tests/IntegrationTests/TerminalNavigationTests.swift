@@ -90,4 +90,44 @@ struct TerminalNavigationTests {
         #expect(after.contains("*1) \(carolJID)"), "\(after)")
         await shell.quit()
     }
+
+    @Test func tern_conversations_lists_what_slash_list_shows_for_scripts() async throws {
+        let (me, bob, home) = try await server.freshAccountAndContact("convs")
+        let carol = try await server.registerFresh("carol")
+        #expect(try await home.run(["add", server.jid(bob), "--name", "Bob"]).status == 0)
+        try await Peer(server: server, user: bob).send(to: server.jid(me), body: "bob {n}", count: 2)
+        try await Peer(server: server, user: carol).send(to: server.jid(me), body: "carol says hi")
+        try await eventually("tern to store three lines") {
+            _ = try await home.run(["sync"])
+            let fromCarol = try await home.historyJSON(with: carol).count
+            let fromBob = try await home.historyJSON(with: bob).count
+            return fromCarol == 1 && fromBob == 2
+        }
+        let listed = try await home.run(["conversations", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = Peer.messages(listed)
+        #expect(rows.map { $0["conversation"] as? String } == [server.jid(carol), server.jid(bob)], "newest first: \(listed.stdout)")
+        #expect(rows.map { $0["unread"] as? Int } == [1, 2])
+        #expect(rows.map { $0["number"] as? Int } == [1, 2])
+        #expect(rows.last?["name"] as? String == "Bob")
+        #expect((rows.first?["last"] as? [String: Any])?["body"] as? String == "carol says hi")
+
+        let plain = try await home.run(["conversations"])
+        #expect(plain.lines.last?.hasPrefix("2) Bob (\(server.jid(bob)))  2 unread  — ") == true, "\(plain.stdout)")
+        #expect(plain.lines.last?.hasSuffix("Bob: bob 2") == true, "\(plain.stdout)")
+
+        let bothUnread = try await home.run(["conversations", "--unread", "--json"])
+        #expect(Peer.messages(bothUnread).count == 2, "\(bothUnread.stdout)")
+
+        // The shell opens carol's (the newest) where it left off, and /chat reads bob's: nothing is left unread.
+        let shell = try TerminalShell(home: home)
+        try await shell.waitFor("[online]")
+        let typed = shell.mark
+        shell.type("/chat \(server.jid(bob))\r")
+        try await shell.waitFor("bob 2", since: typed)
+        await shell.quit()
+        let unread = try await home.run(["conversations", "--unread", "--json"])
+        #expect(unread.status == 0 && unread.stdout.isEmpty, "\(unread.stdout)")
+        #expect(Peer.messages(try await home.run(["conversations", "--json"])).map { $0["unread"] as? Int } == [0, 0])
+    }
 }

@@ -9,7 +9,7 @@ public struct Tern: AsyncParsableCommand {
         subcommands: [
             ShellCommand.self, RegisterCommand.self, LoginCommand.self, LogoutCommand.self, UnregisterCommand.self,
             PasswdCommand.self, SendCommand.self, SyncCommand.self,
-            HistoryCommand.self, SearchCommand.self, ExportCommand.self, OutboxCommand.self, TrustCommand.self,
+            HistoryCommand.self, ConversationsCommand.self, SearchCommand.self, ExportCommand.self, OutboxCommand.self, TrustCommand.self,
             AccountsCommand.self, AccountCommand.self,
             RosterCommand.self, AddCommand.self, EditContactCommand.self, RemoveCommand.self, AcceptCommand.self,
             DenyCommand.self, StatusCommand.self,
