@@ -171,7 +171,7 @@ enum CommandTable {
             detail: "CONTACT becomes the current conversation (without TEXT that is all it does): a JID, a room, "
                 + "or a roster name or JID's first part that names one contact.",
             examples: ["/msg alice@example.org see you at six", "/msg Alice see you at six"], subcommand: "send"
-        ) { shell, args, raw in try await shell.message(shell.contactJID(args[0]), text: CommandTable.afterFirstWord(raw)) },
+        ) { shell, args, raw in try await shell.message(shell.conversationJID(args[0]), text: CommandTable.afterFirstWord(raw)) },
         ShellCommandSpec(
             "notify", [.optional("POLICY", .choice(["all", "mentions", "none", "default"]))],
             summary: "Show or set which messages of the current conversation alert you (bell, notification, notify-command).",
@@ -193,7 +193,7 @@ enum CommandTable {
         ShellCommandSpec(
             "chat", aliases: ["query"], [ShellArgument("CONTACT", .conversation)],
             summary: "Switch the current conversation; plain lines go there.", examples: ["/chat bob@example.org", "/chat Bob"]
-        ) { shell, args, _ in try await shell.switchConversation(shell.contactJID(args[0])) },
+        ) { shell, args, _ in try await shell.switchConversation(shell.conversationJID(args[0])) },
         ShellCommandSpec(
             "list", aliases: ["wins"],
             summary: "Number the conversations, newest first, with unread counts and their last line.",

@@ -44,10 +44,13 @@ enum ContactNames {
     }
 
     /// The bare JID `text` names, or the one-line error that says why it names none.
-    static func jid(_ text: String, among contacts: [Store.NamedContact]) throws(NameError) -> String {
+    static func jid(_ text: String, among contacts: [Store.NamedContact], rooms: Bool = false) throws(NameError) -> String {
         switch resolve(text, among: contacts) {
         case .jid(let jid): return jid
-        case .unknown: throw NameError(message: "no contact is called \"\(text)\": give a JID (user@domain) or a roster name")
+        case .unknown:
+            throw NameError(message: rooms
+                ? "no contact or room is called \"\(text)\": give a JID (user@domain), a roster name or a room's name"
+                : "no contact is called \"\(text)\": give a JID (user@domain) or a roster name")
         case .ambiguous(let candidates): throw NameError(message: "\"\(text)\" matches \(listing(candidates)): say which")
         }
     }
@@ -60,12 +63,17 @@ enum ContactNames {
         return parts.dropLast().joined(separator: ", ") + " and " + parts[parts.count - 1]
     }
 
-    /// The bare JID a contact argument names, looked up in the account's roster when it has no `@`.
-    static func jid(_ text: String, store: Store, accountID: Int64) throws(NameError) -> String {
+    /// The bare JID a contact argument names, looked up in the account's roster when it has no
+    /// `@`; with `rooms`, a conversation argument, among the rooms we know too (`lounge`).
+    static func jid(_ text: String, store: Store, accountID: Int64, rooms: Bool = false) throws(NameError) -> String {
         guard !text.contains("@") else { return text }
-        let contacts: [Store.NamedContact]
-        do { contacts = try store.namedContacts(accountID: accountID) } catch { throw NameError(message: "cannot read the roster to look up \"\(text)\"") }
-        return try jid(text, among: contacts)
+        let candidates: [Store.NamedContact]
+        do {
+            candidates = try store.namedContacts(accountID: accountID) + (rooms ? store.namedRooms(accountID: accountID) : [])
+        } catch {
+            throw NameError(message: "cannot read the roster to look up \"\(text)\"")
+        }
+        return try jid(text, among: candidates, rooms: rooms)
     }
 
     struct NameError: Error, CustomStringConvertible {
@@ -75,8 +83,8 @@ enum ContactNames {
 }
 
 extension ContactNames {
-    /// For CLI arguments: as `jid(_:store:accountID:)`, a bad name being a usage error (exit 64).
-    static func argument(_ text: String, store: Store, accountID: Int64) throws -> String {
-        do { return try jid(text, store: store, accountID: accountID) } catch { throw UsageFailure(error.message) }
+    /// For CLI arguments: as `jid(_:store:accountID:rooms:)`, a bad name being a usage error (exit 64).
+    static func argument(_ text: String, store: Store, accountID: Int64, rooms: Bool = false) throws -> String {
+        do { return try jid(text, store: store, accountID: accountID, rooms: rooms) } catch { throw UsageFailure(error.message) }
     }
 }

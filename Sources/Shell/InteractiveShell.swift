@@ -242,7 +242,7 @@ actor InteractiveShell {
             } else if let number = Int(argument) {
                 limit = max(1, number)
             } else {
-                target = try JID(contactJID(argument)).bare.description
+                target = try JID(conversationJID(argument)).bare.description
             }
         }
         if let around {

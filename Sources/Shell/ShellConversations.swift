@@ -99,7 +99,7 @@ extension InteractiveShell {
                 }
                 key = navigation.order[number - 1]
             } else {
-                key = navigation.order.contains(word) ? word : try conversationKey(try contactJID(word), account: account)
+                key = navigation.order.contains(word) ? word : try conversationKey(try conversationJID(word), account: account)
                 // Closing what is not listed would only leave a row behind for a typo.
                 guard navigation.order.contains(key) else { throw Failure("\(Sanitizer.inert(key)) is not on the list (/list)") }
             }

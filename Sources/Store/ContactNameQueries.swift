@@ -130,6 +130,15 @@ extension Store {
         }
     }
 
+    /// The rooms we know, each with its name (from disco#info or the bookmark) when it has one:
+    /// a conversation argument may name a room as it names a contact.
+    public func namedRooms(accountID: Int64) throws -> [NamedContact] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT jid, name FROM room WHERE account_id = ? ORDER BY jid", arguments: [accountID])
+                .map { NamedContact(jid: $0[0], name: $0[1]) }
+        }
+    }
+
     /// Bare JIDs of the rooms we know (joined, wanted or bookmarked), by JID.
     public func roomJIDs(accountID: Int64) throws -> [String] {
         try read { db in

@@ -168,16 +168,18 @@ import XMPP
         let room = freshRoom("shell")
         let until = NSTemporaryDirectory() + "tern-room-until-\(UUID().uuidString)"
         let listener = try RoomPeer(server: server, user: "test79", room: room, nick: "listener").start(
-            ["--expect", "1", "--from-nick", "typist", "--until-file", until, "--timeout", "90"])
+            ["--expect", "2", "--from-nick", "typist", "--until-file", until, "--timeout", "90"])
         try await listener.waitReady()
         let home = TernHome(server)
         try await home.login("test78")
-        let shell = try await home.run([], stdin: "/join \(room) typist\nhello from the shell\n/who\n/quit\n")
+        // The room is named by its local part too, as a contact by its roster name.
+        let local = String(room.prefix { $0 != "@" })
+        let shell = try await home.run([], stdin: "/join \(room) typist\nhello from the shell\n/msg \(local) by its name\n/who\n/quit\n")
         #expect(shell.status == 0, "\(shell.stderr)")
         #expect(shell.stdout.contains("joining \(room) as typist"), "\(shell.stdout)")
         _ = FileManager.default.createFile(atPath: until, contents: nil)
         let heard = try await listener.finish()
-        #expect(heard.messages.filter { $0["nick"] as? String == "typist" }.map { $0["body"] as? String } == ["hello from the shell"])
+        #expect(heard.messages.filter { $0["nick"] as? String == "typist" }.map { $0["body"] as? String } == ["hello from the shell", "by its name"])
     }
 
     /// `tern join` says in one line why a room refused us, and joins with a password file.

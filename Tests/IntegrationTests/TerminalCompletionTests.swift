@@ -53,8 +53,8 @@ struct TerminalCompletionTests {
         // A name that names nobody: one line, and nothing queued to a domain called "uy".
         mark = shell.mark
         shell.type("/msg uy hi there\r")
-        let error = try await shell.waitFor("no contact is called \"uy\"", since: mark)
-        #expect(error.contains("give a JID (user@domain) or a roster name"))
+        let error = try await shell.waitFor("no contact or room is called \"uy\"", since: mark)
+        #expect(error.contains("give a JID (user@domain), a roster name or a room's name"))
         await shell.quit()
 
         let history = try await home.historyJSON(with: bob)

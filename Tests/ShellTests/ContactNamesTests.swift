@@ -61,6 +61,21 @@ import Testing
             == "u1@x, u2@x, u3@x, u4@x, u5@x and 2 more")
     }
 
+    /// `/msg lounge hi`, `/chat lounge`: a conversation argument names rooms too; a contact one does not.
+    @Test func a_conversation_argument_names_a_room_by_its_local_part_or_name() throws {
+        let (store, account) = try prepare()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try store.wantRoom(accountID: account.rowID, jid: "lounge@conference.example.org", nick: "me", autojoin: true)
+        let asConversation = Result { () throws(ContactNames.NameError) in
+            try ContactNames.jid("lounge", store: store, accountID: account.rowID, rooms: true)
+        }
+        #expect(try asConversation.get() == "lounge@conference.example.org")
+        guard case .failure(let asContact) = resolve("lounge", store, account) else { Issue.record("a room resolved as a contact"); return }
+        #expect(asContact.message.hasPrefix("no contact is called \"lounge\""))
+        let named = [Store.NamedContact(jid: "t1@conference.example.org", name: "Tea Time")]
+        #expect(ContactNames.resolve("tea", among: named) == .jid("t1@conference.example.org"), "a room's name, as a bookmark gives it")
+    }
+
     @Test func a_contact_added_locally_is_found_by_the_name_it_was_given() throws {
         let (store, account) = try prepare()
         defer { try? FileManager.default.removeItem(atPath: home) }

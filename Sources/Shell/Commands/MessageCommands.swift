@@ -27,7 +27,7 @@ struct SendCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let context = try AppContext(global)
             let account = try context.account()
-            let recipient = try ContactNames.argument(jid, store: context.store, accountID: account.rowID)
+            let recipient = try ContactNames.argument(jid, store: context.store, accountID: account.rowID, rooms: true)
             if let file { return try await sendFile(file, to: recipient, account: account, context: context) }
             let body = try readBody()
             let item: OutboxItem
@@ -260,7 +260,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let context = try AppContext(global)
             let account = try context.account()
             let address: JID
-            let named = try ContactNames.argument(jid, store: context.store, accountID: account.rowID)
+            let named = try ContactNames.argument(jid, store: context.store, accountID: account.rowID, rooms: true)
             do { address = try JID(named) } catch { throw UsageFailure("\(error)") }
             let conversation = address.bare
             // A room occupant's private messages are a conversation of their own (XEP-0045 §7.5).
