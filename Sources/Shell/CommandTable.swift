@@ -210,6 +210,11 @@ enum CommandTable {
             examples: ["/close", "/close 3", "/close bob@example.org"]
         ) { shell, args, _ in try await shell.closeConversation(args) },
         ShellCommandSpec(
+            "me", [ShellArgument("ACTION", .text)],
+            summary: "Send an action to the current conversation: /me waves reads * me waves (XEP-0245).",
+            examples: ["/me waves"]
+        ) { shell, _, raw in try await shell.sendAction(raw) },
+        ShellCommandSpec(
             "correct", [ShellArgument("TEXT", .text)],
             summary: "Replace the text of your last message in the current conversation (XEP-0308).",
             examples: ["/correct see you at seven"]

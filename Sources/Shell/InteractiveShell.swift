@@ -162,6 +162,13 @@ actor InteractiveShell {
         updatePrompt()
     }
 
+    /// `/me ACTION`: a message whose body starts with `/me ` (XEP-0245 §2), which every client
+    /// shows as an action; a typed line starting with `/` would be a command.
+    func sendAction(_ action: String) async throws {
+        guard let conversation else { throw Failure("no current conversation: /chat CONTACT first") }
+        try await message(conversation, text: "/me " + action)
+    }
+
     /// `/correct TEXT`: our last message in the current conversation, corrected (XEP-0308).
     func correctLast(_ text: String) async throws {
         let (account, conversation) = try editContext()
