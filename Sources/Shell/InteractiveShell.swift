@@ -119,7 +119,10 @@ actor InteractiveShell {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return }
         await noteActivity()
-        if trimmed.hasPrefix("/") {
+        if trimmed.hasPrefix("//") {
+            // `//etc/hosts is the file`: a line that starts with a slash, sent with one slash less.
+            await sendPlainLine(String(trimmed.dropFirst()))
+        } else if trimmed.hasPrefix("/") {
             let words = CommandTable.words(String(trimmed.dropFirst()))
             guard let name = words.first, let command = CommandTable.find(name) else {
                 say("unknown command \(trimmed.split(separator: " ").first ?? ""); /help lists commands")
@@ -136,12 +139,17 @@ actor InteractiveShell {
                 say("error: " + Sanitizer.inert("\(error)"))
             }
         } else {
-            guard let conversation else {
-                say("no current conversation: /msg JID TEXT or /chat JID")
-                return
-            }
-            do { try await message(conversation, text: line) } catch { say("error: " + Sanitizer.inert("\(error)")) }
+            await sendPlainLine(line)
         }
+    }
+
+    /// A line that is not a command goes to the current conversation.
+    private func sendPlainLine(_ line: String) async {
+        guard let conversation else {
+            say("no current conversation: /msg CONTACT TEXT or /chat CONTACT")
+            return
+        }
+        do { try await message(conversation, text: line) } catch { say("error: " + Sanitizer.inert("\(error)")) }
     }
 
     // MARK: - Commands

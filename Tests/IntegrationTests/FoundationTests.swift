@@ -232,13 +232,14 @@ import Testing
     @Test func shell__reads_commands_from_a_pipe_and_sends() async throws {
         let home = TernHome(server)
         try await home.login("test11")
-        let receiver = try Peer(server: server, user: "test12").startReceiving(from: server.jid("test11"), count: 2)
-        let shell = try await home.run([], stdin: "/help\n/msg \(server.jid("test12")) typed  in the shell\n/me waves\n/quit\n")
+        let receiver = try Peer(server: server, user: "test12").startReceiving(from: server.jid("test11"), count: 3)
+        let shell = try await home.run([], stdin: "/help\n/msg \(server.jid("test12")) typed  in the shell\n/me waves\n//etc is a folder\n/quit\n")
         #expect(shell.status == 0, "\(shell.stderr)")
         #expect(shell.stdout.contains("/msg CONTACT [TEXT]"), "help is printed from the command table")
         let got = try await receiver.finish(timeout: .seconds(60))
         // `/me` is a command, and its body the XEP-0245 action every client shows as such.
-        #expect(Peer.messages(got).map { $0["body"] as? String } == ["typed  in the shell", "/me waves"])
+        // `//` sends a line that starts with a slash.
+        #expect(Peer.messages(got).map { $0["body"] as? String } == ["typed  in the shell", "/me waves", "/etc is a folder"])
     }
 
     @Test func send__queue_only__never_touches_the_network_even_when_reachable() async throws {
