@@ -264,7 +264,7 @@ actor InteractiveShell {
             try showContext(of: around, in: arguments.contains { $0.contains("@") } ? target : nil, limit: limit)
             return
         }
-        guard let target else { throw Failure("which conversation? /history JID") }
+        guard let target else { throw Failure("which conversation? /history CONTACT") }
         let entries = try context.store.history(accountID: account.rowID, conversation: target, limit: limit)
         if entries.isEmpty { say("no messages with \(target)") }
         for entry in entries { showMessage(entry.message, state: entry.state) }

@@ -63,7 +63,7 @@ extension InteractiveShell {
         // A conversation just opened with `/chat` has no messages yet; it is still where lines go.
         if let current = currentConversation, !navigation.order.contains(current) { navigation.order.append(current) }
         guard !navigation.order.isEmpty else {
-            say("no conversations yet: /msg JID TEXT starts one")
+            say("no conversations yet: /msg CONTACT TEXT starts one")
             return
         }
         let names = SenderNames(store: context.store, accountID: account.rowID)
