@@ -166,6 +166,13 @@ enum CommandTable {
             "passwd", summary: "Change the account's password on the server (XEP-0077).", subcommand: "passwd"
         ) { shell, _, _ in try await shell.changePassword() },
         ShellCommandSpec(
+            "trust", [.optional("show|SPKI", .word)],
+            summary: "Show the server certificate, or pin its key (SPKI SHA-256) for a self-signed server.",
+            detail: "Without an argument: the pinned key, if any. show: connect and show the certificate with the verdict. "
+                + "SPKI: pin that key (as a failed verification prints it) and connect again with it.",
+            examples: ["/trust show", "/trust 3b5f…"], subcommand: "trust"
+        ) { shell, args, _ in try await shell.trust(args.first) },
+        ShellCommandSpec(
             "msg", [ShellArgument("CONTACT", .conversation), .optional("TEXT", .text)],
             summary: "Queue a message durably and deliver it as soon as there is a connection.",
             detail: "CONTACT becomes the current conversation (without TEXT that is all it does): a JID, a room, "

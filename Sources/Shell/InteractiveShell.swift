@@ -442,6 +442,27 @@ actor InteractiveShell {
         if wasSyncing { await startSync() }
     }
 
+    /// `/trust`: the pinned key; `/trust show`: the server's certificate and verdict;
+    /// `/trust SPKI`: pins that key and connects again with it (like `tern trust`).
+    func trust(_ argument: String?) async throws {
+        var account = try requireAccount()
+        switch argument {
+        case nil:
+            say(account.pinnedSPKI.map { "pinned: \($0)" } ?? "no key pinned for \(account.jid)")
+        case "show"?:
+            for line in try await TrustCommand.describeCertificate(of: account).split(separator: "\n") { say(String(line)) }
+        case let spki?:
+            do { account.pinnedSPKI = try TrustCommand.normalise(spki) } catch let usage as UsageFailure { throw Failure(usage.message) }
+            try context.store.updateAccount(account)
+            say("pinned \(account.pinnedSPKI ?? "") for \(account.jid)")
+            // The running engine holds the account as it was: connect again with the new trust.
+            let reconnect = engine != nil
+            await stopSync()
+            self.account = account
+            if reconnect { await startSync() }
+        }
+    }
+
     func syncNow() async throws {
         _ = try requireAccount()
         if let engine {

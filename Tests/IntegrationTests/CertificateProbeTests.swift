@@ -55,4 +55,33 @@ import XMPP
         #expect(shown.stdout.contains("verdict:   NOT trusted"), "\(shown.stdout)")
         #expect(shown.stdout.contains("to pin it: tern --account \(server.jid(user)) trust "))
     }
+
+    /// The shell's `/trust`: without the CA the server is not trusted and the shell cannot
+    /// connect; `/trust show` says why and gives the key, `/trust KEY` pins it and connects.
+    @Test func the_shell_shows_the_certificate_and_pins_its_key_then_connects() async throws {
+        let user = try await server.registerFresh("pin")
+        let home = TernHome(server)
+        try await home.login(user)
+        #expect(try await home.run(["account", "set", "ca-file", "none"]).status == 0)
+        let spki = try await probe(port: server.port, directTLS: false, caFile: nil).certificate.spkiSHA256
+        let shell = try TerminalShell(home: home)
+        try await shell.waitFor("not trusted")  // the shell's own connection is refused
+        var mark = shell.mark
+        shell.type("/trust\r")
+        try await shell.waitFor("no key pinned for \(server.jid(user))", since: mark)
+        mark = shell.mark
+        shell.type("/trust show\r")
+        try await shell.waitFor("verdict:   NOT trusted", since: mark)
+        mark = shell.mark
+        shell.type("/trust nothex\r")
+        try await shell.waitFor("error: not an SPKI SHA-256: expected 64 hex digits", since: mark)
+        mark = shell.mark
+        shell.type("/trust \(spki)\r")
+        try await shell.waitFor("pinned \(spki)", since: mark)
+        try await shell.waitFor("-- online", since: mark)  // connected again, trusting the pinned key
+        mark = shell.mark
+        shell.type("/trust\r")
+        try await shell.waitFor("pinned: \(spki)", since: mark)
+        await shell.quit()
+    }
 }

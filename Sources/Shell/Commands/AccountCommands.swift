@@ -125,8 +125,7 @@ struct LogoutCommand: AsyncParsableCommand {
 
 struct TrustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "trust",
-        abstract: "Show the server certificate, or pin its key (SPKI SHA-256) for a self-signed server.")
+        commandName: "trust", abstract: CommandTable.summary(ofSubcommand: "trust"))
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Connect and show the server certificate.") var show = false
