@@ -66,22 +66,13 @@ import XMPP
         let spki = try await probe(port: server.port, directTLS: false, caFile: nil).certificate.spkiSHA256
         let shell = try TerminalShell(home: home)
         try await shell.waitFor("not trusted")  // the shell's own connection is refused
-        var mark = shell.mark
-        shell.type("/trust\r")
-        try await shell.waitFor("no key pinned for \(server.jid(user))", since: mark)
-        mark = shell.mark
-        shell.type("/trust show\r")
-        try await shell.waitFor("verdict:   NOT trusted", since: mark)
-        mark = shell.mark
-        shell.type("/trust nothex\r")
-        try await shell.waitFor("error: not an SPKI SHA-256: expected 64 hex digits", since: mark)
-        mark = shell.mark
-        shell.type("/trust \(spki)\r")
-        try await shell.waitFor("pinned \(spki)", since: mark)
-        try await shell.waitFor("-- online", since: mark)  // connected again, trusting the pinned key
-        mark = shell.mark
-        shell.type("/trust\r")
-        try await shell.waitFor("pinned: \(spki)", since: mark)
+        try await shell.type("/trust\r", thenWaitFor: "no key pinned for \(server.jid(user))")
+        try await shell.type("/trust show\r", thenWaitFor: "verdict:   NOT trusted")
+        try await shell.type("/trust nothex\r", thenWaitFor: "error: not an SPKI SHA-256: expected 64 hex digits")
+        let pinned = shell.mark
+        try await shell.type("/trust \(spki)\r", thenWaitFor: "pinned \(spki)")
+        try await shell.waitFor("-- online", since: pinned)  // connected again, trusting the pinned key
+        try await shell.type("/trust\r", thenWaitFor: "pinned: \(spki)")
         await shell.quit()
     }
 }

@@ -97,6 +97,14 @@ final class TerminalShell: @unchecked Sendable {
         try await waitFor("\"\(needle)\"", since: mark, timeout: timeout) { $0.contains(needle) }
     }
 
+    /// Types `keys`, then waits until `needle` appears in what follows them; returns that text.
+    @discardableResult
+    func type(_ keys: String, thenWaitFor needle: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let start = mark
+        type(keys)
+        return try await waitFor(needle, since: start, timeout: timeout)
+    }
+
     /// `/quit`, then waits for the process; kills it if it does not end.
     func quit() async {
         type("/quit\r")
