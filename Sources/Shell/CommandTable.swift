@@ -325,9 +325,14 @@ enum CommandTable {
             detail: "NAME is how names in arguments and Tab find them.", examples: ["/add zebedee@example.org Zébédée"],
             subcommand: "add"
         ) { shell, args, raw in
-            let name = CommandTable.afterFirstWord(CommandTable.afterFirstWord(raw))
+            let name = CommandTable.afterFirstWord(raw)  // `raw` starts at the JID
             try await shell.contactAction(.add, args[0], name: name.isEmpty ? nil : name)
         },
+        ShellCommandSpec(
+            "rename", [ShellArgument("CONTACT", .contact), ShellArgument("NAME", .text)],
+            summary: "Give a contact the name lines, Tab and names in arguments use (kept in your roster, queued while offline).",
+            examples: ["/rename bob@example.org Bob Builder", "/rename Bob Bobby"]
+        ) { shell, args, raw in try await shell.renameContact(shell.contactJID(args[0]), to: CommandTable.afterFirstWord(raw)) },
         ShellCommandSpec(
             "remove", [ShellArgument("CONTACT", .contact)],
             summary: "Remove a contact from the roster; the server cancels the subscriptions.", examples: ["/remove Bob"],

@@ -30,6 +30,19 @@ extension InteractiveShell {
         followIntent(intent, account: account)
     }
 
+    /// `/rename CONTACT NAME`: the roster name (`tern edit --name`), queued like any roster change.
+    func renameContact(_ jid: String, to name: String) throws {
+        let account = try requireCurrentAccount()
+        let intent: Intent
+        do {
+            intent = try ContactIntents.update(store: context.store, account: account, jid: jid, name: name, groups: nil)
+        } catch let error as SyncError {
+            throw Failure(error.description)
+        }
+        editor.print("-- rename \(Sanitizer.inert(intent.target)) to \(Sanitizer.inert(name)): queued, sent when connected")
+        followIntent(intent, account: account)
+    }
+
     /// `/status [SHOW] [MESSAGE]`, or a shortcut's fixed show with an optional message.
     func setStatus(show fixed: String?, words: [String]) throws {
         let account = try requireCurrentAccount()

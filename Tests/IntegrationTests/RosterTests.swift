@@ -210,4 +210,21 @@ import Testing
         let ours = try await home.roster()
         #expect(ours.first { $0["jid"] as? String == asker }?["subscription"] as? String == "from")
     }
+
+    /// `/add JID Zed Name` once stored only "Name": the name is everything after the JID.
+    /// `/rename` finds the contact by that name and gives it another.
+    @Test func shell_add_keeps_a_name_of_several_words_and_rename_changes_it() async throws {
+        let (home, _) = try await server.registeredHome("names")
+        let friend = try await server.registerFresh("friend")
+        let shell = try await home.run([], stdin: "/add \(server.jid(friend)) Zed  Q. Name\n/quit\n")
+        #expect(shell.status == 0, "\(shell.stderr)")
+        try await eventually("the server to confirm the contact") {
+            try await home.roster().contains { $0["jid"] as? String == server.jid(friend) && $0["name"] as? String == "Zed  Q. Name" }
+        }
+        let renamed = try await home.run([], stdin: "/rename zed Zorro\n/quit\n")
+        #expect(renamed.stdout.contains("-- rename \(server.jid(friend)) to Zorro"), "\(renamed.stdout)")
+        try await eventually("the new name") {
+            try await home.roster().contains { $0["jid"] as? String == server.jid(friend) && $0["name"] as? String == "Zorro" }
+        }
+    }
 }
