@@ -373,6 +373,7 @@ actor InteractiveShell {
             say("already using \(jid)")
             return
         }
+        settleArrivals()  // the old account's read mark and counts
         await stopSync()
         account = chosen
         conversation = nil
@@ -641,6 +642,7 @@ actor InteractiveShell {
     }
 
     private func shutdown() async {
+        settleArrivals()
         // Scripted input: give queued messages (those waiting for a room's join too) and
         // intents a chance to be carried out before closing.
         // Beside another owner, what this shell stored is that process's to carry out: wait for it too.

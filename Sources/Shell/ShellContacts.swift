@@ -17,29 +17,31 @@ extension InteractiveShell {
     }
 
     func contactAction(_ action: RosterAction, _ jid: String, name: String? = nil) throws {
-        let account = try requireCurrentAccount()
-        let intent: Intent
-        do {
-            intent = action == .add
+        try queueContactIntent({ "\(action.rawValue) \($0)" }) { account in
+            action == .add
                 ? try ContactIntents.add(store: context.store, account: account, jid: jid, name: name, groups: [])
                 : try ContactIntents.simple(action, store: context.store, account: account, jid: jid)
-        } catch let error as SyncError {
-            throw Failure(error.description)
         }
-        editor.print("-- \(action.rawValue) \(Sanitizer.inert(intent.target)): queued, sent when connected")
-        followIntent(intent, account: account)
     }
 
     /// `/rename CONTACT NAME`: the roster name (`tern edit --name`), queued like any roster change.
     func renameContact(_ jid: String, to name: String) throws {
+        try queueContactIntent({ "rename \($0) to \(Sanitizer.inert(name))" }) { account in
+            try ContactIntents.update(store: context.store, account: account, jid: jid, name: name, groups: nil)
+        }
+    }
+
+    /// Stores the intent `make` gives, says so in one line (`describe` gets the inert target),
+    /// and prints its outcome once known.
+    private func queueContactIntent(_ describe: (String) -> String, _ make: (Account) throws -> Intent) throws {
         let account = try requireCurrentAccount()
         let intent: Intent
         do {
-            intent = try ContactIntents.update(store: context.store, account: account, jid: jid, name: name, groups: nil)
+            intent = try make(account)
         } catch let error as SyncError {
             throw Failure(error.description)
         }
-        editor.print("-- rename \(Sanitizer.inert(intent.target)) to \(Sanitizer.inert(name)): queued, sent when connected")
+        editor.print("-- \(describe(Sanitizer.inert(intent.target))): queued, sent when connected")
         followIntent(intent, account: account)
     }
 

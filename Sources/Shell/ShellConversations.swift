@@ -20,6 +20,16 @@ struct ConversationNavigation {
         if !order.contains(conversation) { order.append(conversation) }
     }
 
+    /// Conversations that arriving messages number at most: anyone can write from a new
+    /// address. `/list` numbers every one the Store has.
+    static let numberedByArrival = 1_000
+
+    /// What arrivals left to write and read (`settleArrivals`): the newest message read in the
+    /// current conversation, and the other conversations whose counts changed.
+    var readUpTo: (conversation: String, id: Int64)?
+    var recounted: Set<String> = []
+    var settling: Task<Void, Never>?
+
     /// `[unread 2:3 4:1]`: list number and count of each conversation with unread messages,
     /// by number; the first few only, so the prompt stays short.
     func promptNote(shown: Int = 5) -> String? {
@@ -153,22 +163,49 @@ extension InteractiveShell {
 
     /// The user is in `key` now: what it holds is read, and it has a number.
     func markOpened(_ key: String) {
+        settleArrivals()
         navigation.unread[key] = nil
         navigation.remember(key)
         guard let account = try? requireCurrentAccount() else { return }
         try? context.store.markRead(accountID: account.rowID, conversation: key)
     }
 
-    /// A message arrived: read at once in the current conversation, else its count is the Store's.
+    /// How long arrivals gather before their read mark and counts reach the Store.
+    static let settleDelay: Duration = .milliseconds(250)
+
+    /// A message arrived: read in the current conversation, else counted by the Store. Both are
+    /// settled together shortly after (`settleArrivals`), not one Store call per message.
     func noteArrival(_ message: StoredMessage) {
-        guard let account = try? requireCurrentAccount() else { return }
-        navigation.remember(message.conversation)
-        if message.conversation == currentConversation {
-            if let id = message.id { try? context.store.markRead(accountID: account.rowID, conversation: message.conversation, upTo: id) }
-        } else if message.direction == .incoming {
-            // The Store's count, kept as messages are stored: one row read, not a count of history.
-            navigation.unread[message.conversation] = try? context.store.unreadCount(accountID: account.rowID, conversation: message.conversation)
+        let key = message.conversation
+        if navigation.order.count < ConversationNavigation.numberedByArrival { navigation.remember(key) }
+        if key == currentConversation {
+            guard let id = message.id else { return }
+            navigation.readUpTo = (key, max(id, navigation.readUpTo.map { $0.conversation == key ? $0.id : 0 } ?? 0))
+        } else if message.direction == .incoming, navigation.number(of: key) != nil {
+            navigation.recounted.insert(key)
+        } else {
+            return
         }
+        guard navigation.settling == nil else { return }
+        navigation.settling = Task { [weak self] in
+            try? await Task.sleep(for: Self.settleDelay)
+            await self?.settleArrivals()
+        }
+    }
+
+    /// One write for what was read and one row read per conversation whose count changed: a
+    /// catch-up of thousands of messages costs a few Store calls, not a transaction each.
+    func settleArrivals() {
+        navigation.settling?.cancel()
+        navigation.settling = nil
+        let (read, recounted) = (navigation.readUpTo, navigation.recounted)
+        navigation.readUpTo = nil
+        navigation.recounted = []
+        guard read != nil || !recounted.isEmpty, let account = try? requireCurrentAccount() else { return }
+        if let read { try? context.store.markRead(accountID: account.rowID, conversation: read.conversation, upTo: read.id) }
+        // The Store's count, kept as messages are stored: one row read, not a count of history.
+        for key in recounted { navigation.unread[key] = try? context.store.unreadCount(accountID: account.rowID, conversation: key) }
+        updatePrompt()
     }
 }
 

@@ -27,12 +27,8 @@ struct TerminalCompletionTests {
         try await shell.waitFor("Zoltan", since: mark)
 
         // One candidate: the name, typed without its accents, becomes the JID.
-        mark = shell.mark
-        shell.type("/msg zeb\t\u{0C}")
-        try await shell.waitFor("/msg \(bobJID) ", since: mark)
-        mark = shell.mark
-        shell.type("hi by name\r")
-        try await shell.waitFor("hi by name", since: mark)
+        try await shell.type("/msg zeb\t\u{0C}", thenWaitFor: "/msg \(bobJID) ")
+        try await shell.type("hi by name\r", thenWaitFor: "hi by name")
 
         // Two candidates with nothing in common: the first Tab keeps the word, the second lists both.
         mark = shell.mark
@@ -41,19 +37,13 @@ struct TerminalCompletionTests {
         // Further Tabs put one candidate after the other in place (bob's JID sorts first).
         // Any other key (Ctrl-L too) ends the run of Tabs, so each count starts on a fresh line.
         shell.type("\u{15}")  // Ctrl-U: the line goes
-        mark = shell.mark
-        shell.type("/info z\t\t\t\u{0C}")
-        try await shell.waitFor("/info \(bobJID)", since: mark)
+        try await shell.type("/info z\t\t\t\u{0C}", thenWaitFor: "/info \(bobJID)")
         shell.type("\u{15}")
-        mark = shell.mark
-        shell.type("/info z\t\t\t\t\u{0C}")
-        try await shell.waitFor("/info \(zoltanJID)", since: mark)
+        try await shell.type("/info z\t\t\t\t\u{0C}", thenWaitFor: "/info \(zoltanJID)")
         shell.type("\u{15}")
 
         // A name that names nobody: one line, and nothing queued to a domain called "uy".
-        mark = shell.mark
-        shell.type("/msg uy hi there\r")
-        let error = try await shell.waitFor("no contact or room is called \"uy\"", since: mark)
+        let error = try await shell.type("/msg uy hi there\r", thenWaitFor: "no contact or room is called \"uy\"")
         #expect(error.contains("give a JID (user@domain), a roster name or a room's name"))
         await shell.quit()
 
@@ -90,9 +80,7 @@ struct TerminalCompletionTests {
         shell.type("/join \(room) \(me)\r")
         try await shell.waitFor("-- joined \(room)", since: mark)
         // A command's nick argument.
-        mark = shell.mark
-        shell.type("/kick zo\t\u{0C}")
-        try await shell.waitFor("/kick Zorro ", since: mark)
+        try await shell.type("/kick zo\t\u{0C}", thenWaitFor: "/kick Zorro ")
         shell.type("\u{15}")
         // A plain line's first word: the nick and a colon.
         mark = shell.mark
@@ -117,17 +105,13 @@ struct TerminalCompletionTests {
         shell.type("/file \(folder)/rep\t\u{0C}")
         try await shell.waitFor("/file \(folder)/report-2026.pdf ", since: mark)
         shell.type("\u{15}")
-        mark = shell.mark
-        shell.type("/file \(folder)/ph\t\u{0C}")
-        try await shell.waitFor("/file \(folder)/photos/", since: mark)
+        try await shell.type("/file \(folder)/ph\t\u{0C}", thenWaitFor: "/file \(folder)/photos/")
         mark = shell.mark
         shell.type("x\u{0C}")
         try await shell.waitFor("/file \(folder)/photos/x", since: mark)  // no space after a folder
         shell.type("\u{15}")
 
-        mark = shell.mark
-        shell.type("/help\r")
-        let help = try await shell.waitFor("/quit", since: mark)
+        let help = try await shell.type("/help\r", thenWaitFor: "/quit")
         let lines = help.split(separator: "\n").filter { $0.hasPrefix("  ") }
         #expect(lines.count > 40)
         #expect(lines.allSatisfy { $0.count <= 60 }, "\(lines.filter { $0.count > 60 })")

@@ -52,12 +52,8 @@ struct TerminalNavigationTests {
         #expect(read.contains("*1) \(carolJID)"), "the current one is marked: \(read)")
 
         // /close takes bob off the list; his history stays. A name not on the list closes nothing.
-        typed = shell.mark
-        shell.type("/close nobody@example.org\r")
-        try await shell.waitFor("nobody@example.org is not on the list", since: typed)
-        typed = shell.mark
-        shell.type("/close 2\r")
-        try await shell.waitFor("closed \(bobJID)", since: typed)
+        try await shell.type("/close nobody@example.org\r", thenWaitFor: "nobody@example.org is not on the list")
+        try await shell.type("/close 2\r", thenWaitFor: "closed \(bobJID)")
         typed = shell.mark
         shell.type("/list\r")
         let closed = try await shell.waitFor("the list without bob", since: typed) { $0.contains("1) \(carolJID)") }
@@ -122,9 +118,7 @@ struct TerminalNavigationTests {
         // The shell opens carol's (the newest) where it left off, and /chat reads bob's: nothing is left unread.
         let shell = try TerminalShell(home: home)
         try await shell.waitFor("[online]")
-        let typed = shell.mark
-        shell.type("/chat \(server.jid(bob))\r")
-        try await shell.waitFor("bob 2", since: typed)
+        try await shell.type("/chat \(server.jid(bob))\r", thenWaitFor: "bob 2")
         await shell.quit()
         let unread = try await home.run(["conversations", "--unread", "--json"])
         #expect(unread.status == 0 && unread.stdout.isEmpty, "\(unread.stdout)")

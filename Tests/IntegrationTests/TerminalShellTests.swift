@@ -22,9 +22,7 @@ struct TerminalShellTests {
             guard let message = seen.range(of: "hello from bob") else { return false }
             return seen[message.upperBound...].contains("half a li")
         }
-        let sent = shell.mark
-        shell.type("ne\r")
-        try await shell.waitFor("half a line", since: sent)
+        try await shell.type("ne\r", thenWaitFor: "half a line")
         await shell.quit()
         let history = try await home.historyJSON(with: bob)
         #expect(history.compactMap { $0["body"] as? String } == ["hello from bob", "half a line"])
@@ -43,9 +41,7 @@ struct TerminalShellTests {
 
         let shell = try TerminalShell(home: home)
         try await shell.waitFor("[online]")
-        var typed = shell.mark
-        shell.type("/chat \(server.jid("test30"))\r")  // another conversation is on screen
-        try await shell.waitFor("test30", since: typed)
+        try await shell.type("/chat \(server.jid("test30"))\r", thenWaitFor: "test30")  // another conversation is on screen
         let before = shell.mark
         try await Peer(server: server, user: bob).send(to: server.jid(me), body: "ping from bob")
         try await shell.waitFor("ping from bob", since: before)
@@ -57,9 +53,7 @@ struct TerminalShellTests {
         #expect(call.contains("ping from bob"), "title and text are the command's arguments: \(call)")
 
         // Under dnd nothing alerts: the line shows, the command does not run again.
-        typed = shell.mark
-        shell.type("/dnd\r")
-        try await shell.waitFor("[online]", since: typed)
+        try await shell.type("/dnd\r", thenWaitFor: "[online]")
         let quiet = shell.mark
         try await Peer(server: server, user: bob).send(to: server.jid(me), body: "second ping")
         try await shell.waitFor("second ping", since: quiet)
